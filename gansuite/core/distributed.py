@@ -1,0 +1,52 @@
+"""Multi-process training through ``torchrun`` (DistributedDataParallel).
+
+`torchrun --nproc_per_node N gansuite train ...` sets RANK, WORLD_SIZE and LOCAL_RANK; the
+trainer then joins a process group (NCCL on CUDA, gloo on CPU) and wraps its networks in DDP.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["DistributedContext", "init_distributed"]
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands: its rank, the world size and its device."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device: str = "auto") -> DistributedContext:
+    """Join the process group torchrun describes in the environment, or run single-process.
+
+    Args:
+        device: "auto" (CUDA if available), "cpu" or "cuda".
+    """
+    use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext(device=torch.device("cuda" if use_cuda else "cpu"))
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    target = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, device=target)

@@ -1,0 +1,85 @@
+"""A resumable, seeded, distributed sampler.
+
+Each epoch draws a permutation from (seed, epoch); rank r of w takes every w-th index. Every
+yielded item is a `SeededIndex`: the dataset index plus a per-sample seed derived from
+(seed, epoch, position), which datasets use for their random crops and flips. So what a step
+sees depends only on (seed, step), never on worker processes or on where a run was resumed,
+and `resume` continues exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+
+from gansuite.errors import ConfigError
+
+__all__ = ["SeededIndex", "SeededSampler", "sample_index", "sample_rng"]
+
+
+class SeededIndex(NamedTuple):
+    """A dataset index and the seed of that sample's random augmentations."""
+
+    index: int
+    seed: int
+
+
+def sample_index(key: SeededIndex | int) -> int:
+    """The dataset index of a `__getitem__` key (a `SeededIndex` or a plain int)."""
+    return key.index if isinstance(key, SeededIndex) else int(key)
+
+
+def sample_rng(key: SeededIndex | int) -> tuple[int, np.random.Generator]:
+    """(index, generator) for a dataset's `__getitem__` key; a plain int gets seed = index."""
+    if isinstance(key, SeededIndex):
+        return key.index, np.random.default_rng(key.seed)
+    return int(key), np.random.default_rng(int(key))
+
+
+class SeededSampler(Sampler[SeededIndex]):
+    """Infinite stream of `SeededIndex`, sharded over ranks, starting at any global position.
+
+    Args:
+        dataset_size: number of items in the dataset.
+        batch_size: items per rank per step.
+        seed: base seed.
+        rank: this process's rank; world_size: number of processes.
+        start_step: the first step to produce, so a resumed run skips what was consumed.
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset_size: int,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        start_step: int = 0,
+    ) -> None:
+        if dataset_size <= 0:
+            raise ConfigError("the dataset is empty: check the data folders")
+        if not 0 <= rank < world_size:
+            raise ConfigError(f"rank {rank} is outside world size {world_size}")
+        self.dataset_size, self.batch_size, self.seed = dataset_size, batch_size, seed
+        self.rank, self.world_size, self.start_step = rank, world_size, start_step
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.dataset_size, generator=generator).numpy()
+
+    def __iter__(self) -> Iterator[SeededIndex]:
+        per_step = self.batch_size * self.world_size  # items consumed by all ranks in one step
+        position = self.start_step * per_step + self.rank  # global position of this rank's next item
+        while True:
+            epoch, offset = divmod(position, self.dataset_size)
+            permutation = self._permutation(epoch)
+            while offset < self.dataset_size:
+                seed = (self.seed * 2_654_435_761 + position * 40_503) % (2**63)
+                yield SeededIndex(int(permutation[offset]), seed)
+                position += self.world_size
+                offset += self.world_size

@@ -1,0 +1,59 @@
+"""Errors raised for bad input, configuration or data.
+
+Every error a user can cause is a `GansuiteError` subclass whose message says what was
+wrong, the value seen, what is accepted and what to do. The CLI turns them into one line
+and a non-zero exit; library callers can catch them by class.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackboneNotFoundError",
+    "CheckpointError",
+    "ConfigError",
+    "GansuiteError",
+    "InputImageError",
+    "InputVideoError",
+    "NonFiniteLossError",
+    "NotAvailableError",
+    "UnknownNameError",
+]
+
+
+class GansuiteError(Exception):
+    """Base class of every error a user can cause."""
+
+
+class ConfigError(GansuiteError, ValueError):
+    """A configuration value is out of range or inconsistent."""
+
+
+class UnknownNameError(GansuiteError, KeyError):
+    """A registry lookup named something that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InputImageError(GansuiteError):
+    """An image file is missing, unreadable, empty or of an unsupported kind."""
+
+
+class InputVideoError(GansuiteError):
+    """A video file or frame folder is missing, unreadable or too short."""
+
+
+class CheckpointError(GansuiteError):
+    """A checkpoint or weights file is missing, corrupt or does not fit the model."""
+
+
+class BackboneNotFoundError(GansuiteError):
+    """An ImageNet backbone (VGG16, AlexNet) could not be found locally or through torchvision."""
+
+
+class NonFiniteLossError(GansuiteError, RuntimeError):
+    """Training produced non-finite losses for too many steps in a row."""
+
+
+class NotAvailableError(GansuiteError):
+    """A command or feature that is not available in this version."""

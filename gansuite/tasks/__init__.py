@@ -1,0 +1,5 @@
+"""Task heads built on the adversarial core; importing this registers their networks."""
+
+from gansuite.tasks import toy
+
+__all__ = ["toy"]

@@ -1,0 +1,48 @@
+"""The command line: commands listed, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from gansuite.cli import main
+
+
+def test_help_lists_the_six_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("upscale", "predict-frames", "train", "benchmark", "demo", "info"):
+        assert f"  {command} " in result.output
+
+
+def test_info_runs_and_reports_devices_and_sources() -> None:
+    result = CliRunner().invoke(main, ["info", "--json"])
+    assert result.exit_code == 0
+    details = json.loads(result.output)
+    assert details["versions"]["torch"] and "cuda_available" in details["device"]
+    assert set(details["backbones"]) >= {"vgg16", "alexnet"}
+
+
+def test_commands_not_yet_available_fail_with_one_line() -> None:
+    for args in (["predict-frames", "clip.mp4"], ["train", "predict", "--recipe", "x"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1
+        assert "not available yet" in result.output
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_demo_toy_json(tmp_path) -> None:
+    plot = tmp_path / "toy.png"
+    result = CliRunner().invoke(main, ["demo", "toy", "--json", "--steps", "60", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.output)
+    assert set(values) == {"data_spread", "mse_spread", "gan_spread"}
+    assert plot.is_file()
+
+
+def test_bad_option_names_the_flag() -> None:
+    result = CliRunner().invoke(main, ["demo", "toy", "--steps", "3"])
+    assert result.exit_code == 2
+    assert "--steps" in result.output

@@ -1,0 +1,202 @@
+"""The trainer: exact resume, atomic checkpoints, the non-finite guard, EMA, schedules, warm-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from _toy_helpers import toy_config, toy_dataset, toy_trainer
+
+from gansuite.core.checkpoint import load_checkpoint, save_checkpoint
+from gansuite.core.config import TrainerConfig, learning_rate_factor
+from gansuite.core.ema import ExponentialMovingAverage
+from gansuite.core.trainer import Sample
+from gansuite.errors import CheckpointError, ConfigError, NonFiniteLossError
+from gansuite.tasks.toy.demo import ToyHead
+
+
+def _losses(result) -> list[tuple[float, float]]:
+    return [(s.discriminator_loss, s.generator_loss) for s in result.history]
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path) -> None:
+    dataset = toy_dataset()
+    full = toy_trainer(tmp_path / "full", toy_config()).fit(dataset)
+
+    first = toy_trainer(tmp_path / "split", toy_config()).fit(dataset, until=5)  # not on a checkpoint period
+    resumed_trainer = toy_trainer(tmp_path / "split", toy_config())
+    second = resumed_trainer.fit(dataset, resume="auto")
+
+    assert _losses(first) + _losses(second) == _losses(full)
+    assert second.history[0].step == 6 and second.final_step == 12
+    final = torch.load(tmp_path / "full" / "checkpoints" / "step_00000012.pt", weights_only=True)
+    for key, value in final["generator"].items():
+        assert torch.equal(value, resumed_trainer.generator.state_dict()[key])
+
+
+def test_run_directory_holds_config_log_and_checkpoints(tmp_path: Path) -> None:
+    toy_trainer(tmp_path, toy_config(keep_checkpoints=1)).fit(toy_dataset())
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["trainer"]["steps"] == 12
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 13))
+    assert {"discriminator_loss", "generator_loss", "lr_factor"} <= set(records[0])
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_00000012.pt"]
+    payload = load_checkpoint(tmp_path / "checkpoints" / "step_00000012.pt")
+    assert {"generator", "discriminator", "ema", "optimizer_g", "optimizer_d", "scaler_g", "rng"} <= set(payload)
+    assert TrainerConfig.from_dict(json.loads(payload["config"])) == toy_config(keep_checkpoints=1)
+
+
+def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(path, {"step": 1, "w": torch.ones(3)})
+
+    real_save = torch.save
+
+    def crashing_save(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        with open(f, "r+b") as handle:  # half-written file, then the process "dies"
+            handle.truncate(10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crashing_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, {"step": 2, "w": torch.zeros(3)})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary file left behind
+
+
+def test_checkpoints_never_unpickle_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"step": 1, "x": Exploit()}))
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_checkpoint(evil)
+    assert not marker.exists()
+
+
+def test_truncated_or_foreign_checkpoints_fail_clearly(tmp_path: Path) -> None:
+    truncated = tmp_path / "t.pt"
+    save_checkpoint(truncated, {"step": 3, "w": torch.ones(100)})
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_checkpoint(truncated)
+    foreign = tmp_path / "f.pt"
+    torch.save({"weights": torch.ones(1)}, foreign)
+    with pytest.raises(CheckpointError, match="not a gansuite training checkpoint"):
+        load_checkpoint(foreign)
+
+
+class _NaNHead(ToyHead):
+    """Returns NaN outputs for the first `bad_calls` generator calls."""
+
+    def __init__(self, bad_calls: int) -> None:
+        self.bad_calls = bad_calls
+
+    def generate(self, generator, sample: Sample) -> torch.Tensor:
+        out = generator(sample.inputs)
+        if self.bad_calls > 0:
+            self.bad_calls -= 1
+            return out * float("nan")
+        return out
+
+
+def test_non_finite_steps_are_skipped_without_touching_weights(tmp_path: Path) -> None:
+    trainer = toy_trainer(tmp_path, toy_config(steps=1, r1_gamma=0.0), head=_NaNHead(bad_calls=10))
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    result = trainer.fit(toy_dataset())
+    assert result.history[0].skipped
+    after = trainer.generator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert trainer.nonfinite_streak == 1
+
+
+def test_non_finite_guard_stops_after_n_in_a_row(tmp_path: Path) -> None:
+    trainer = toy_trainer(tmp_path, toy_config(max_nonfinite_steps=3, r1_gamma=0.0), head=_NaNHead(bad_calls=100))
+    with pytest.raises(NonFiniteLossError, match="non-finite for 3 steps in a row"):
+        trainer.fit(toy_dataset())
+
+
+def test_non_finite_streak_resets_after_a_good_step(tmp_path: Path) -> None:
+    # G step then D step: the first step's two generator calls are NaN, later ones fine
+    trainer = toy_trainer(tmp_path, toy_config(steps=4, max_nonfinite_steps=2, r1_gamma=0.0), head=_NaNHead(2))
+    result = trainer.fit(toy_dataset())
+    assert [s.skipped for s in result.history] == [True, False, False, False]
+
+
+def test_discriminator_warmup_freezes_the_generator(tmp_path: Path) -> None:
+    trainer = toy_trainer(tmp_path, toy_config(steps=3, discriminator_warmup_steps=3))
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    d_before = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    result = trainer.fit(toy_dataset())
+    assert all(torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
+    assert not all(torch.equal(d_before[k], v) for k, v in trainer.discriminator.state_dict().items())
+    assert all(s.generator_loss != s.generator_loss for s in result.history)  # NaN: G did not run
+
+
+def test_generator_updates_every_kth_step(tmp_path: Path) -> None:
+    result = toy_trainer(tmp_path, toy_config(steps=6, discriminator_updates_per_generator_update=3)).fit(
+        toy_dataset()
+    )
+    ran = [s.generator_loss == s.generator_loss for s in result.history]
+    assert ran == [False, False, True, False, False, True]
+
+
+def test_content_only_training_needs_no_discriminator(tmp_path: Path) -> None:
+    from gansuite.core import NetworkSpec, Trainer, build_network
+    from gansuite.core.config import ContentLossConfig
+
+    config = toy_config(steps=30, adversarial_loss="none", content_losses=(ContentLossConfig("mse"),), ema_decay=0)
+    trainer = Trainer(
+        generator=build_network(NetworkSpec("generator", "toy-mlp", {"noise_dim": 0})),
+        discriminator=None,
+        head=ToyHead(),
+        config=config,
+        run_dir=tmp_path,
+    )
+    result = trainer.fit(toy_dataset())
+    assert result.history[-1].generator_loss < result.history[0].generator_loss
+    assert "discriminator" not in load_checkpoint(trainer.latest_checkpoint())
+
+
+def test_ema_tracks_weights() -> None:
+    net = torch.nn.Linear(2, 1)
+    ema = ExponentialMovingAverage(net, decay=0.5)
+    start = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(2.0)
+    ema.update(net)
+    assert torch.allclose(ema.shadow.weight, start + 1.0)
+    with pytest.raises(ConfigError, match="decay"):
+        ExponentialMovingAverage(net, decay=1.0)
+
+
+def test_learning_rate_schedules() -> None:
+    warm = toy_config(steps=100, warmup_steps=10, schedule="constant")
+    assert learning_rate_factor(warm, 0) == pytest.approx(0.1)
+    assert learning_rate_factor(warm, 50) == 1.0
+    cosine = toy_config(steps=100, warmup_steps=0, schedule="cosine")
+    assert learning_rate_factor(cosine, 0) == 1.0 and learning_rate_factor(cosine, 50) == pytest.approx(0.5)
+    multistep = toy_config(steps=100, warmup_steps=0, schedule="multistep", schedule_milestones=(0.5, 0.75))
+    assert [learning_rate_factor(multistep, s) for s in (0, 50, 80)] == [1.0, 0.5, 0.25]
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ConfigError, match="precision 'fp8'"):
+        toy_config(precision="fp8")
+    with pytest.raises(ConfigError, match="needs CUDA"):
+        toy_trainer(Path("unused"), toy_config(precision="fp16"))
+    with pytest.raises(ConfigError, match="unknown trainer settings"):
+        TrainerConfig.from_dict({"steps": 1, "batch_size": 1, "learning_rate": 3})
+    with pytest.raises(ConfigError, match="at least one content loss"):
+        toy_config(adversarial_loss="none")
