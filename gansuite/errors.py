@@ -16,6 +16,8 @@ __all__ = [
     "InputVideoError",
     "NonFiniteLossError",
     "NotAvailableError",
+    "OutputError",
+    "OutputExistsError",
     "UnknownNameError",
 ]
 
@@ -57,3 +59,11 @@ class NonFiniteLossError(GansuiteError, RuntimeError):
 
 class NotAvailableError(GansuiteError):
     """A command or feature that is not available in this version."""
+
+
+class OutputError(GansuiteError, OSError):
+    """An output file cannot be written: its folder is missing, or it names a folder."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output file exists and overwriting was not allowed."""

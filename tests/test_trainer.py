@@ -71,6 +71,7 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path: Path, monk
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary file left behind
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_checkpoints_never_unpickle_code(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +22,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from gansuite.core.atomic import atomic_path
 from gansuite.core.networks import NetworkSpec, build_network
 from gansuite.errors import CheckpointError
 
 __all__ = [
-    "atomic_path",
     "capture_rng_state",
     "export_weights",
     "load_checkpoint",
@@ -38,26 +35,6 @@ __all__ = [
     "restore_rng_state",
     "save_checkpoint",
 ]
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
-
-    The temporary file keeps `path`'s suffix so writers that pick a format from it still work.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -86,6 +63,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
     """Write `payload` (tensors, numbers, strings, lists, dicts) atomically to `path`."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -124,6 +102,7 @@ def export_weights(
     metadata = {"gansuite_spec": spec.to_json(), "gansuite_card": json.dumps(card, sort_keys=True)}
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     card_path = target.with_suffix(".json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,12 @@ class RunLog:
         """Record `values` of `kind` ("train", "validation", ...) at `step`."""
         if not self.enabled:
             return
+        # NaN marks a part that did not run; JSON has no NaN, so it is written as null
+        record = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in values.items()}
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"kind": kind, "step": step, **values}, sort_keys=True) + "\n")
+            handle.write(json.dumps({"kind": kind, "step": step, **record}, sort_keys=True) + "\n")
         if self._writer is not None:
-            for key, value in values.items():
+            for key, value in record.items():
                 if isinstance(value, (int, float)):
                     self._writer.add_scalar(f"{kind}/{key}", value, step)
 

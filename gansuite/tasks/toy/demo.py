@@ -137,7 +137,7 @@ def plot_toy_result(result: ToyResult, path: str | Path, *, data_x: np.ndarray |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gansuite.core.checkpoint import atomic_path
+    from gansuite.core.atomic import atomic_path
 
     figure, axis = plt.subplots(figsize=(7, 5), dpi=110)
     xs = data_x if data_x is not None else result.x

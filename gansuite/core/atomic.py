@@ -1,0 +1,210 @@
+"""Atomic file output: a file at its final path is either the old one or the complete new one.
+
+Every output of gansuite (images, videos, checkpoints, JSON) is first written to a temporary
+file in the target's own folder, flushed and fsynced, and then moved over the target with
+`os.replace`, which POSIX and Windows both perform atomically within one file system. If
+anything fails before the move, the temporary file is removed and the previous file at the
+target path is left untouched. The temporary name starts with a dot and keeps the target's
+extension, so writers that choose a format from the extension (OpenCV's `VideoWriter`) work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+from gansuite.errors import OutputError, OutputExistsError
+
+__all__ = [
+    "OutputError",
+    "OutputExistsError",
+    "atomic_path",
+    "atomic_write",
+    "atomic_write_bytes",
+    "check_output_path",
+]
+
+
+def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+    """Checks that `path` can receive a new file, before any costly work is done.
+
+    Args:
+        path: The file to be written.
+        overwrite: Whether an existing file at `path` may be replaced.
+
+    Returns:
+        `path` as a `Path`.
+
+    Raises:
+        OutputError: The parent folder does not exist, or `path` is a folder.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    target = Path(path)
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(
+            f"{target}: output folder {parent} does not exist; create it first or choose another output path"
+        )
+    if target.is_dir():
+        raise OutputError(f"{target}: output path is a folder; give a file name such as {target / 'out.png'}")
+    if not overwrite and target.exists():
+        raise OutputExistsError(
+            f"{target}: output file already exists and overwrite=False; remove it, choose another path "
+            "or allow overwriting"
+        )
+    return target
+
+
+def _create_temp(target: Path) -> Path:
+    """Creates an empty, exclusively owned temporary file beside `target` and returns its path."""
+    for _ in range(100):
+        temp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            # Mode 0o666 minus the umask gives the permissions an ordinary new file would get
+            # (mkstemp would give 0o600).
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        if target.exists():  # keep the permissions of the file being replaced
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        return temp
+    raise OutputError(f"{target}: could not create a temporary file beside it after 100 tries")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Makes the rename durable; best effort, since some platforms cannot open folders."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _commit(temp: Path, target: Path, *, overwrite: bool) -> None:
+    """Moves the finished `temp` file to `target`, refusing to clobber when `overwrite` is False."""
+    if overwrite:
+        os.replace(temp, target)
+    else:
+        try:
+            os.link(temp, target)  # atomic "create only if absent"
+        except FileExistsError:
+            raise OutputExistsError(
+                f"{target}: output file appeared while writing and overwrite=False; nothing was replaced"
+            ) from None
+        except OSError:  # file systems without hard links: check, then replace
+            if target.exists():
+                raise OutputExistsError(
+                    f"{target}: output file appeared while writing and overwrite=False; nothing was replaced"
+                ) from None
+            os.replace(temp, target)
+        else:
+            os.unlink(temp)
+    _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+    """Yields a temporary path to write to; on success it is fsynced and moved to `path`.
+
+    For writers that need a file name rather than a file object (OpenCV's `VideoWriter`,
+    `torch.save` with a path). The temporary file exists (empty) when the body starts, lies in
+    the same folder as `path` and has the same extension.
+
+    Args:
+        path: The final file.
+        overwrite: Whether an existing file at `path` may be replaced.
+
+    Yields:
+        The temporary path. The body must write the complete file there.
+
+    Raises:
+        OutputError: The folder is missing, `path` is a folder, or the body left no file.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    target = check_output_path(path, overwrite=overwrite)
+    temp = _create_temp(target)
+    try:
+        yield temp
+        if not temp.is_file():
+            raise OutputError(f"{target}: the writer left no file behind; nothing was written")
+        _fsync_file(temp)
+        _commit(temp, target, overwrite=overwrite)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike[str],
+    mode: Literal["wb", "w"] = "wb",
+    *,
+    encoding: str | None = None,
+    overwrite: bool = True,
+) -> Iterator[IO]:
+    """Opens a temporary file for writing; on success it is fsynced and moved to `path`.
+
+    Example:
+        >>> with atomic_write("model.pt") as f:  # doctest: +SKIP
+        ...     torch.save(state, f)
+
+    Args:
+        path: The final file.
+        mode: "wb" for bytes, "w" for text.
+        encoding: Text encoding for mode "w" (default "utf-8").
+        overwrite: Whether an existing file at `path` may be replaced.
+
+    Yields:
+        The open file object.
+
+    Raises:
+        OutputError: The folder is missing or `path` is a folder.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write mode must be 'wb' or 'w', got {mode!r}")
+    if mode == "w" and encoding is None:
+        encoding = "utf-8"
+    with atomic_path(path, overwrite=overwrite) as temp, open(temp, mode, encoding=encoding) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+    """Writes `data` to `path` atomically.
+
+    Args:
+        path: The final file.
+        data: The complete file content.
+        overwrite: Whether an existing file at `path` may be replaced.
+
+    Returns:
+        `path` as a `Path`.
+
+    Raises:
+        OutputError: The folder is missing or `path` is a folder.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    with atomic_write(path, "wb", overwrite=overwrite) as handle:
+        handle.write(data)
+    return Path(path)

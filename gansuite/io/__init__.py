@@ -1,0 +1,72 @@
+"""Image and video input/output, bit depth, gray and alpha handling, atomic writes and tiling.
+
+Everything that converts between files (or OpenCV arrays) and gansuite's
+`(H, W, 3) float32 in [0, 1], RGB` images and `(T, H, W, C)` clips lives here.
+"""
+
+from gansuite.core.atomic import atomic_path, atomic_write, atomic_write_bytes, check_output_path
+from gansuite.errors import OutputError, OutputExistsError
+from gansuite.io.image import (
+    DEFAULT_MAX_PIXELS,
+    WRITE_FORMATS,
+    LoadedImage,
+    decode_array,
+    decode_bytes,
+    encode_array,
+    encode_bytes,
+    from_tensor,
+    read_image,
+    rgb_to_gray,
+    to_tensor,
+    write_image,
+)
+from gansuite.io.tiling import Box, TileBox, plan_tiles, tiled_apply
+from gansuite.io.video import (
+    DEFAULT_FPS,
+    FRAME_EXTENSIONS,
+    VIDEO_CODECS,
+    VideoClip,
+    VideoInfo,
+    iter_video_frames,
+    probe_video,
+    read_video,
+    require_frames,
+    write_frames,
+    write_video,
+)
+
+__all__ = [
+    "DEFAULT_FPS",
+    "DEFAULT_MAX_PIXELS",
+    "FRAME_EXTENSIONS",
+    "VIDEO_CODECS",
+    "WRITE_FORMATS",
+    "Box",
+    "LoadedImage",
+    "OutputError",
+    "OutputExistsError",
+    "TileBox",
+    "VideoClip",
+    "VideoInfo",
+    "atomic_path",
+    "atomic_write",
+    "atomic_write_bytes",
+    "check_output_path",
+    "decode_array",
+    "decode_bytes",
+    "encode_array",
+    "encode_bytes",
+    "from_tensor",
+    "iter_video_frames",
+    "plan_tiles",
+    "probe_video",
+    "read_image",
+    "read_video",
+    "require_frames",
+    "rgb_to_gray",
+    "tiled_apply",
+    "to_tensor",
+    "write_frames",
+    "write_image",
+    "write_video",
+]

@@ -1,0 +1,560 @@
+"""Image reading and writing with OpenCV; the only place that knows about BGR, uint8/uint16, gray and alpha.
+
+Inside gansuite an image is `(H, W, 3) float32 in [0, 1], RGB`, with an optional alpha plane
+`(H, W) float32 in [0, 1]`. This module converts from and to what OpenCV reads and writes
+(`(H, W)` gray, `(H, W, 3)` BGR or `(H, W, 4)` BGRA; uint8 or uint16) and remembers how the
+source was stored (`bit_depth`, `grayscale`) so an output can be written the same way. The bit
+depth comes from the dtype OpenCV returns, never from the pixel values.
+
+Files are decoded from their bytes with `cv2.imdecode`, so paths with non-ASCII characters
+work. A pixel limit read from the file header refuses decompression bombs before decoding.
+JPEG files are decoded with their EXIF orientation applied (as a viewer shows them), other
+formats as stored. Gray conversion uses the ITU-R BT.601 luma weights (0.299, 0.587, 0.114).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from gansuite.core.atomic import atomic_write_bytes, check_output_path
+from gansuite.errors import ConfigError, InputImageError, NotAvailableError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "WRITE_FORMATS",
+    "LoadedImage",
+    "decode_array",
+    "decode_bytes",
+    "encode_array",
+    "encode_bytes",
+    "from_tensor",
+    "read_image",
+    "rgb_to_gray",
+    "to_tensor",
+    "write_image",
+]
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Images with more pixels than this are refused unless the caller raises the limit."""
+
+WRITE_FORMATS: dict[str, int] = {".png": 16, ".tif": 16, ".tiff": 16, ".jpg": 8, ".jpeg": 8, ".webp": 8, ".bmp": 8}
+"""Writable extensions and the highest bit depth each stores; higher depths are written as 8-bit."""
+
+_ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp")
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, R, G, B
+_ACCEPTED_READ = "PNG, JPEG, WebP, TIFF, BMP, GIF (first frame), PNM"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """An image as gansuite uses it, with what is needed to write it back the same way.
+
+    Attributes:
+        color: `(H, W, 3) float32 in [0, 1], RGB`; a gray source is replicated to 3 channels.
+        alpha: `(H, W) float32 in [0, 1]` (1 is opaque), or None when the source had none.
+        bit_depth: 8 or 16, from the source's dtype (uint8 or uint16).
+        grayscale: True when the source had one channel, or gray plus alpha.
+        path: The file it was read from, or None for an array or bytes.
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+    grayscale: bool
+    path: Path | None = None
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return int(self.color.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return int(self.color.shape[1])
+
+
+def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Reads an image file.
+
+    Args:
+        path: A PNG, JPEG, WebP, TIFF, BMP, GIF (first frame) or PNM file, 8 or 16 bits per channel.
+        max_pixels: Refuse images with more pixels than this (checked on the header first).
+
+    Returns:
+        The image; `color` is `(H, W, 3) float32 in [0, 1], RGB`, `alpha` `(H, W)` or None.
+
+    Raises:
+        InputImageError: The file is missing, a folder, empty, not an image, corrupt or
+            truncated, of an unsupported dtype or channel count, or larger than `max_pixels`.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InputImageError(f"{file}: image file does not exist; check the path")
+    if file.is_dir():
+        raise InputImageError(f"{file}: is a folder, not an image file; give an image file such as a .png or .jpg")
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise InputImageError(f"{file}: cannot be read ({error.strerror}); check its permissions") from None
+    return _decode(data, file, max_pixels)
+
+
+def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Decodes an encoded image (the bytes of a PNG, JPEG, ... file), as `read_image` does.
+
+    Args:
+        data: The complete file content.
+        max_pixels: Refuse images with more pixels than this.
+
+    Returns:
+        The image, with `path` None.
+
+    Raises:
+        InputImageError: As `read_image`.
+    """
+    return _decode(data, None, max_pixels)
+
+
+def decode_array(array: np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Converts an array as OpenCV returns it (`cv2.imread(..., cv2.IMREAD_UNCHANGED)`).
+
+    Args:
+        array: uint8 or uint16; `(H, W)` or `(H, W, 1)` gray, `(H, W, 2)` gray + alpha,
+            `(H, W, 3)` BGR or `(H, W, 4)` BGRA.
+        max_pixels: Refuse images with more pixels than this.
+
+    Returns:
+        The image, with `path` None; `encode_array` turns it back into the same kind of array.
+
+    Raises:
+        InputImageError: Not a numpy array, unsupported dtype or shape, or too many pixels.
+    """
+    return _from_array(array, None, max_pixels)
+
+
+def encode_array(
+    color: np.ndarray, alpha: np.ndarray | None = None, *, bit_depth: int = 8, grayscale: bool = False
+) -> np.ndarray:
+    """Converts an image to the kind of array OpenCV writes, the inverse of `decode_array`.
+
+    Values are scaled to the bit depth, rounded and clipped to the valid range.
+
+    Args:
+        color: `(H, W, 3)` RGB or `(H, W)` / `(H, W, 1)` gray, floating point in [0, 1].
+        alpha: `(H, W)` floating point in [0, 1], or None.
+        bit_depth: 8 (uint8) or 16 (uint16), e.g. the source's `LoadedImage.bit_depth`.
+        grayscale: Store one channel (BT.601 luma of `color`), e.g. the source's `grayscale`.
+
+    Returns:
+        uint8 or uint16: `(H, W)` gray, `(H, W, 3)` BGR, or `(H, W, 4)` BGRA (gray + alpha is
+        BGRA with equal color channels, since OpenCV writes no two-channel images).
+
+    Raises:
+        InputImageError: `color` or `alpha` has a wrong type, shape or dtype, or non-finite values.
+        ConfigError: `bit_depth` is not 8 or 16.
+    """
+    return _to_array(color, alpha, bit_depth, grayscale, "image array")
+
+
+def encode_bytes(
+    extension: str,
+    color: np.ndarray,
+    alpha: np.ndarray | None = None,
+    *,
+    bit_depth: int = 8,
+    grayscale: bool = False,
+    quality: int = 95,
+) -> bytes:
+    """Encodes an image to the bytes of a file of the given format; see `write_image`.
+
+    Args:
+        extension: ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp" or ".bmp".
+        color: `(H, W, 3)` RGB or `(H, W)` gray, floating point in [0, 1].
+        alpha: `(H, W)` floating point in [0, 1], or None.
+        bit_depth: 8 or 16; formats that store only 8 bits get 8.
+        grayscale: Store one channel (BT.601 luma of `color`).
+        quality: 1 to 100, for JPEG and WebP.
+
+    Returns:
+        The encoded file content.
+
+    Raises:
+        ConfigError: Unknown format, alpha for a format without alpha, bad bit depth or quality.
+        InputImageError: `color` or `alpha` is not a valid image.
+    """
+    return _encode(extension, color, alpha, bit_depth, grayscale, quality, "image")
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    color: np.ndarray,
+    alpha: np.ndarray | None = None,
+    *,
+    bit_depth: int = 8,
+    grayscale: bool = False,
+    quality: int = 95,
+    overwrite: bool = True,
+) -> Path:
+    """Writes an image atomically, in the format named by the file extension.
+
+    PNG and TIFF store 8 or 16 bits; JPEG, WebP and BMP store 8 bits, so `bit_depth=16` is
+    written as 8-bit there. Alpha is stored by PNG, TIFF and WebP; asking JPEG or BMP to store
+    it is an error rather than a silent loss. WebP has no gray mode and stores gray as RGB.
+
+    Args:
+        path: Output file; its folder must exist.
+        color: `(H, W, 3)` RGB or `(H, W)` gray, floating point in [0, 1]; clipped to [0, 1].
+        alpha: `(H, W)` floating point in [0, 1], or None.
+        bit_depth: 8 or 16, e.g. the source's `LoadedImage.bit_depth`.
+        grayscale: Store one channel (BT.601 luma of `color`), e.g. the source's `grayscale`.
+        quality: 1 to 100, for JPEG and WebP.
+        overwrite: Whether an existing file may be replaced.
+
+    Returns:
+        `path` as a `Path`.
+
+    Raises:
+        ConfigError: Unknown extension, alpha for JPEG/BMP, bad bit depth or quality.
+        InputImageError: `color` or `alpha` is not a valid image.
+        OutputError: The folder is missing or `path` is a folder.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    target = check_output_path(path, overwrite=overwrite)
+    data = _encode(target.suffix, color, alpha, bit_depth, grayscale, quality, str(target))
+    return atomic_write_bytes(target, data, overwrite=overwrite)
+
+
+def rgb_to_gray(color: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an RGB image or stack of images.
+
+    Args:
+        color: `(..., 3)` floating point, RGB.
+
+    Returns:
+        `(...)` float32, `0.299 R + 0.587 G + 0.114 B`; equal channels give that value back.
+    """
+    return np.asarray(color, dtype=np.float32) @ _LUMA_WEIGHTS
+
+
+def to_tensor(color: np.ndarray) -> torch.Tensor:
+    """Converts an image array to a batch of one for a network.
+
+    Args:
+        color: `(H, W, C)` floating point in [0, 1], e.g. `LoadedImage.color` (RGB).
+
+    Returns:
+        `(1, C, H, W) float32`, same range and channel order, on the CPU; no memory is shared.
+
+    Raises:
+        InputImageError: `color` is not an `(H, W, C)` numpy array.
+    """
+    if not isinstance(color, np.ndarray) or color.ndim != 3:
+        shape = getattr(color, "shape", None)
+        raise InputImageError(f"to_tensor: expected an (H, W, C) numpy array, got {type(color).__name__} {shape}")
+    return torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1), dtype=np.float32)).unsqueeze(0)
+
+
+def from_tensor(tensor: torch.Tensor) -> np.ndarray:
+    """Converts a network output back to an image array.
+
+    Args:
+        tensor: `(1, C, H, W)` or `(C, H, W)` floating point, any device; nominally [0, 1].
+
+    Returns:
+        `(H, W, C) float32` clamped to [0, 1] (NaN stays NaN, so `write_image` refuses it).
+
+    Raises:
+        InputImageError: `tensor` is not of one of those shapes.
+    """
+    if not isinstance(tensor, torch.Tensor) or not (tensor.ndim == 3 or (tensor.ndim == 4 and tensor.shape[0] == 1)):
+        shape = tuple(getattr(tensor, "shape", ()))
+        raise InputImageError(f"from_tensor: expected a (1, C, H, W) or (C, H, W) tensor, got {shape}")
+    image = tensor.detach().reshape(tensor.shape[-3:]).to("cpu", torch.float32).clamp(0.0, 1.0)
+    return image.permute(1, 2, 0).contiguous().numpy()
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def _decode(data: bytes, path: Path | None, max_pixels: int) -> LoadedImage:
+    name = str(path) if path is not None else "image data"
+    _check_max_pixels(max_pixels)
+    if not data:
+        raise InputImageError(f"{name}: file is empty (0 bytes); re-export or re-download the image")
+    kind = _sniff_format(data)
+    if kind is None:
+        raise InputImageError(
+            f"{name}: not a recognised image format (content starts with {bytes(data[:8])!r}); "
+            f"accepted: {_ACCEPTED_READ}"
+        )
+    size = _probe_size(data, kind)
+    if size is not None:
+        _check_pixels(size[0], size[1], max_pixels, name)
+    # JPEG has no alpha, so it can be decoded with the EXIF orientation applied.
+    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if kind == "JPEG" else cv2.IMREAD_UNCHANGED
+    try:
+        array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    except cv2.error as error:
+        reason = str(error).strip().splitlines()[-1]
+        raise InputImageError(f"{name}: OpenCV could not decode this {kind} file ({reason})") from None
+    if array is None:
+        raise InputImageError(
+            f"{name}: {kind} file is corrupt or truncated ({len(data)} bytes) and could not be decoded; "
+            "re-export or re-download it"
+        )
+    # OpenCV returns gray + alpha PNGs (colour type 4) as BGRA; the header says what was stored.
+    gray_alpha = kind == "PNG" and len(data) > 25 and data[25] == 4
+    return _from_array(array, path, max_pixels, gray_alpha=gray_alpha)
+
+
+def _from_array(array: object, path: Path | None, max_pixels: int, *, gray_alpha: bool = False) -> LoadedImage:
+    name = str(path) if path is not None else "image array"
+    _check_max_pixels(max_pixels)
+    if not isinstance(array, np.ndarray):
+        raise InputImageError(f"{name}: expected a numpy array as OpenCV returns, got {type(array).__name__}")
+    if array.dtype == np.uint8:
+        bit_depth = 8
+    elif array.dtype == np.uint16:
+        bit_depth = 16
+    else:
+        raise InputImageError(
+            f"{name}: unsupported pixel type {array.dtype}; accepted: uint8 (8-bit) and uint16 (16-bit); "
+            "convert the image to 8- or 16-bit PNG or TIFF"
+        )
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise InputImageError(
+            f"{name}: unsupported array shape {array.shape}; accepted: (H, W) or (H, W, 1) gray, "
+            "(H, W, 2) gray + alpha, (H, W, 3) BGR, (H, W, 4) BGRA"
+        )
+    height, width, channels = array.shape
+    if height == 0 or width == 0:
+        raise InputImageError(f"{name}: image has no pixels (shape {array.shape})")
+    _check_pixels(height, width, max_pixels, name)
+    maxval = np.float32(2**bit_depth - 1)
+    if channels <= 2:
+        color = np.repeat(array[:, :, :1], 3, axis=2).astype(np.float32)
+    else:
+        color = array[:, :, 2::-1].astype(np.float32)  # BGR -> RGB
+    color /= maxval
+    alpha = None
+    if channels in (2, 4):
+        alpha = array[:, :, -1].astype(np.float32)
+        alpha /= maxval
+    return LoadedImage(color, alpha, bit_depth, channels <= 2 or gray_alpha, path)
+
+
+def _check_max_pixels(max_pixels: int) -> None:
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ConfigError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+
+
+def _check_pixels(height: int, width: int, max_pixels: int, name: str) -> None:
+    if height * width > max_pixels:
+        raise InputImageError(
+            f"{name}: image is {width}x{height} ({height * width:,} pixels), above the limit of {max_pixels:,} "
+            "pixels; downscale it, or raise max_pixels if memory allows"
+        )
+
+
+def _sniff_format(data: bytes) -> str | None:
+    """Names the image format from the file's first bytes, or None when it is not an image."""
+    head = bytes(data[:16])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM"):
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if len(head) > 2 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n":
+        return "PNM"
+    return None
+
+
+def _probe_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    """(height, width) from the header, or None when it cannot be read without decoding."""
+    try:
+        if kind == "PNG" and data[12:16] == b"IHDR":
+            width, height = struct.unpack_from(">II", data, 16)
+            return height, width
+        if kind == "GIF":
+            width, height = struct.unpack_from("<HH", data, 6)
+            return height, width
+        if kind == "BMP":
+            if struct.unpack_from("<I", data, 14)[0] == 12:  # OS/2 BITMAPCOREHEADER
+                width, height = struct.unpack_from("<HH", data, 18)
+            else:
+                width, height = struct.unpack_from("<ii", data, 18)
+            return abs(height), abs(width)
+        if kind == "WebP":
+            return _probe_webp(data)
+        if kind == "JPEG":
+            return _probe_jpeg(data)
+        if kind == "TIFF":
+            return _probe_tiff(data)
+    except struct.error:  # header shorter than it claims: let the decoder report it
+        return None
+    return None
+
+
+def _probe_webp(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[27:30], "little"), 1 + int.from_bytes(data[24:27], "little")
+    if chunk == b"VP8 ":
+        width, height = struct.unpack_from("<HH", data, 26)
+        return height & 0x3FFF, width & 0x3FFF
+    if chunk == b"VP8L":
+        bits = struct.unpack_from("<I", data, 21)[0]
+        return 1 + ((bits >> 14) & 0x3FFF), 1 + (bits & 0x3FFF)
+    return None
+
+
+def _probe_jpeg(data: bytes) -> tuple[int, int] | None:
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            position += 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            height, width = struct.unpack_from(">HH", data, position + 5)
+            return height, width
+        position += 2 + struct.unpack_from(">H", data, position + 2)[0]
+    return None
+
+
+def _probe_tiff(data: bytes) -> tuple[int, int] | None:
+    order = "<" if data[:2] == b"II" else ">"
+    if struct.unpack_from(order + "H", data, 2)[0] != 42:  # BigTIFF: left to the decoder
+        return None
+    offset = struct.unpack_from(order + "I", data, 4)[0]
+    found: dict[int, int] = {}
+    for index in range(struct.unpack_from(order + "H", data, offset)[0]):
+        tag, kind = struct.unpack_from(order + "HH", data, offset + 2 + 12 * index)
+        if tag in (256, 257) and kind in (3, 4):  # ImageWidth, ImageLength as SHORT or LONG
+            found[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), data, offset + 10 + 12 * index)[0]
+    return (found[257], found[256]) if len(found) == 2 else None
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+def _to_array(color: np.ndarray, alpha: np.ndarray | None, bit_depth: int, grayscale: bool, name: str) -> np.ndarray:
+    if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or bit_depth not in (8, 16):
+        raise ConfigError(f"{name}: bit_depth must be 8 or 16, got {bit_depth!r}")
+    color = _check_float_image(color, "color", name)
+    height, width = color.shape[:2]
+    if color.ndim == 3 and color.shape[2] == 1:
+        color = color[:, :, 0]
+    if color.ndim == 3 and color.shape[2] != 3:
+        raise InputImageError(
+            f"{name}: color has shape {color.shape}; accepted: (H, W, 3) RGB or (H, W) / (H, W, 1) gray"
+        )
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    gray = color.ndim == 2 or grayscale
+    if gray:
+        planes = [_quantise(color if color.ndim == 2 else rgb_to_gray(color), dtype)]
+    else:
+        planes = [_quantise(color[:, :, channel], dtype) for channel in (2, 1, 0)]  # RGB -> BGR
+    if alpha is not None:
+        alpha = _check_float_image(alpha, "alpha", name)
+        if alpha.ndim == 3 and alpha.shape[2] == 1:
+            alpha = alpha[:, :, 0]
+        if alpha.shape != (height, width):
+            raise InputImageError(
+                f"{name}: alpha has shape {alpha.shape}, but color is {height}x{width}; pass an (H, W) alpha plane"
+            )
+        if gray:  # OpenCV writes no gray + alpha images: store BGRA with equal colour channels
+            planes = planes * 3
+        planes.append(_quantise(alpha, dtype))
+    if len(planes) == 1:
+        return planes[0]
+    return np.stack(planes, axis=2)
+
+
+def _check_float_image(values: object, what: str, name: str) -> np.ndarray:
+    if not isinstance(values, np.ndarray):
+        hint = "; convert with from_tensor first" if isinstance(values, torch.Tensor) else ""
+        raise InputImageError(f"{name}: {what} must be a numpy array, got {type(values).__name__}{hint}")
+    if not np.issubdtype(values.dtype, np.floating):
+        raise InputImageError(
+            f"{name}: {what} has dtype {values.dtype}; expected floating point in [0, 1] (decode_array converts "
+            "OpenCV's uint8/uint16 arrays)"
+        )
+    if values.ndim not in (2, 3) or values.shape[0] == 0 or values.shape[1] == 0:
+        raise InputImageError(f"{name}: {what} has shape {values.shape}; expected (H, W, C) or (H, W) with H, W > 0")
+    bad = values.size - int(np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise InputImageError(
+            f"{name}: {what} has {bad} non-finite values (NaN or inf); the producing model or computation failed"
+        )
+    return values
+
+
+def _quantise(values: np.ndarray, dtype: type[np.unsignedinteger]) -> np.ndarray:
+    maxval = np.iinfo(dtype).max
+    scaled = np.asarray(values, dtype=np.float32) * np.float32(maxval)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, maxval, out=scaled)
+    return scaled.astype(dtype)
+
+
+def _encode(
+    extension: str,
+    color: np.ndarray,
+    alpha: np.ndarray | None,
+    bit_depth: int,
+    grayscale: bool,
+    quality: int,
+    name: str,
+) -> bytes:
+    extension = "." + extension.lower().lstrip(".") if extension else ""
+    if extension not in WRITE_FORMATS:
+        raise ConfigError(
+            f"{name}: cannot write image format {extension or '(no extension)'!r}; "
+            f"accepted extensions: {', '.join(WRITE_FORMATS)}"
+        )
+    if alpha is not None and extension not in _ALPHA_FORMATS:
+        raise ConfigError(
+            f"{name}: {extension} cannot store an alpha channel; write .png, .webp or .tif to keep it, "
+            "or pass alpha=None to drop it"
+        )
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise ConfigError(f"{name}: quality must be an integer from 1 to 100, got {quality!r}")
+    if bit_depth in (8, 16):
+        bit_depth = min(bit_depth, WRITE_FORMATS[extension])
+    array = _to_array(color, alpha, bit_depth, grayscale, name)
+    params: list[int] = []
+    if extension in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif extension == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    reason = "encoder reported failure"
+    try:
+        ok, buffer = cv2.imencode(extension, array, params)
+    except cv2.error as error:
+        ok, reason = False, str(error).strip().splitlines()[-1]
+    if not ok:
+        raise NotAvailableError(f"{name}: OpenCV could not encode {extension} ({reason}); try .png")
+    return buffer.tobytes()

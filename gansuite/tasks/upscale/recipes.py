@@ -1,0 +1,164 @@
+"""Training recipes shipped with gansuite, selectable by name (`gansuite train upscale --recipe`).
+
+Two stages, as SRGAN (Ledig et al. 2017) and ESRGAN (Wang et al. 2018) train:
+1. PSNR-oriented: the generator alone, L1 loss — the faithful model.
+2. GAN fine-tuning from stage 1: L1 + VGG perceptual + adversarial loss against a U-Net
+   discriminator with spectral norm (Real-ESRGAN's, Wang et al. 2021), generator EMA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gansuite.core.config import ContentLossConfig, TrainerConfig
+from gansuite.core.networks import NetworkSpec
+from gansuite.core.registry import Registry
+
+__all__ = ["RECIPES", "UpscaleRecipe", "get_recipe"]
+
+
+@dataclass(frozen=True)
+class UpscaleRecipe:
+    """Everything a super-resolution training run needs besides the data.
+
+    Attributes:
+        name: registry name.
+        scale: upscaling factor.
+        generator: the generator's spec.
+        discriminator: the discriminator's spec (None for PSNR-oriented training).
+        trainer: the trainer settings.
+        patch_size: side of the HR training crops.
+        scale_augment: extra downscaled copies of each training image.
+        degradation: "bicubic" or "realistic".
+        init_from: shipped weights name to start from (stage 2), or None.
+        description: one line for `--help`.
+    """
+
+    name: str
+    scale: int
+    generator: NetworkSpec
+    discriminator: NetworkSpec | None
+    trainer: TrainerConfig
+    patch_size: int
+    scale_augment: tuple[float, ...] = (0.7, 0.5)
+    degradation: str = "bicubic"
+    init_from: str | None = None
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+RECIPES: Registry[UpscaleRecipe] = Registry("upscale recipe")
+
+
+def _register(recipe: UpscaleRecipe) -> None:
+    RECIPES.register(recipe.name)(recipe)
+
+
+def get_recipe(name: str) -> UpscaleRecipe:
+    """The shipped recipe `name`."""
+    return RECIPES.get(name)
+
+
+def _compact(scale: int) -> NetworkSpec:
+    return NetworkSpec("generator", "compact", {"scale": scale, "channels": 48, "num_convs": 16, "activation": "lrelu"})
+
+
+_PSNR_TRAINER = TrainerConfig(
+    steps=30_000,
+    batch_size=16,
+    generator_lr=5e-4,
+    betas=(0.9, 0.99),
+    adversarial_loss="none",
+    content_losses=(ContentLossConfig("l1"),),
+    ema_decay=0.999,
+    schedule="cosine",
+    warmup_steps=500,
+    checkpoint_every=500,
+    log_every=50,
+    sample_every=2000,
+    validate_every=2000,
+    num_workers=0,
+)
+
+_GAN_TRAINER = TrainerConfig(
+    steps=20_000,
+    batch_size=8,
+    generator_lr=1e-4,
+    discriminator_lr=1e-4,
+    betas=(0.9, 0.99),
+    adversarial_loss="bce",
+    adversarial_weight=0.1,
+    content_losses=(
+        ContentLossConfig("l1", 1.0),
+        ContentLossConfig(
+            "perceptual",
+            1.0,
+            {"layers": {"relu1_2": 0.1, "relu2_2": 0.1, "relu3_3": 1.0, "relu4_3": 1.0, "relu5_3": 1.0}},
+        ),
+    ),
+    ema_decay=0.999,
+    schedule="constant",
+    checkpoint_every=500,
+    log_every=50,
+    sample_every=1000,
+    validate_every=1000,
+    num_workers=0,
+)
+
+_register(
+    UpscaleRecipe(
+        name="x4-psnr",
+        scale=4,
+        generator=_compact(4),
+        discriminator=None,
+        trainer=_PSNR_TRAINER,
+        patch_size=96,
+        description="x4, PSNR-oriented (L1), compact generator for CPU users",
+    )
+)
+_register(
+    UpscaleRecipe(
+        name="x2-psnr",
+        scale=2,
+        generator=_compact(2),
+        discriminator=None,
+        trainer=_PSNR_TRAINER.replace(steps=20_000),
+        patch_size=64,
+        description="x2, PSNR-oriented (L1), compact generator for CPU users",
+    )
+)
+_register(
+    UpscaleRecipe(
+        name="x4-gan",
+        scale=4,
+        generator=_compact(4),
+        discriminator=NetworkSpec("discriminator", "unet", {"base_channels": 32}),
+        trainer=_GAN_TRAINER,
+        patch_size=128,
+        init_from="x4",
+        description="x4, GAN fine-tuning of x4-psnr (L1 + VGG perceptual + adversarial, U-Net discriminator)",
+    )
+)
+_register(
+    UpscaleRecipe(
+        name="x4-psnr-srresnet",
+        scale=4,
+        generator=NetworkSpec("generator", "srresnet", {"scale": 4}),
+        discriminator=None,
+        trainer=_PSNR_TRAINER.replace(steps=300_000, generator_lr=2e-4),
+        patch_size=96,
+        description="x4, PSNR-oriented SRResNet (Ledig et al.), for GPU training",
+    )
+)
+_register(
+    UpscaleRecipe(
+        name="x4-gan-rrdb",
+        scale=4,
+        generator=NetworkSpec("generator", "rrdbnet", {"scale": 4}),
+        discriminator=NetworkSpec("discriminator", "unet", {"base_channels": 64}),
+        trainer=_GAN_TRAINER.replace(steps=200_000, batch_size=16),
+        patch_size=256,
+        degradation="realistic",
+        description="x4, RRDBNet GAN with realistic degradations (Real-ESRGAN style), for GPU training",
+    )
+)

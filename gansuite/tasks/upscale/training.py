@@ -1,0 +1,180 @@
+"""Run a super-resolution recipe: data, networks, trainer, validation, samples, exported weights."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gansuite.core.atomic import atomic_path
+from gansuite.core.checkpoint import export_weights, load_weights
+from gansuite.core.networks import build_network
+from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
+from gansuite.errors import CheckpointError
+from gansuite.tasks.upscale.data import HighResCrops
+from gansuite.tasks.upscale.head import UpscaleHead
+from gansuite.tasks.upscale.recipes import UpscaleRecipe
+from gansuite.tasks.upscale.validation import validation_hook
+
+__all__ = ["train_upscale"]
+
+
+def _save_samples(generator: nn.Module, sample: Sample, step: int, run_dir: Path) -> None:
+    """A grid per sample: nearest-upscaled LR | generator output | HR target."""
+    from torchvision.utils import save_image
+
+    with torch.no_grad():
+        fake = generator(sample.inputs[:4]).float().clamp(0, 1)
+    target = sample.target[:4].float()
+    low = torch.nn.functional.interpolate(sample.inputs[:4].float(), size=target.shape[-2:], mode="nearest")
+    grid = torch.cat([low, fake, target], dim=3).cpu()
+    path = run_dir / "samples" / f"step_{step:08d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        save_image(grid, tmp, nrow=1, format="png")
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def train_upscale(
+    recipe: UpscaleRecipe,
+    *,
+    data: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    val: dict[str, Path] | None = None,
+    init: str | os.PathLike[str] | None = None,
+    steps: int | None = None,
+    until: int | None = None,
+    batch_size: int | None = None,
+    device: str = "auto",
+    num_workers: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train `recipe` on HR image folders; the run directory ends with the EMA generator exported.
+
+    Args:
+        recipe: a shipped recipe (`get_recipe`).
+        data: folders of HR training images.
+        out: the run directory (config, log, checkpoints, samples, weights).
+        val: named folders of HR validation images (PSNR-Y is logged per evaluation).
+        init: weights to start the generator from (a `.safetensors` file); for GAN recipes the
+            default is the shipped weights the recipe names.
+        steps, batch_size, num_workers: override the recipe's values.
+        until: stop at this step (checkpointed), to continue later with the same command.
+        device: "auto", "cpu" or "cuda".
+        resume: continue from the latest checkpoint in `out` if there is one.
+        progress: show a progress bar.
+
+    Returns:
+        The trainer's `TrainingResult`.
+    """
+    run_dir = Path(out)
+    overrides: dict[str, Any] = {"device": device, "progress": progress}
+    if steps is not None:
+        overrides["steps"] = steps
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    if num_workers is not None:
+        overrides["num_workers"] = num_workers
+    config = recipe.trainer.replace(**overrides)
+
+    generator = build_network(recipe.generator)
+    init_path = _resolve_init(recipe, init)
+    if init_path is not None:
+        generator.load_state_dict(load_weights(init_path).state_dict())
+    discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
+    dataset = HighResCrops(data, patch_size=recipe.patch_size, scale_augment=recipe.scale_augment)
+
+    started = time.perf_counter()
+    trainer = Trainer(
+        generator=generator,
+        discriminator=discriminator,
+        head=UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed),
+        config=config,
+        run_dir=run_dir,
+        hooks=TrainerHooks(
+            validate=validation_hook(val, recipe.scale, torch.device("cpu")) if val else None,
+            samples=_save_samples,
+        ),
+        extra_config={
+            "recipe": recipe.name,
+            "generator": asdict(recipe.generator),
+            "discriminator": asdict(recipe.discriminator) if recipe.discriminator else None,
+            "patch_size": recipe.patch_size,
+            "scale_augment": list(recipe.scale_augment),
+            "degradation": recipe.degradation,
+            "data": [str(Path(d).name) for d in data],
+            "init": str(init_path.name) if init_path else None,
+        },
+    )
+    if val:
+        trainer.hooks = TrainerHooks(validate=validation_hook(val, recipe.scale, trainer.device), samples=_save_samples)
+    result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
+    if trainer.context.is_main:
+        _export(trainer, recipe, run_dir, data, init_path, result, time.perf_counter() - started)
+    return result
+
+
+def _resolve_init(recipe: UpscaleRecipe, init: str | os.PathLike[str] | None) -> Path | None:
+    if init is not None:
+        return Path(init)
+    if recipe.init_from is None:
+        return None
+    from gansuite.tasks.upscale.pretrained import shipped_weights_path
+
+    path = shipped_weights_path(recipe.init_from)
+    if not path.is_file():
+        raise CheckpointError(
+            f"recipe {recipe.name} starts from the shipped {recipe.init_from!r} weights, which are not in this "
+            "package: train the PSNR recipe first and pass its weights with --init"
+        )
+    return path
+
+
+def _export(
+    trainer: Trainer,
+    recipe: UpscaleRecipe,
+    run_dir: Path,
+    data: Sequence[str | os.PathLike[str]],
+    init_path: Path | None,
+    result: TrainingResult,
+    seconds: float,
+) -> None:
+    log = run_dir / "log.jsonl"
+    wall = seconds
+    card_path = run_dir / "generator_ema.json"
+    if card_path.is_file() and trainer.step > 0:  # accumulate wall time over resumed chunks
+        import json
+
+        previous = json.loads(card_path.read_text())
+        if previous.get("steps", 0) < trainer.step:
+            wall += float(previous.get("training_seconds", 0.0))
+    card = {
+        "task": "upscale",
+        "scale": recipe.scale,
+        "recipe": recipe.name,
+        "steps": trainer.step,
+        "planned_steps": trainer.config.steps,
+        "batch_size": trainer.config.batch_size,
+        "patch_size": recipe.patch_size,
+        "degradation": recipe.degradation,
+        "data": [str(Path(d).name) for d in data],
+        "init": init_path.name if init_path else None,
+        "hardware": _hardware(trainer.device),
+        "training_seconds": round(wall, 1),
+        "validation": result.validation,
+        "log": log.name,
+    }
+    export_weights(run_dir / "generator_ema.safetensors", trainer.eval_generator(), card=card)
