@@ -185,6 +185,42 @@ def benchmark() -> None:
     """Quality and speed benchmarks with a recorded protocol."""
 
 
+@benchmark.command("sr")
+@click.option("--method", "methods", multiple=True, required=True,
+              help="bicubic, a shipped model (x4, x4-gan, x2), a gansuite weights/checkpoint file, or a model file "
+              "spandrel loads (repeatable).")
+@click.option("--dataset", "datasets", multiple=True, required=True, help="NAME=HR_DIR (repeatable).")
+@click.option("--scale", type=click.IntRange(2, 8), default=4, show_default=True)
+@click.option("--lr-dir", "lr_dirs", multiple=True, help="NAME=LR_DIR of ready-made LR images for a dataset.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--backbones", type=click.Path(path_type=Path), help="Folder or file of the AlexNet backbone for LPIPS.")
+@click.option("--no-lpips", is_flag=True, help="Skip LPIPS.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown table file.")
+@click.option("--save-images", type=click.Path(file_okay=False, path_type=Path), help="Save every SR output here.")
+def benchmark_sr(
+    methods: tuple[str, ...], datasets: tuple[str, ...], scale: int, lr_dirs: tuple[str, ...], device: str,
+    backbones: Path | None, no_lpips: bool, json_out: Path | None, markdown_out: Path | None,
+    save_images: Path | None,
+) -> None:
+    """Super-resolution quality: PSNR-Y, SSIM-Y and LPIPS with the papers' protocol."""
+    import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)
+    from gansuite.bench.sr import parse_named_paths, run_sr_benchmark
+    from gansuite.core.atomic import atomic_write_bytes
+
+    report = run_sr_benchmark(
+        methods, parse_named_paths(datasets, "--dataset"), scale=scale,
+        lr_dirs=parse_named_paths(lr_dirs, "--lr-dir"), device=device, save_images=save_images,
+        backbones=backbones, compute_lpips=not no_lpips, progress=lambda line: click.echo(line, err=True),
+    )
+    table = report.to_markdown()
+    if json_out is not None:
+        atomic_write_bytes(json_out, report.to_json().encode())
+    if markdown_out is not None:
+        atomic_write_bytes(markdown_out, table.encode())
+    click.echo(table)
+
+
 @main.group(cls=_Group)
 def demo() -> None:
     """Small self-contained demonstrations."""

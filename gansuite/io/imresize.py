@@ -21,6 +21,7 @@ and Set14 (x2, x4) bit for bit.
 from __future__ import annotations
 
 import math
+import numbers
 from functools import lru_cache
 
 import numpy as np
@@ -101,7 +102,7 @@ def _plan(
         raise ConfigError("imresize needs a scale factor or an output size (H, W); got neither")
     scales: tuple[float, ...] | None = None
     if scale is not None:
-        scales = (float(scale),) * 2 if isinstance(scale, int | float) else tuple(float(v) for v in scale)
+        scales = (float(scale),) * 2 if isinstance(scale, numbers.Real) else tuple(float(v) for v in scale)
         if len(scales) != 2 or min(scales) <= 0:
             raise ConfigError(f"imresize scale must be a positive number or a pair (sy, sx); got {scale!r}")
     if size is not None and (len(size) != 2 or min(size) <= 0):
