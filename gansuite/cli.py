@@ -196,7 +196,7 @@ def benchmark() -> None:
 @click.option("--backbones", type=click.Path(path_type=Path), help="Folder or file of the AlexNet backbone for LPIPS.")
 @click.option("--no-lpips", is_flag=True, help="Skip LPIPS.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
-@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown table file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
 @click.option("--save-images", type=click.Path(file_okay=False, path_type=Path), help="Save every SR output here.")
 def benchmark_sr(
     methods: tuple[str, ...], datasets: tuple[str, ...], scale: int, lr_dirs: tuple[str, ...], device: str,
