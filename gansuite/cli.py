@@ -266,3 +266,7 @@ def info(as_json: bool) -> None:
                 click.echo(f"  {key}: {value}")
         else:
             click.echo(f"{section}: {values}")
+
+
+if __name__ == "__main__":
+    main()

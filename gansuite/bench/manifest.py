@@ -112,7 +112,7 @@ def build_manifest(
         name: {"file": str(Path(path).resolve()), "sha256": file_sha256(path)}
         for name, path in (model_files or {}).items()
     }
-    return {
+    manifest = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "protocol": dict(protocol),
         "packages": package_versions(),
@@ -123,3 +123,25 @@ def build_manifest(
         "models": models,
         **dict(extra or {}),
     }
+    return _portable(manifest)
+
+
+_PATH_VARIABLES = ("GANSUITE_DATA", "GANSUITE_BACKBONES")
+
+
+def _portable(value: Any) -> Any:
+    """Write paths under GANSUITE_DATA / GANSUITE_BACKBONES / the package as `$VAR/...`, not machine paths."""
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v) for v in value]
+    if not isinstance(value, str) or not value.startswith("/"):
+        return value
+    roots = [(f"${name}", os.environ.get(name, "")) for name in _PATH_VARIABLES]
+    roots.append(("<gansuite>", str(Path(__file__).resolve().parents[1])))
+    for label, root in roots:
+        if root:
+            root = str(Path(root).resolve())
+            if value == root or value.startswith(root + os.sep):
+                return label + value[len(root) :]
+    return value
