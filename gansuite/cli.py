@@ -113,10 +113,98 @@ def upscale(
         sys.exit(1)
 
 
-@main.command("predict-frames", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def predict_frames() -> None:
-    """Predict the next frames of a video clip (not available yet)."""
-    _not_available("predict-frames", "video prediction head")
+def _lpips_or_note(backbones: Path | None, device: str, min_side: int | None = None) -> Any:
+    """An AlexNet `LPIPSMetric`, or None with a one-line note on stderr when it cannot be used."""
+    from gansuite.errors import BackboneNotFoundError
+    from gansuite.metrics import LPIPSMetric
+    from gansuite.tasks.predict.evaluation import LPIPS_MIN_SIDE
+
+    if min_side is not None and min_side < LPIPS_MIN_SIDE:
+        click.echo(f"note: lpips reported as null: frames are smaller than the {LPIPS_MIN_SIDE} pixels AlexNet needs",
+                   err=True)
+        return None
+    try:
+        return LPIPSMetric(net="alex", backbones=backbones, device=device)
+    except (BackboneNotFoundError, ImportError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"note: lpips reported as null: {message}", err=True)
+        return None
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity or NaN (identical frames give an infinite PSNR): write null."""
+    import math
+
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@main.command("predict-frames")
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output video, .mp4/.avi/.mkv (default: <clip stem>_predicted.mp4 beside the clip).")
+@click.option("--model", default="natural", show_default=True,
+              help="Shipped model (natural, ped2, mmnist, or their -mse twins) or a gansuite .safetensors/.pt file.")
+@click.option("--context", type=click.IntRange(min=1), help="Context frames; must equal the model's (its default).")
+@click.option("--future", type=click.IntRange(min=1), default=8, show_default=True, help="Frames to predict.")
+@click.option("--start", type=click.IntRange(min=0),
+              help="First context frame (default: the clip's last frames, predicting past its end).")
+@click.option("--side-by-side", is_flag=True, help="Write last context | prediction | ground truth side by side.")
+@click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the PNG frames here.")
+@click.option("--evaluate", is_flag=True, help="Per-horizon PSNR/SSIM/LPIPS against the clip, beside copy-last-frame.")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Frames between evaluated windows (all start positions, without --start).")
+@click.option("--backbones", type=click.Path(path_type=Path),
+              help="Folder or file of the AlexNet backbone for LPIPS (default: GANSUITE_BACKBONES).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output (the input is never overwritten).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def predict_frames(
+    clip: Path, out: Path | None, model: str, context: int | None, future: int, start: int | None,
+    side_by_side: bool, frames_dir: Path | None, evaluate: bool, stride: int, backbones: Path | None, device: str,
+    overwrite: bool, as_json: bool,
+) -> None:
+    """Predict the next frames of a video clip (file or frame folder) and write them as a video."""
+    from gansuite.errors import ConfigError
+    from gansuite.io.video import probe_video
+    from gansuite.tasks.predict.clip_prediction import predict_clip_file
+    from gansuite.tasks.predict.predictor import FramePredictor
+
+    predictor = FramePredictor.from_pretrained(model, device=device)
+    if context is not None and context != predictor.context_frames:
+        raise ConfigError(
+            f"--context {context}: model {predictor.name} takes {predictor.context_frames} context frames; "
+            f"omit --context or pass {predictor.context_frames}"
+        )
+    info = probe_video(clip) if evaluate else None
+    min_side = min(info.height, info.width) if info is not None else None
+    report = predict_clip_file(
+        predictor, clip, output=out, future=future, start=start, side_by_side=side_by_side, frames_dir=frames_dir,
+        evaluate=evaluate, stride=stride, lpips=_lpips_or_note(backbones, device, min_side) if evaluate else None,
+        overwrite=overwrite,
+    )
+    if as_json:
+        payload: dict[str, Any] = {
+            "output": str(report.output), "frames_dir": None if report.frames_dir is None else str(report.frames_dir),
+            "model": predictor.name, "start": report.start, "context_frames": report.context_frames,
+            "future": report.future, "clip_frames": report.clip_frames, "fps": report.fps,
+            "width": report.size[0], "height": report.size[1],
+        }
+        if report.per_horizon is not None:
+            payload["windows"] = report.windows
+            payload["per_horizon"] = [{k: _finite(v) for k, v in row.items()} for row in report.per_horizon]
+        click.echo(json.dumps(payload))
+        return
+    click.echo(
+        f"wrote {report.output}: {report.future} predicted frames after frames {report.start}.."
+        f"{report.start + report.context_frames - 1} of {report.clip_frames}, {report.size[0]}x{report.size[1]} "
+        f"at {report.fps:g} fps"
+    )
+    for row in report.per_horizon or []:
+        lpips = "" if row["lpips"] is None else f", LPIPS {row['lpips']:.4f} (copy-last {row['baseline_lpips']:.4f})"
+        click.echo(
+            f"  t+{row['step']}: PSNR {row['psnr']:.2f} dB (copy-last {row['baseline_psnr']:.2f}), "
+            f"SSIM {row['ssim']:.4f} (copy-last {row['baseline_ssim']:.4f}){lpips}"
+        )
 
 
 @main.group(cls=_Group)
@@ -174,10 +262,44 @@ def train_upscale(
     click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
 
 
-@train.command("predict", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def train_predict() -> None:
-    """Train a next-frame predictor (not available yet)."""
-    _not_available("train predict", "video prediction head")
+def _predict_recipe_names() -> list[str]:
+    from gansuite.tasks.predict.recipes import RECIPES
+
+    return RECIPES.names()
+
+
+@train.command("predict")
+@click.option("--recipe", required=True, type=click.Choice(_predict_recipe_names()), help="A shipped training recipe.")
+@click.option(
+    "--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+    help="Video files, frame folders or folders of clips (repeatable); mmnist: the folder of the MNIST IDX files.",
+)
+@click.option("--val", "val", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Validation data of the same kind (repeatable); per-step PSNR is logged.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights.")
+@click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps.")
+@click.option("--until", type=click.IntRange(min=1), help="Stop at this step (checkpointed); rerun to continue.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size.")
+@click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint.")
+def train_predict(
+    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], out: Path, init: Path | None, steps: int | None,
+    until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
+) -> None:
+    """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
+    from gansuite.tasks.predict import get_recipe
+    from gansuite.tasks.predict import train_predict as run_training
+
+    result = run_training(
+        get_recipe(recipe), data=data, out=out, val=val, init=init, steps=steps, until=until,
+        batch_size=batch_size, device=device, num_workers=workers, resume=resume, progress=sys.stderr.isatty(),
+    )
+    click.echo(json.dumps({
+        "step": result.final_step, "validation": result.validation, "run_dir": str(out),
+        "weights": str(out / "generator_ema.safetensors"),
+    }))
 
 
 @main.group(cls=_Group)
@@ -221,6 +343,116 @@ def benchmark_sr(
     click.echo(table)
 
 
+@benchmark.command("speed")
+@click.option("--model", "models", multiple=True,
+              help="Shipped model (x4, x4-gan, x2) or gansuite .safetensors file (repeatable); with neither --model "
+              "nor --arch, every shipped model present.")
+@click.option("--arch", "archs", multiple=True,
+              help="Randomly initialised generator NAME[:k=v,...] (repeatable), e.g. "
+              "compact:scale=4,channels=48,num_convs=16,activation=lrelu.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto: the CPU, and CUDA when present.")
+@click.option("--precision", help="Comma-separated fp32,fp16,bf16 (default: fp32 on the CPU, all three on CUDA).")
+@click.option("--size", type=click.IntRange(min=8), default=256, show_default=True, help="Side of the square LR input.")
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True, help="Timed runs (median).")
+@click.option("--warmup", type=click.IntRange(min=0), default=2, show_default=True, help="Untimed runs before them.")
+@click.option("--no-training", is_flag=True, help="Skip the GAN training-step measurement.")
+@click.option("--train-batch", type=click.IntRange(min=1), default=4, show_default=True, help="Training batch size.")
+@click.option("--train-patch", type=click.IntRange(min=8), default=128, show_default=True, help="Training HR patch.")
+@click.option("--backbones", type=click.Path(path_type=Path), help="VGG16 weights: adds the perceptual loss.")
+@click.option("--note", help="A line recorded with the results (e.g. that the machine was loaded).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+def benchmark_speed(
+    models: tuple[str, ...], archs: tuple[str, ...], device: str, precision: str | None, size: int, repeats: int,
+    warmup: int, no_training: bool, train_batch: int, train_patch: int, backbones: Path | None, note: str | None,
+    json_out: Path | None, markdown_out: Path | None,
+) -> None:
+    """Speed: inference megapixels/s and peak memory, GAN training it/s, and the fraction of a conv peak."""
+    from gansuite.bench.speed import run_speed_benchmark
+    from gansuite.core.atomic import atomic_write_bytes
+
+    report = run_speed_benchmark(
+        models, archs, device=device, precisions=precision, size=size, repeats=repeats, warmup=warmup,
+        training=not no_training, train_batch=train_batch, train_patch=train_patch, backbones=backbones, note=note,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    table = report.to_markdown()
+    if json_out is not None:
+        atomic_write_bytes(json_out, report.to_json().encode())
+    if markdown_out is not None:
+        atomic_write_bytes(markdown_out, table.encode())
+    click.echo(table)
+
+
+def _write_reports(report: Any, json_out: Path | None, markdown_out: Path | None) -> str:
+    """Write a report's JSON and markdown where asked (atomically); returns the markdown."""
+    from gansuite.core.atomic import atomic_write_bytes
+
+    table = report.to_markdown()
+    if json_out is not None:
+        atomic_write_bytes(json_out, report.to_json().encode())
+    if markdown_out is not None:
+        atomic_write_bytes(markdown_out, table.encode())
+    return table
+
+
+@benchmark.command("predict")
+@click.option("--model", "models", multiple=True,
+              help="Shipped model (mmnist, natural, ...-mse) or gansuite weights/checkpoint file (repeatable); "
+              "copy-last-frame is always scored.")
+@click.option("--mnist", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of the MNIST IDX files (t10k-images-idx3-ubyte.gz): Moving MNIST 10 → 10.")
+@click.option("--clips", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Video files, frame folders or folders of clips (repeatable).")
+@click.option("--sequences", type=click.IntRange(1, 2000), default=2000, show_default=True,
+              help="How many of the 2000 fixed Moving-MNIST test sequences to score.")
+@click.option("--future", type=click.IntRange(min=1), default=4, show_default=True, help="Steps ahead on clips.")
+@click.option("--stride", type=click.IntRange(min=1), default=8, show_default=True, help="Frames between clip windows.")
+@click.option("--max-short-side", type=click.IntRange(min=16), default=256, show_default=True,
+              help="Downscale clips to this short side at most.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--backbones", type=click.Path(path_type=Path), help="Folder or file of the AlexNet backbone for LPIPS.")
+@click.option("--no-lpips", is_flag=True, help="Skip LPIPS.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+def benchmark_predict(
+    models: tuple[str, ...], mnist: Path | None, clips: tuple[Path, ...], sequences: int, future: int, stride: int,
+    max_short_side: int, device: str, backbones: Path | None, no_lpips: bool, json_out: Path | None,
+    markdown_out: Path | None,
+) -> None:
+    """Next-frame prediction quality per step ahead, beside copy-last-frame (Moving MNIST, clips)."""
+    from gansuite.bench.predict import run_predict_benchmark
+
+    lpips = _lpips_or_note(backbones, device) if clips and not no_lpips else None
+    report = run_predict_benchmark(
+        models, mnist=mnist, clips=clips, sequences=sequences, future=future, stride=stride,
+        max_short_side=max_short_side, device=device, lpips=lpips, progress=lambda line: click.echo(line, err=True),
+    )
+    click.echo(_write_reports(report, json_out, markdown_out))
+
+
+@benchmark.command("anomaly")
+@click.option("--frames", "frames_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Test clips: one folder of frames per clip, in the labels' order (ped2/testing).")
+@click.option("--labels", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Frame-level labels .npy, all clips concatenated (ped2/labels/frame_labels_ped2.npy).")
+@click.option("--model", default="ped2", show_default=True, help="Shipped model or gansuite weights/checkpoint file.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+def benchmark_anomaly(
+    frames_dir: Path, labels: Path, model: str, device: str, json_out: Path | None, markdown_out: Path | None
+) -> None:
+    """Frame-level anomaly detection AUC/EER from prediction PSNR (Liu et al. 2018 protocol)."""
+    from gansuite.bench.anomaly import run_anomaly_benchmark
+
+    report = run_anomaly_benchmark(
+        frames_dir, labels, model=model, device=device, progress=lambda line: click.echo(line, err=True)
+    )
+    click.echo(_write_reports(report, json_out, markdown_out))
+
+
 @main.group(cls=_Group)
 def demo() -> None:
     """Small self-contained demonstrations."""
@@ -247,6 +479,23 @@ def demo_toy(steps: int, seed: int, as_json: bool, plot: Path | None) -> None:
     click.echo(f"  conditional GAN      {result.gan_spread:.4f}   (reproduces the spread)")
     if plot is not None:
         click.echo(f"plot written to {plot}")
+
+
+@demo.command("photo")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="photo.png")
+@click.option("--size", type=click.IntRange(16, 1024), default=192, show_default=True, help="Side of the image.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+def demo_photo(path: Path, size: int, overwrite: bool) -> None:
+    """Write a small sample photo (scikit-image's bundled 'astronaut') to try `gansuite upscale` on."""
+    import numpy as np
+    from skimage import data
+
+    from gansuite.io.image import write_image
+    from gansuite.io.imresize import imresize_array
+
+    rgb = imresize_array(data.astronaut(), size=(size, size))  # MATLAB-bicubic, antialiased
+    write_image(path, rgb.astype(np.float32) / 255.0, overwrite=overwrite)
+    click.echo(f"wrote {path} ({size}x{size}); try: gansuite upscale {path}")
 
 
 @main.command()

@@ -1,5 +1,5 @@
 """Task heads built on the adversarial core; importing this registers their networks."""
 
-from gansuite.tasks import toy, upscale
+from gansuite.tasks import predict, toy, upscale
 
-__all__ = ["toy", "upscale"]
+__all__ = ["predict", "toy", "upscale"]

@@ -69,7 +69,8 @@ class HighResCrops(Dataset):
                     if min(copy.shape[:2]) >= patch_size:
                         images.append(copy)
         if not images:
-            raise ConfigError(f"no training image is at least {patch_size}x{patch_size} pixels in {list(folders)}")
+            names = ", ".join(str(f) for f in folders)
+            raise ConfigError(f"no training image is at least {patch_size}x{patch_size} pixels in {names}")
         self.images = images
         self.patch_size = patch_size
         self.items_per_epoch = items_per_epoch

@@ -68,7 +68,8 @@ def realistic_degradation(high_res: torch.Tensor, scale: int, rng: np.random.Gen
         else:
             x = imresize(x, size=(height, width))
         sigma = float(rng.uniform(0.0, 10.0 if stage == 0 else 6.0)) / 255.0
-        x = x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
+        x = x + sigma * noise.to(x.device, x.dtype)
         x = _jpeg(x, int(rng.integers(45 if stage == 0 else 60, 96)))
     return _quantize(x)
 

@@ -30,11 +30,13 @@ def _save_samples(generator: nn.Module, sample: Sample, step: int, run_dir: Path
     """A grid per sample: nearest-upscaled LR | generator output | HR target."""
     from torchvision.utils import save_image
 
+    # the trainer hands hooks the batch as the head prepared it (on the CPU); the generator may be on CUDA
+    device = next(generator.parameters()).device
     with torch.no_grad():
-        fake = generator(sample.inputs[:4]).float().clamp(0, 1)
-    target = sample.target[:4].float()
-    low = torch.nn.functional.interpolate(sample.inputs[:4].float(), size=target.shape[-2:], mode="nearest")
-    grid = torch.cat([low, fake, target], dim=3).cpu()
+        fake = generator(sample.inputs[:4].to(device)).float().clamp(0, 1).cpu()
+    target = sample.target[:4].float().cpu()
+    low = torch.nn.functional.interpolate(sample.inputs[:4].float().cpu(), size=target.shape[-2:], mode="nearest")
+    grid = torch.cat([low, fake, target], dim=3)
     path = run_dir / "samples" / f"step_{step:08d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -104,10 +106,7 @@ def train_upscale(
         head=UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed),
         config=config,
         run_dir=run_dir,
-        hooks=TrainerHooks(
-            validate=validation_hook(val, recipe.scale, torch.device("cpu")) if val else None,
-            samples=_save_samples,
-        ),
+        hooks=TrainerHooks(samples=_save_samples),
         extra_config={
             "recipe": recipe.name,
             "generator": asdict(recipe.generator),

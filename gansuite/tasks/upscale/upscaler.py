@@ -122,7 +122,7 @@ class Upscaler:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
         self.dtype = self._resolve_precision(precision)
-        if not (tile == "auto" or (isinstance(tile, int) and tile >= 0)):
+        if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
             raise ConfigError(f"--tile must be auto, 0 or a positive size, got {tile!r}")
         if tile_overlap is not None and tile_overlap < 0:
             raise ConfigError(f"--tile-overlap must be >= 0, got {tile_overlap}")

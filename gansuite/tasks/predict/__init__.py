@@ -1,0 +1,35 @@
+"""The next-frame prediction head: clip datasets, Moving MNIST, the U-Net predictor, recipes,
+training, `FramePredictor` inference and anomaly scoring (Mathieu et al. 2016; Liu et al. 2018).
+"""
+
+from gansuite.tasks.predict import models as _models  # noqa: F401  (registers the generator)
+from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore, align_frame_labels, score_clip
+from gansuite.tasks.predict.data import ClipWindows, find_clips, load_clip
+from gansuite.tasks.predict.head import PredictHead
+from gansuite.tasks.predict.models import UNetPredictor, rollout
+from gansuite.tasks.predict.moving_mnist import MovingMNIST
+from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
+from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
+from gansuite.tasks.predict.recipes import RECIPES, PredictRecipe, get_recipe
+from gansuite.tasks.predict.training import train_predict
+
+__all__ = [
+    "RECIPES",
+    "SHIPPED_MODELS",
+    "ClipWindows",
+    "FramePredictor",
+    "MovingMNIST",
+    "PredictHead",
+    "PredictRecipe",
+    "PredictionResult",
+    "StreamScore",
+    "StreamingAnomalyScorer",
+    "UNetPredictor",
+    "align_frame_labels",
+    "find_clips",
+    "get_recipe",
+    "load_clip",
+    "rollout",
+    "score_clip",
+    "train_predict",
+]

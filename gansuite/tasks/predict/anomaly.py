@@ -1,0 +1,218 @@
+"""Anomaly scores from next-frame prediction (Liu, Luo, Lian & Gao, CVPR 2018).
+
+A model trained on normal video predicts normal frames well; an anomalous event (a cyclist
+or a car on a walkway in UCSD Ped2) is predicted badly. Each frame t >= k gets the PSNR of its
+prediction from frames t-k .. t-1 (peak 1 on [0, 1] frames at the model's working resolution,
+unquantised, as their code computes it). Offline, the PSNRs of a clip are min-max normalised to
+a regularity score s(t) = (P(t) - min P) / (max P - min P) in [0, 1]; the anomaly score is
+1 - s(t). The first k frames of each clip have no prediction and are not scored.
+
+Label alignment (`align_frame_labels`): frame-level labels come concatenated over the test clips
+in order (Ped2: shape (1, 2010), clips of 180, 180, 150, ... frames). For clip i with L_i frames
+starting at offset O_i = L_0 + ... + L_{i-1}, the scored frames are t = k .. L_i - 1 and their
+labels are labels[O_i + k : O_i + L_i]; the labels of the first k frames of every clip are
+dropped, exactly as the scores are.
+
+Online (`StreamingAnomalyScorer`): frames arrive one at a time (e.g. from `iter_video_frames`);
+the score of frame t is available as soon as it arrives, normalised by the running minimum and
+maximum of the PSNRs seen so far (or over the last `window` frames), since the per-clip extremes
+of the offline protocol are not known yet.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from gansuite.errors import ConfigError
+from gansuite.tasks.predict.data import resize_frame
+from gansuite.tasks.predict.predictor import FramePredictor
+
+__all__ = [
+    "StreamScore",
+    "StreamingAnomalyScorer",
+    "align_frame_labels",
+    "anomaly_scores",
+    "prediction_psnr",
+    "regularity",
+    "score_clip",
+]
+
+
+def prediction_psnr(predictions: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
+    """PSNR per frame, 10·log10(1 / MSE), on [0, 1] frames, unquantised.
+
+    Args:
+        predictions: (N, C, H, W) float in [0, 1].
+        targets: the true frames, same shape.
+
+    Returns:
+        (N,) float64; identical frames give a large finite value (MSE floored at 1e-10).
+    """
+    if predictions.shape != targets.shape:
+        raise ConfigError(f"prediction {tuple(predictions.shape)} and target {tuple(targets.shape)} differ")
+    mse = (predictions.double() - targets.double()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    return (10.0 * torch.log10(1.0 / mse)).cpu().numpy()
+
+
+def regularity(psnr_values: np.ndarray) -> np.ndarray:
+    """Min-max normalised PSNR of one clip, in [0, 1] (1 = most regular); a constant clip gives ones."""
+    values = np.asarray(psnr_values, dtype=np.float64)
+    low, high = values.min(), values.max()
+    if high - low <= 0:
+        return np.ones_like(values)
+    return (values - low) / (high - low)
+
+
+def anomaly_scores(psnr_per_clip: Sequence[np.ndarray]) -> np.ndarray:
+    """1 - regularity, normalised per clip, all clips concatenated in order."""
+    return np.concatenate([1.0 - regularity(values) for values in psnr_per_clip])
+
+
+def align_frame_labels(labels: np.ndarray, clip_lengths: Sequence[int], context_frames: int) -> np.ndarray:
+    """The labels of the scored frames: each clip's first `context_frames` labels dropped.
+
+    Args:
+        labels: 0/1 per frame of all test clips concatenated, any shape (flattened), e.g. (1, 2010).
+        clip_lengths: frames per clip, in the labels' order.
+        context_frames: k.
+
+    Returns:
+        (sum(L_i - k),) int64 labels, aligned with `anomaly_scores` of the same clips.
+
+    Raises:
+        ConfigError: the lengths do not add up to the number of labels, or a clip has <= k frames.
+    """
+    flat = np.asarray(labels).ravel()
+    lengths = [int(n) for n in clip_lengths]
+    if sum(lengths) != flat.size:
+        raise ConfigError(
+            f"{flat.size} labels but the clips hold {sum(lengths)} frames ({lengths}); give the labels of exactly "
+            "these clips, concatenated in the same order"
+        )
+    if any(n <= context_frames for n in lengths):
+        raise ConfigError(f"every clip needs more than {context_frames} frames to be scored; lengths {lengths}")
+    offsets = np.cumsum([0, *lengths[:-1]])
+    return np.concatenate(
+        [flat[o + context_frames : o + n] for o, n in zip(offsets, lengths, strict=True)]
+    ).astype(np.int64)
+
+
+def score_clip(predictor: FramePredictor, frames: np.ndarray) -> np.ndarray:
+    """PSNR of the prediction of every frame t >= k of a clip.
+
+    Args:
+        predictor: the `FramePredictor`; frames are scored at its working resolution.
+        frames: (T, H, W, C) float in [0, 1], RGB or gray, T > k.
+
+    Returns:
+        (T - k,) float64 PSNRs; entry i belongs to frame k + i.
+
+    Raises:
+        ConfigError: T <= k or a wrong layout.
+    """
+    k = predictor.context_frames
+    if frames.ndim != 4 or frames.shape[0] <= k:
+        raise ConfigError(f"score_clip needs (T > {k}, H, W, C) frames, got shape {frames.shape}")
+    size = predictor.working_shape(*frames.shape[1:3])
+    clip = np.stack([resize_frame(frame, size) for frame in frames]) if size != frames.shape[1:3] else frames
+    tensor = torch.from_numpy(np.ascontiguousarray(clip.transpose(0, 3, 1, 2), dtype=np.float32))
+    windows = tensor.unfold(0, k, 1)[:-1].permute(0, 4, 1, 2, 3)  # (T - k, k, C, h, w)
+    scores = []
+    for start in range(0, windows.shape[0], predictor.batch_size):
+        batch = windows[start : start + predictor.batch_size].contiguous()
+        predicted = predictor.predict_batch(batch, 1)[:, 0]
+        scores.append(prediction_psnr(predicted, tensor[k + start : k + start + batch.shape[0]]))
+    return np.concatenate(scores)
+
+
+@dataclass(frozen=True)
+class StreamScore:
+    """The score of one arriving frame.
+
+    Attributes:
+        frame_index: index of the frame in the stream, >= k.
+        psnr: PSNR of its prediction (dB).
+        regularity: running min-max normalised PSNR in [0, 1] (1 for the first scored frame).
+        anomaly: 1 - regularity.
+    """
+
+    frame_index: int
+    psnr: float
+    regularity: float
+    anomaly: float
+
+
+class StreamingAnomalyScorer:
+    """Scores frames as they arrive, with a running normalisation.
+
+    Args:
+        predictor: the `FramePredictor`.
+        window: normalise over the PSNRs of the last `window` scored frames (adapts to scene
+            changes); None normalises over every frame seen.
+
+    Raises:
+        ConfigError: `window` < 2.
+    """
+
+    def __init__(self, predictor: FramePredictor, *, window: int | None = None) -> None:
+        if window is not None and window < 2:
+            raise ConfigError(f"window must be >= 2 frames or None, got {window}")
+        self.predictor = predictor
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: the next frame is frame 0 of a new one."""
+        self._context: deque[np.ndarray] = deque(maxlen=self.predictor.context_frames)
+        self._history: deque[float] = deque(maxlen=self.window)
+        self._low, self._high = np.inf, -np.inf
+        self._index = 0
+        self._size: tuple[int, int] | None = None
+        self._shape: tuple[int, ...] | None = None
+
+    def update(self, frame: np.ndarray) -> StreamScore | None:
+        """Add the next frame; returns its score, or None while the first k frames arrive.
+
+        Args:
+            frame: (H, W, C) float in [0, 1], RGB or gray, as `iter_video_frames` yields.
+
+        Raises:
+            ConfigError: a frame of another size or channel count than the first.
+        """
+        if self._size is None:
+            self._size = self.predictor.working_shape(*frame.shape[:2])
+            self._shape = frame.shape
+        elif frame.shape != self._shape:
+            raise ConfigError(f"frame {self._index} has shape {frame.shape}, earlier frames {self._shape}")
+        small = resize_frame(np.asarray(frame, dtype=np.float32), self._size)
+        result = None
+        if len(self._context) == self._context.maxlen:
+            context = torch.from_numpy(np.stack(self._context).transpose(0, 3, 1, 2).copy())[None]
+            predicted = self.predictor.predict_batch(context, 1)[:, 0]
+            value = float(prediction_psnr(predicted, torch.from_numpy(small.transpose(2, 0, 1).copy())[None])[0])
+            result = self._normalise(value)
+        self._context.append(small)
+        self._index += 1
+        return result
+
+    def _normalise(self, value: float) -> StreamScore:
+        if self.window is None:
+            self._low, self._high = min(self._low, value), max(self._high, value)
+            low, high = self._low, self._high
+        else:
+            self._history.append(value)
+            low, high = min(self._history), max(self._history)
+        score = 1.0 if high - low <= 0 else (value - low) / (high - low)
+        return StreamScore(frame_index=self._index, psnr=value, regularity=score, anomaly=1.0 - score)
+
+    def score_stream(self, frames: Iterable[np.ndarray]) -> Iterator[StreamScore]:
+        """Score every frame of a stream from frame k on, as it arrives."""
+        for frame in frames:
+            result = self.update(frame)
+            if result is not None:
+                yield result

@@ -1,0 +1,210 @@
+"""`gansuite predict-frames`: predict frames of a clip, write them as a video, optionally score them.
+
+What is predicted: with `start` given, frames ``start .. start+k-1`` are the context and the
+next `future` frames are predicted; without it the last k frames of the clip are the context,
+so the prediction continues the clip past its end. The video has one frame per predicted frame,
+at the clip's frame rate; side by side, each frame is last context frame | prediction | true
+frame (black where the clip has ended). Odd frame sizes are padded by one replicated pixel,
+since OpenCV's writer needs even sizes.
+
+Evaluation (`evaluate=True`) scores every window of k + future frames (every `stride` frames;
+only the window at `start` when given) with `HorizonAccumulator`, beside the copy-last-frame
+baseline. The clip is read as a stream, once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gansuite.core.atomic import check_output_path
+from gansuite.errors import ConfigError, InputVideoError, OutputError
+from gansuite.io.video import VIDEO_CODECS, iter_video_frames, probe_video, write_frames, write_video
+from gansuite.metrics import LPIPSMetric
+from gansuite.tasks.predict.evaluation import HorizonAccumulator, copy_last_frame
+from gansuite.tasks.predict.predictor import FramePredictor
+
+__all__ = ["ClipPredictionReport", "default_output", "predict_clip_file"]
+
+
+@dataclass(frozen=True)
+class ClipPredictionReport:
+    """What `predict_clip_file` did.
+
+    Attributes:
+        output: the written video.
+        frames_dir: the folder of PNGs, or None.
+        start: first context frame.
+        context_frames: k.
+        future: frames predicted.
+        clip_frames: frames in the clip.
+        fps: frame rate of clip and output.
+        size: (width, height) of the output video.
+        windows: windows scored (0 without evaluation).
+        per_horizon: per step: psnr, ssim, lpips and the baseline's, or None without evaluation.
+    """
+
+    output: Path
+    frames_dir: Path | None
+    start: int
+    context_frames: int
+    future: int
+    clip_frames: int
+    fps: float
+    size: tuple[int, int]
+    windows: int = 0
+    per_horizon: list[dict[str, Any]] | None = field(default=None)
+
+
+def default_output(clip: str | os.PathLike[str]) -> Path:
+    """``<clip stem>_predicted.mp4`` beside the clip (a frame folder: beside the folder)."""
+    path = Path(clip)
+    return path.parent / f"{path.stem if path.is_file() else path.name}_predicted.mp4"
+
+
+def _to_tensor(windows: list[np.ndarray]) -> torch.Tensor:
+    """[(T, H, W, C)] float → (N, T, C, H, W) float32."""
+    return torch.from_numpy(np.stack(windows).transpose(0, 1, 4, 2, 3).copy())
+
+
+def _score(predictor: FramePredictor, windows: list[np.ndarray], future: int, scores: HorizonAccumulator) -> None:
+    clips = _to_tensor(windows)
+    context, target = clips[:, :-future], clips[:, -future:]
+    scores.add("model", predictor.predict_batch(context, future), target)
+    scores.add("copy-last", copy_last_frame(context, future), target)
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    pad_h, pad_w = frame.shape[0] % 2, frame.shape[1] % 2
+    return np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge") if pad_h or pad_w else frame
+
+
+def _check_outputs(clip: Path, output: Path, frames_dir: Path | None, overwrite: bool) -> None:
+    if output.suffix.lower() not in VIDEO_CODECS:
+        raise ConfigError(f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}")
+    if output.resolve() == clip.resolve():
+        raise ConfigError(f"-o {output} is the input clip, which is never overwritten: choose another output")
+    check_output_path(output, overwrite=overwrite)
+    if frames_dir is not None and frames_dir.exists() and not frames_dir.is_dir():
+        raise OutputError(f"--frames-dir {frames_dir} exists and is not a folder")
+
+
+def predict_clip_file(
+    predictor: FramePredictor,
+    clip: str | os.PathLike[str],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    future: int = 8,
+    start: int | None = None,
+    side_by_side: bool = False,
+    frames_dir: str | os.PathLike[str] | None = None,
+    evaluate: bool = False,
+    stride: int = 1,
+    lpips: LPIPSMetric | None = None,
+    overwrite: bool = False,
+) -> ClipPredictionReport:
+    """Predict `future` frames of `clip` and write them as a video (see the module docstring).
+
+    Args:
+        predictor: the `FramePredictor`.
+        clip: a video file or a folder of frames.
+        output: the video to write (.mp4, .avi or .mkv); default `default_output(clip)`.
+        future: frames to predict.
+        start: first context frame; None uses the last k frames of the clip.
+        side_by_side: write last context | prediction | ground truth side by side.
+        frames_dir: also write the predicted frames as PNGs here.
+        evaluate: score the predictions per horizon against the clip, beside copy-last-frame.
+        stride: frames between evaluated windows when `start` is None.
+        lpips: an `LPIPSMetric` for the LPIPS columns, or None (reported as None).
+        overwrite: replace an existing output (the input is never overwritten).
+
+    Returns:
+        A `ClipPredictionReport`.
+
+    Raises:
+        InputVideoError: unreadable clip, fewer than k + 1 frames, or too few for `start`/evaluation.
+        ConfigError: bad options or an output equal to the input.
+        OutputError, OutputExistsError: the output cannot be written.
+    """
+    source = Path(clip)
+    k = predictor.context_frames
+    if future < 1 or stride < 1 or (start is not None and start < 0):
+        raise ConfigError(f"--future and --stride must be >= 1 and --start >= 0; got {future}, {stride}, {start}")
+    target = Path(output) if output is not None else default_output(source)
+    folder = Path(frames_dir) if frames_dir is not None else None
+    _check_outputs(source, target, folder, overwrite)
+    info = probe_video(source)
+    scores = HorizonAccumulator(future, lpips=lpips, quantize=True) if evaluate else None
+    window_length = k + future
+    last: deque[np.ndarray] = deque(maxlen=k)
+    chosen: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    history: deque[np.ndarray] = deque(maxlen=window_length)
+    count = 0
+    for index, frame in enumerate(iter_video_frames(source)):
+        count = index + 1
+        last.append(frame)
+        if start is not None and start <= index < start + window_length:
+            chosen.append(frame)
+        if scores is not None and start is None:
+            history.append(frame)
+            if len(history) == window_length and (index - window_length + 1) % stride == 0:
+                pending.append(np.stack(history))
+                if len(pending) == predictor.batch_size:
+                    _score(predictor, pending, future, scores)
+                    pending.clear()
+    name = str(source)
+    if count < k + 1:
+        raise InputVideoError(f"{name}: clip has only {count} frames, need at least {k + 1} ({k} context + 1)")
+    if start is not None and start + k > count:
+        raise InputVideoError(f"{name}: --start {start} leaves fewer than {k} context frames (clip has {count})")
+    if scores is not None:
+        if start is not None:
+            if len(chosen) < window_length:
+                raise InputVideoError(
+                    f"{name}: --evaluate from --start {start} needs {window_length} frames ({k} context + {future} "
+                    f"future); the clip has {count}: lower --start or --future"
+                )
+            pending = [np.stack(chosen)]
+        if pending:
+            _score(predictor, pending, future, scores)
+        if not scores.methods():
+            raise InputVideoError(
+                f"{name}: --evaluate needs {window_length} frames ({k} context + {future} future), the clip has "
+                f"{count}: lower --future"
+            )
+    context = np.stack(chosen[:k] if start is not None else list(last))
+    truth = chosen[k:] if start is not None else []
+    predicted = predictor.predict_frames(context, future)
+    frames = []
+    for step, frame in enumerate(predicted):
+        if side_by_side:
+            true = truth[step] if step < len(truth) else np.zeros_like(frame)
+            frame = np.concatenate([context[-1], frame, true], axis=1)
+        frames.append(_even(frame))
+    if folder is not None:
+        write_frames(folder, predicted, overwrite=True)
+    write_video(target, frames, info.fps, overwrite=overwrite)
+    per_horizon = None
+    windows = 0
+    if scores is not None:
+        model, baseline = scores.results("model"), scores.results("copy-last")
+        windows = model[0].count
+        per_horizon = [
+            {
+                "step": m.step, "psnr": m.psnr, "ssim": m.ssim, "lpips": m.lpips,
+                "baseline_psnr": b.psnr, "baseline_ssim": b.ssim, "baseline_lpips": b.lpips,
+            }
+            for m, b in zip(model, baseline, strict=True)
+        ]
+    return ClipPredictionReport(
+        output=target, frames_dir=folder, start=count - k if start is None else start, context_frames=k,
+        future=future, clip_frames=count, fps=info.fps, size=(frames[0].shape[1], frames[0].shape[0]),
+        windows=windows, per_horizon=per_horizon,
+    )

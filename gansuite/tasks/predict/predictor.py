@@ -1,0 +1,241 @@
+"""Inference: `FramePredictor` predicts the next frame(s) of a sequence of frames.
+
+The model sees the last k frames (k = its `context_frames`) at its working resolution — the
+exact frame size it was trained at (Ped2: 256x256, as Liu et al. 2018), or frames downscaled to
+a maximum short side (natural clips) — and predicts frames one at a time, each fed back as the
+newest context frame (Mathieu et al. 2016). Predictions are resized back to the input's size
+and converted to its channels: a gray model on colour frames sees their BT.601 luma, a colour
+model on gray frames sees them replicated.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gansuite.errors import ConfigError, InputVideoError
+from gansuite.io.image import decode_array, encode_array, rgb_to_gray
+from gansuite.metrics import resolve_device
+from gansuite.tasks.predict.data import target_shape
+from gansuite.tasks.predict.models import rollout
+from gansuite.tasks.predict.pretrained import load_model
+
+__all__ = ["FramePredictor", "PredictionResult"]
+
+_LUMA = (0.299, 0.587, 0.114)  # BT.601, as gansuite.io converts RGB to gray
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """The predicted frames of one call.
+
+    Attributes:
+        frames: the predictions as OpenCV arrays of the input's kind: same dtype (uint8 or
+            uint16), (H, W) gray or (H, W, 3) BGR, step 1 first.
+        float_frames: (future, H, W, C) float32 in [0, 1], RGB (C = 3) or gray (C = 1) as the input.
+        context_frames: how many of the given frames the model used (the last k).
+        seconds: wall time.
+    """
+
+    frames: list[np.ndarray]
+    float_frames: np.ndarray
+    context_frames: int
+    seconds: float
+
+
+def _to_channels(frames: torch.Tensor, channels: int) -> torch.Tensor:
+    """(..., C, H, W) with C in {1, 3} → `channels` channels (luma or replication)."""
+    if frames.shape[-3] == channels:
+        return frames
+    if channels == 1:
+        weights = frames.new_tensor(_LUMA).view(3, 1, 1)
+        return (frames * weights).sum(dim=-3, keepdim=True)
+    return frames.expand(*frames.shape[:-3], 3, *frames.shape[-2:])
+
+
+def _resize(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, C, H, W) → (N, C, *size), bilinear with antialiasing when shrinking."""
+    if tuple(frames.shape[-2:]) == tuple(size):
+        return frames
+    shrink = size[0] <= frames.shape[-2] and size[1] <= frames.shape[-1]
+    return F.interpolate(frames, size=size, mode="bilinear", align_corners=False, antialias=shrink)
+
+
+class FramePredictor:
+    """Predicts future frames with a next-frame generator; reentrant (holds model and settings only).
+
+    Args:
+        model: a generator with `context_frames` and `channels` attributes (``unet-predictor``).
+        device: "auto", "cpu", "cuda", ...
+        working_size: run the model at this exact (height, width), e.g. (256, 256) for Ped2.
+        max_short_side: run the model on frames downscaled to this short side at most.
+        batch_size: windows per forward pass in `predict_batch`.
+
+    Raises:
+        ConfigError: a model without those attributes, or bad settings.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        device: str | torch.device = "auto",
+        working_size: tuple[int, int] | None = None,
+        max_short_side: int | None = None,
+        batch_size: int = 8,
+    ) -> None:
+        if not (hasattr(model, "context_frames") and hasattr(model, "channels")):
+            raise ConfigError(f"{type(model).__name__} is not a next-frame predictor (no context_frames/channels)")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        target_shape(1, 1, frame_size=working_size, max_short_side=max_short_side)  # validates the options
+        self.device = resolve_device(device)
+        self.model = model.eval().to(self.device)
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        self.working_size = None if working_size is None else (int(working_size[0]), int(working_size[1]))
+        self.max_short_side = max_short_side
+        self.batch_size = batch_size
+        self.name = ""
+        self.source: Path | None = None
+
+    @classmethod
+    def from_pretrained(cls, name: str | os.PathLike[str] = "natural", **settings: object) -> FramePredictor:
+        """Load a shipped model by name, or a gansuite weights (.safetensors) or checkpoint (.pt) file.
+
+        The working resolution comes from the model card (the recipe's frame size) unless
+        `working_size` or `max_short_side` is given.
+
+        Args:
+            name: a shipped name (`SHIPPED_MODELS`) or a file.
+            **settings: `FramePredictor` keyword arguments.
+
+        Raises:
+            CheckpointError: the model is missing, unreadable or not a next-frame predictor.
+        """
+        loaded = load_model(name)
+        if "working_size" not in settings and "max_short_side" not in settings:
+            frame_size = loaded.card.get("frame_size")
+            settings["working_size"] = tuple(frame_size) if frame_size else None
+            settings["max_short_side"] = loaded.card.get("max_short_side")
+        predictor = cls(loaded.module, **settings)  # type: ignore[arg-type]
+        predictor.name, predictor.source = loaded.name, loaded.path
+        return predictor
+
+    @property
+    def context_frames(self) -> int:
+        """k: how many of the latest frames the model sees."""
+        return int(self.model.context_frames)
+
+    @property
+    def channels(self) -> int:
+        """The model's channels: 1 (gray) or 3 (RGB)."""
+        return int(self.model.channels)
+
+    def working_shape(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) the model runs at for frames of this size."""
+        return target_shape(height, width, frame_size=self.working_size, max_short_side=self.max_short_side)
+
+    @torch.no_grad()
+    def predict_batch(self, context: torch.Tensor, future: int = 1) -> torch.Tensor:
+        """Predict `future` frames after each clip of a batch.
+
+        Args:
+            context: (N, T, C, H, W) float in [0, 1], C = 1 or 3, T >= k; the last k frames are used.
+            future: frames to predict, >= 1.
+
+        Returns:
+            (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input.
+
+        Raises:
+            ConfigError: wrong layout, too few frames, or `future` < 1.
+        """
+        k = self.context_frames
+        if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or future < 1:
+            raise ConfigError(
+                f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames and future >= 1, got "
+                f"{tuple(context.shape)} and future={future}"
+            )
+        n, _, c, height, width = context.shape
+        size = self.working_shape(height, width)
+        outputs = []
+        for start in range(0, n, self.batch_size):
+            x = context[start : start + self.batch_size, -k:].to(self.device, torch.float32)
+            b = x.shape[0]
+            x = _to_channels(x, self.channels).flatten(0, 1)  # (b·k, Cm, H, W)
+            x = _resize(x, size).reshape(b, k * self.channels, *size)
+            y = rollout(self.model, x, future, self.channels, clamp=True)  # (b, future·Cm, h, w)
+            y = _resize(y.reshape(b * future, self.channels, *size), (height, width))
+            y = _to_channels(y.reshape(b, future, self.channels, height, width), c)
+            outputs.append(y.clamp(0.0, 1.0).float().cpu())
+        return torch.cat(outputs)
+
+    def predict_frames(self, context: np.ndarray, future: int = 1) -> np.ndarray:
+        """Predict `future` frames after a clip.
+
+        Args:
+            context: (T, H, W, C) float in [0, 1], RGB (C = 3) or gray (C = 1), T >= k.
+            future: frames to predict.
+
+        Returns:
+            (future, H, W, C) float32 in [0, 1], same channels as `context`.
+
+        Raises:
+            InputVideoError: fewer than k frames.
+            ConfigError: wrong layout.
+        """
+        if context.ndim != 4 or context.shape[3] not in (1, 3):
+            raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
+        if context.shape[0] < self.context_frames:
+            raise InputVideoError(
+                f"got {context.shape[0]} frames; this model needs at least {self.context_frames} context frames"
+            )
+        clip = torch.from_numpy(np.ascontiguousarray(context.transpose(0, 3, 1, 2), dtype=np.float32))
+        predicted = self.predict_batch(clip[None], future)[0]  # (future, C, H, W)
+        return predicted.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def __call__(self, frames: Sequence[np.ndarray], *, future: int = 1) -> PredictionResult:
+        """Predict the frames that follow `frames`.
+
+        Args:
+            frames: frames as OpenCV reads them, oldest first: uint8 or uint16, (H, W) or (H, W, 1)
+                gray, or (H, W, 3) BGR (an alpha channel is ignored); at least k of them, one size.
+            future: frames to predict, >= 1.
+
+        Returns:
+            A `PredictionResult` whose `frames` have the dtype and layout of the first input frame.
+
+        Raises:
+            InputVideoError: fewer than k frames, or frames of different sizes.
+            InputImageError: a frame of an unsupported dtype or shape.
+        """
+        started = time.perf_counter()
+        if len(frames) < self.context_frames:
+            raise InputVideoError(
+                f"got {len(frames)} frames; this model needs at least {self.context_frames} context frames"
+            )
+        loaded = [decode_array(frame) for frame in frames[-self.context_frames :]]
+        first = loaded[0]
+        if any(image.color.shape != first.color.shape for image in loaded):
+            sizes = sorted({f"{image.width}x{image.height}" for image in loaded})
+            raise InputVideoError(f"the frames differ in size ({', '.join(sizes)}); give frames of one size")
+        colour = np.stack([image.color for image in loaded])  # (k, H, W, 3) RGB
+        context = rgb_to_gray(colour)[..., None] if first.grayscale else colour
+        predicted = self.predict_frames(context, future)
+        arrays = [
+            encode_array(frame[..., 0] if first.grayscale else frame, bit_depth=first.bit_depth,
+                         grayscale=first.grayscale)
+            for frame in predicted
+        ]
+        return PredictionResult(
+            frames=arrays, float_frames=predicted, context_frames=self.context_frames,
+            seconds=time.perf_counter() - started,
+        )

@@ -1,0 +1,113 @@
+"""Next-frame models: the shipped names, and loading a model from a name or a file.
+
+Shipped weights live in ``gansuite/weights`` as ``predict_<name>.safetensors`` with a ``.json``
+card beside them, one per recipe they were trained with. A build may not include all of them;
+asking for a missing one is a one-line error that says how to train it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from gansuite.core.checkpoint import load_checkpoint, load_weights
+from gansuite.core.networks import NetworkSpec, build_network
+from gansuite.errors import CheckpointError, UnknownNameError
+
+__all__ = ["SHIPPED_MODELS", "LoadedModel", "load_model", "shipped_weights_path"]
+
+_WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+
+SHIPPED_MODELS = ("mmnist", "mmnist-mse", "natural", "natural-mse", "ped2", "ped2-mse")
+"""Names `--model` accepts for shipped weights (each the recipe it was trained with)."""
+
+
+def shipped_weights_path(name: str) -> Path:
+    """The path of the shipped weights `name` (the file may be missing in this build).
+
+    Raises:
+        UnknownNameError: `name` is not a shipped model name.
+    """
+    if name not in SHIPPED_MODELS:
+        raise UnknownNameError(f"unknown shipped predict model {name!r}: valid names are {', '.join(SHIPPED_MODELS)}")
+    return _WEIGHTS_DIR / f"predict_{name}.safetensors"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A next-frame generator with where it came from.
+
+    Attributes:
+        module: the generator in eval mode, with `context_frames` and `channels` attributes.
+        card: its model card (recipe, frame size, training details); {} when there is none.
+        name: the shipped name or the file's stem.
+        path: the weights or checkpoint file.
+    """
+
+    module: nn.Module
+    card: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    path: Path | None = None
+
+
+def _from_checkpoint(path: Path) -> tuple[nn.Module, dict[str, Any]]:
+    payload = load_checkpoint(path)
+    if "generator_spec" not in payload:
+        raise CheckpointError(f"{path}: this checkpoint does not record its generator's spec")
+    module = build_network(NetworkSpec.from_json(payload["generator_spec"]))
+    try:
+        module.load_state_dict(payload.get("ema", payload["generator"]))
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the recorded generator ({exc})") from exc
+    extra = json.loads(payload.get("extra_config", "{}"))
+    return module.eval(), {k: extra[k] for k in ("recipe", "frame_size", "max_short_side") if k in extra}
+
+
+def load_model(model: str | os.PathLike[str]) -> LoadedModel:
+    """Load a next-frame generator by shipped name, exported ``.safetensors`` file or training ``.pt``.
+
+    Args:
+        model: a name in `SHIPPED_MODELS`, a weights file exported by gansuite, or a training
+            checkpoint (its EMA generator is used when it has one).
+
+    Returns:
+        The `LoadedModel` on the CPU, in eval mode.
+
+    Raises:
+        CheckpointError: a shipped model that is not in this build, a name that is neither shipped
+            nor a file, an unreadable file, or a network that is not a next-frame predictor.
+    """
+    text = str(model)
+    if text in SHIPPED_MODELS:
+        path = shipped_weights_path(text)
+        if not path.is_file():
+            raise CheckpointError(
+                f"shipped model {text!r} is not included in this build ({path.name} is missing from "
+                f"gansuite/weights): train it with `gansuite train predict --recipe {text}` and pass the run's "
+                "generator_ema.safetensors with --model FILE"
+            )
+        name = text
+    else:
+        path = Path(model)
+        if not path.is_file():
+            raise CheckpointError(
+                f"model {text!r} is neither a shipped name ({', '.join(SHIPPED_MODELS)}) nor an existing file"
+            )
+        name = path.stem
+    if path.suffix == ".pt":
+        module, card = _from_checkpoint(path)
+    else:
+        module = load_weights(path)
+        card = dict(getattr(module, "card", {}))
+    if not (hasattr(module, "context_frames") and hasattr(module, "channels")):
+        spec = getattr(module, "spec", None)
+        raise CheckpointError(
+            f"{path}: holds a {getattr(spec, 'name', type(module).__name__)!r} network, not a next-frame predictor; "
+            "give weights exported by `gansuite train predict`"
+        )
+    return LoadedModel(module=module, card=card, name=name, path=path)

@@ -1,0 +1,247 @@
+"""Next-frame prediction recipes shipped with gansuite (`gansuite train predict --recipe NAME`).
+
+- ``ped2``: UCSD Ped2 frames, gray, resized to 256x256, 4 context frames → the next one, as
+  Liu et al. (CVPR 2018) train their anomaly detector: intensity L2 + gradient difference loss
+  (Mathieu et al. 2016) + LSGAN (Mao et al. 2017) with weight 0.05 against a PatchGAN (Isola et
+  al. 2017) conditioned on the context; Adam, learning rates G 1e-4 / D 1e-5 divided by 10 after
+  7000 steps (their fixed schedule). Their optical-flow loss is left out (no FlowNet here).
+- ``natural``: colour clips downscaled to a short side of at most 256, 128x128 random crops,
+  4 context frames, 2-step rollout, residual over the last frame; L1 + GDL + LSGAN.
+- ``mmnist``: Moving MNIST (Srivastava et al. 2015), 10 context frames → 1, trained through a
+  4-step rollout so the 10-step predictions of the benchmark do not drift.
+- ``*-mse``: each recipe's twin without the adversarial term (same content losses, schedule and
+  data): the MSE-only baseline of the GAN-vs-MSE comparison.
+
+Sizes are for CPU training (base 16–32 channels, small batches); times per step are in the
+README's training table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from gansuite.core.config import ContentLossConfig, TrainerConfig
+from gansuite.core.networks import NetworkSpec
+from gansuite.core.registry import Registry
+from gansuite.errors import ConfigError
+
+__all__ = ["RECIPES", "PredictRecipe", "get_recipe", "mse_twin", "predictor_spec"]
+
+_DATA_KINDS = ("clips", "mmnist")
+
+
+def predictor_spec(
+    *,
+    context_frames: int,
+    channels: int,
+    base_channels: int = 32,
+    depth: int = 3,
+    residual: bool = True,
+    space_to_depth: int = 1,
+) -> NetworkSpec:
+    """The `NetworkSpec` of a ``unet-predictor`` generator."""
+    return NetworkSpec(
+        "generator",
+        "unet-predictor",
+        {
+            "context_frames": context_frames,
+            "channels": channels,
+            "base_channels": base_channels,
+            "depth": depth,
+            "residual": residual,
+            "space_to_depth": space_to_depth,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class PredictRecipe:
+    """Everything a next-frame training run needs besides the data.
+
+    Attributes:
+        name: registry name.
+        data_kind: "clips" (video files / frame folders) or "mmnist" (a folder of MNIST IDX files).
+        context_frames: k.
+        rollout: n, steps predicted (and fed back) per training sample.
+        grayscale: train on gray frames (C = 1) instead of RGB.
+        generator: the generator's spec (its context_frames and channels must match).
+        discriminator: the discriminator's spec, None for content-only (MSE) training.
+        trainer: the trainer settings.
+        frame_size: resize every frame to this (height, width), or None.
+        max_short_side: downscale frames so the short side is at most this, or None.
+        crop_size: side of random square training crops, or None for whole frames.
+        flip: random horizontal flips.
+        description: one line for `--help`.
+
+    Raises:
+        ConfigError: inconsistent settings.
+    """
+
+    name: str
+    data_kind: str
+    context_frames: int
+    rollout: int
+    grayscale: bool
+    generator: NetworkSpec
+    discriminator: NetworkSpec | None
+    trainer: TrainerConfig
+    frame_size: tuple[int, int] | None = None
+    max_short_side: int | None = None
+    crop_size: int | None = None
+    flip: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.data_kind not in _DATA_KINDS:
+            raise ConfigError(f"recipe {self.name}: data_kind {self.data_kind!r} is not one of {_DATA_KINDS}")
+        if self.context_frames < 1 or self.rollout < 1:
+            raise ConfigError(f"recipe {self.name}: context_frames and rollout must be >= 1")
+        kwargs = self.generator.kwargs
+        if kwargs.get("context_frames") != self.context_frames or kwargs.get("channels") != self.channels:
+            raise ConfigError(
+                f"recipe {self.name}: the generator takes {kwargs.get('context_frames')} frames x "
+                f"{kwargs.get('channels')} channels, the recipe {self.context_frames} x {self.channels}"
+            )
+        if (self.discriminator is None) == self.trainer.uses_discriminator:
+            raise ConfigError(f"recipe {self.name}: a discriminator is needed exactly when the adversarial loss is on")
+        if self.discriminator is not None:
+            d = self.discriminator.kwargs
+            wanted = (self.rollout * self.channels, self.context_frames * self.channels)
+            if (d.get("in_channels"), d.get("condition_channels")) != wanted:
+                raise ConfigError(
+                    f"recipe {self.name}: the discriminator must take in_channels = rollout·C and "
+                    f"condition_channels = k·C = {wanted}, got {(d.get('in_channels'), d.get('condition_channels'))}"
+                )
+
+    @property
+    def channels(self) -> int:
+        """C: 1 for gray recipes, 3 for colour."""
+        return 1 if self.grayscale else 3
+
+
+RECIPES: Registry[PredictRecipe] = Registry("predict recipe")
+
+
+def get_recipe(name: str) -> PredictRecipe:
+    """The shipped recipe `name`.
+
+    Raises:
+        UnknownNameError: naming the valid recipes.
+    """
+    return RECIPES.get(name)
+
+
+def mse_twin(recipe: PredictRecipe) -> PredictRecipe:
+    """`recipe` without discriminator and adversarial loss, named ``<name>-mse``."""
+    return dataclasses.replace(
+        recipe,
+        name=f"{recipe.name}-mse",
+        discriminator=None,
+        trainer=recipe.trainer.replace(adversarial_loss="none"),
+        description=f"{recipe.name} without the adversarial term (content losses only), for GAN-vs-MSE comparison",
+    )
+
+
+def _patchgan(rollout: int, channels: int, context_frames: int, base_channels: int = 32) -> NetworkSpec:
+    return NetworkSpec(
+        "discriminator",
+        "patchgan",
+        {
+            "in_channels": rollout * channels,
+            "condition_channels": context_frames * channels,
+            "base_channels": base_channels,
+            "num_layers": 3,
+        },
+    )
+
+
+def _register(recipe: PredictRecipe) -> None:
+    RECIPES.register(recipe.name)(recipe)
+    RECIPES.register(f"{recipe.name}-mse")(mse_twin(recipe))
+
+
+_COMMON = {
+    "betas": (0.9, 0.999),
+    "adversarial_loss": "lsgan",
+    "adversarial_weight": 0.05,
+    "ema_decay": 0.999,
+    "checkpoint_every": 500,
+    "log_every": 50,
+    "sample_every": 1000,
+    "validate_every": 1000,
+    "num_workers": 0,
+}
+
+_register(
+    PredictRecipe(
+        name="ped2",
+        data_kind="clips",
+        context_frames=4,
+        rollout=1,
+        grayscale=True,
+        generator=predictor_spec(context_frames=4, channels=1, base_channels=16, residual=False, space_to_depth=2),
+        discriminator=_patchgan(1, 1, 4, base_channels=16),
+        trainer=TrainerConfig(
+            steps=12_000,
+            batch_size=4,
+            generator_lr=1e-4,
+            discriminator_lr=1e-5,
+            content_losses=(ContentLossConfig("mse", 1.0), ContentLossConfig("gdl", 1.0)),
+            schedule="multistep",
+            schedule_milestones=(7000 / 12_000,),
+            schedule_gamma=0.1,
+            **_COMMON,
+        ),
+        frame_size=(256, 256),
+        flip=True,
+        description="UCSD Ped2, gray 256x256, 4 → 1, L2 + GDL + LSGAN (Liu et al. 2018), for anomaly detection",
+    )
+)
+_register(
+    PredictRecipe(
+        name="natural",
+        data_kind="clips",
+        context_frames=4,
+        rollout=2,
+        grayscale=False,
+        generator=predictor_spec(context_frames=4, channels=3, base_channels=16, residual=True, space_to_depth=2),
+        discriminator=_patchgan(2, 3, 4, base_channels=16),
+        trainer=TrainerConfig(
+            steps=15_000,
+            batch_size=4,
+            generator_lr=2e-4,
+            discriminator_lr=2e-5,
+            content_losses=(ContentLossConfig("l1", 1.0), ContentLossConfig("gdl", 1.0)),
+            schedule="cosine",
+            warmup_steps=200,
+            **_COMMON,
+        ),
+        max_short_side=256,
+        crop_size=128,
+        description="colour clips, 128x128 crops, 4 → 1 with a 2-step rollout, L1 + GDL + LSGAN",
+    )
+)
+_register(
+    PredictRecipe(
+        name="mmnist",
+        data_kind="mmnist",
+        context_frames=10,
+        rollout=3,
+        grayscale=True,
+        generator=predictor_spec(context_frames=10, channels=1, base_channels=32, residual=False, space_to_depth=2),
+        discriminator=_patchgan(3, 1, 10, base_channels=16),
+        trainer=TrainerConfig(
+            steps=15_000,
+            batch_size=8,
+            generator_lr=5e-4,
+            discriminator_lr=5e-5,
+            content_losses=(ContentLossConfig("mse", 1.0), ContentLossConfig("gdl", 1.0)),
+            schedule="cosine",
+            warmup_steps=200,
+            **{**_COMMON, "adversarial_weight": 0.01},
+        ),
+        flip=False,
+        description="Moving MNIST, 10 → 1 trained through a 4-step rollout (10 → 10 in the benchmark)",
+    )
+)

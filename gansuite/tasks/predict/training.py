@@ -1,0 +1,214 @@
+"""Run a next-frame recipe: data, networks, trainer, validation, samples, exported EMA generator.
+
+The run directory holds config.json, log.jsonl, checkpoints/, samples/ and, at the end,
+generator_ema.safetensors with its .json model card — the file `FramePredictor` and the
+benchmarks load, and what ships as ``gansuite/weights/predict_<recipe>.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from gansuite.core.atomic import atomic_path
+from gansuite.core.checkpoint import export_weights, load_weights
+from gansuite.core.losses import CONTENT_LOSSES
+from gansuite.core.networks import build_network
+from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
+from gansuite.errors import ConfigError
+from gansuite.tasks.predict.data import ClipWindows
+from gansuite.tasks.predict.head import FrameStackLoss, PredictHead
+from gansuite.tasks.predict.models import rollout
+from gansuite.tasks.predict.moving_mnist import MovingMNIST
+from gansuite.tasks.predict.recipes import PredictRecipe
+from gansuite.tasks.predict.validation import validation_hook
+
+__all__ = ["build_dataset", "train_predict"]
+
+
+def build_dataset(
+    recipe: PredictRecipe, data: Sequence[str | os.PathLike[str]], *, validation: bool = False
+) -> Dataset:
+    """The recipe's training (or validation) dataset over `data`.
+
+    Args:
+        recipe: the recipe.
+        data: clips recipes: video files, frame folders or folders of clips; ``mmnist``: one
+            folder holding the MNIST IDX files.
+        validation: whole frames without flips (clips), or the fixed test sequences (mmnist).
+
+    Raises:
+        ConfigError, InputVideoError: unusable data.
+    """
+    window = recipe.context_frames + recipe.rollout
+    if recipe.data_kind == "mmnist":
+        if len(data) != 1:
+            raise ConfigError(f"recipe {recipe.name} takes one --data folder with the MNIST files, got {len(data)}")
+        if validation:
+            return MovingMNIST(data[0], split="test", sequences=64, num_frames=window)
+        return MovingMNIST(data[0], split="train", num_frames=window)
+    return ClipWindows(
+        data,
+        context_frames=recipe.context_frames,
+        future_frames=recipe.rollout,
+        grayscale=recipe.grayscale,
+        frame_size=recipe.frame_size,
+        max_short_side=recipe.max_short_side,
+        crop_size=None if validation else recipe.crop_size,
+        flip=recipe.flip and not validation,
+    )
+
+
+def _sample_writer(head: PredictHead):
+    def save(generator: nn.Module, sample: Sample, step: int, run_dir: Path) -> None:
+        """Rows: last context frame | predictions (step 1 …) | true frames."""
+        from torchvision.utils import save_image
+
+        with torch.no_grad():
+            fake = rollout(generator, sample.inputs[:4], head.rollout, head.channels, clamp=True).float()
+        c = head.channels
+        last = sample.inputs[:4, -c:].float()
+        parts = [last, *fake.split(c, dim=1), *sample.target[:4].float().split(c, dim=1)]
+        grid = torch.cat(parts, dim=3).cpu()
+        path = run_dir / "samples" / f"step_{step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            save_image(grid, tmp, nrow=1, format="png")
+
+    return save
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def train_predict(
+    recipe: PredictRecipe,
+    *,
+    data: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    val: Sequence[str | os.PathLike[str]] = (),
+    init: str | os.PathLike[str] | None = None,
+    steps: int | None = None,
+    until: int | None = None,
+    batch_size: int | None = None,
+    device: str = "auto",
+    num_workers: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train `recipe`; the run directory ends with the EMA generator exported with its card.
+
+    Args:
+        recipe: a recipe (`get_recipe`).
+        data: training data, see `build_dataset`.
+        out: the run directory (config, log, checkpoints, samples, weights).
+        val: validation data of the same kind (per-step PSNR is logged); empty for none.
+        init: a `.safetensors` file to start the generator from.
+        steps, batch_size, num_workers: override the recipe's values.
+        until: stop at this step (checkpointed), to continue later with the same command.
+        device: "auto", "cpu" or "cuda".
+        resume: continue from the latest checkpoint in `out` if there is one.
+        progress: show a progress bar.
+
+    Returns:
+        The trainer's `TrainingResult`.
+
+    Raises:
+        ConfigError, InputVideoError: unusable data or settings.
+        CheckpointError: `init` does not fit the recipe's generator.
+    """
+    run_dir = Path(out)
+    overrides: dict[str, Any] = {"device": device, "progress": progress}
+    for key, value in (("steps", steps), ("batch_size", batch_size), ("num_workers", num_workers)):
+        if value is not None:
+            overrides[key] = value
+    config = recipe.trainer.replace(**overrides)
+    dataset = build_dataset(recipe, data)
+    generator = build_network(recipe.generator)
+    if init is not None:
+        generator.load_state_dict(load_weights(init).state_dict())
+    discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
+    head = PredictHead(context_frames=recipe.context_frames, rollout=recipe.rollout, channels=recipe.channels)
+    content_losses = [
+        FrameStackLoss(CONTENT_LOSSES.get(c.name)(weight=c.weight, **c.options), recipe.channels)
+        for c in config.content_losses
+    ]
+    started = time.perf_counter()
+    trainer = Trainer(
+        generator=generator,
+        discriminator=discriminator,
+        head=head,
+        config=config,
+        run_dir=run_dir,
+        content_losses=content_losses,
+        extra_config={
+            "recipe": recipe.name,
+            "generator": asdict(recipe.generator),
+            "discriminator": asdict(recipe.discriminator) if recipe.discriminator else None,
+            "context_frames": recipe.context_frames,
+            "rollout": recipe.rollout,
+            "grayscale": recipe.grayscale,
+            "frame_size": list(recipe.frame_size) if recipe.frame_size else None,
+            "max_short_side": recipe.max_short_side,
+            "crop_size": recipe.crop_size,
+            "data": [Path(d).name for d in data],
+            "init": Path(init).name if init else None,
+        },
+    )
+    validate = validation_hook(build_dataset(recipe, val, validation=True), head, trainer.device) if val else None
+    trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
+    result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
+    if trainer.context.is_main:
+        _export(trainer, recipe, run_dir, data, init, result, time.perf_counter() - started)
+    return result
+
+
+def _export(
+    trainer: Trainer,
+    recipe: PredictRecipe,
+    run_dir: Path,
+    data: Sequence[str | os.PathLike[str]],
+    init: str | os.PathLike[str] | None,
+    result: TrainingResult,
+    seconds: float,
+) -> None:
+    wall = seconds
+    card_path = run_dir / "generator_ema.json"
+    if card_path.is_file() and trainer.step > 0:  # accumulate wall time over resumed chunks
+        previous = json.loads(card_path.read_text())
+        if previous.get("steps", 0) < trainer.step:
+            wall += float(previous.get("training_seconds", 0.0))
+    card = {
+        "task": "predict",
+        "recipe": recipe.name,
+        "context_frames": recipe.context_frames,
+        "rollout": recipe.rollout,
+        "channels": recipe.channels,
+        "frame_size": list(recipe.frame_size) if recipe.frame_size else None,
+        "max_short_side": recipe.max_short_side,
+        "crop_size": recipe.crop_size,
+        "adversarial_loss": trainer.config.adversarial_loss,
+        "steps": trainer.step,
+        "planned_steps": trainer.config.steps,
+        "batch_size": trainer.config.batch_size,
+        "data": [Path(d).name for d in data],
+        "init": Path(init).name if init else None,
+        "hardware": _hardware(trainer.device),
+        "training_seconds": round(wall, 1),
+        "validation": result.validation,
+        "log": "log.jsonl",
+    }
+    export_weights(run_dir / "generator_ema.safetensors", trainer.eval_generator(), card=card)

@@ -1,0 +1,58 @@
+"""`gansuite benchmark predict` on a tiny synthetic MNIST IDX file and a synthetic clip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _predict_helpers import (
+    export_tiny,
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    write_clip_video,
+    write_mnist,
+)
+from click.testing import CliRunner
+
+from gansuite.bench.predict import run_predict_benchmark
+from gansuite.cli import main
+from gansuite.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+def test_moving_mnist_and_clip_tables(mnist: Path, tmp_path: Path) -> None:
+    gan = export_tiny(tmp_path / "tiny-gan.safetensors", context=10, channels=1)
+    mse = export_tiny(tmp_path / "tiny-mse.safetensors", context=10, channels=1)
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=16, height=32, width=40)
+    out_json, out_md = tmp_path / "predict.json", tmp_path / "predict.md"
+    args = ["benchmark", "predict", "--model", str(gan), "--model", str(mse), "--mnist", str(mnist),
+            "--sequences", "4", "--clips", str(clip), "--future", "2", "--stride", "4", "--no-lpips",
+            "--json", str(out_json), "--markdown", str(out_md)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out_json.read_text())
+    rows = report["results"]
+    mnist_rows = [r for r in rows if r["dataset"] == "moving-mnist"]
+    assert {r["method"] for r in mnist_rows} == {"copy-last", "tiny-gan", "tiny-mse"}
+    assert [r["step"] for r in mnist_rows if r["method"] == "copy-last"] == list(range(1, 11))
+    assert all(r["count"] == 4 for r in mnist_rows)
+    first = mnist_rows[0]
+    assert first["frame_mse"] == pytest.approx(first["mse"] * 64 * 64)  # OpenSTL's MSE: summed over a frame
+    clip_rows = [r for r in rows if r["dataset"] == "clip"]
+    assert len(clip_rows) == 3 * 2 and clip_rows[0]["count"] == 2  # windows of 10 + 2 start at 0 and 4
+    assert report["manifest"]["protocol"]["mnist"]["sequences"] == 4
+    assert set(report["manifest"]["models"]) == {"tiny-gan", "tiny-mse"}
+    table = out_md.read_text()
+    assert "ConvLSTM MSE 29.8 / SSIM 0.929" in table and "| copy-last |" in table and "t+10" in table
+
+
+def test_nothing_to_benchmark_is_an_error(mnist: Path) -> None:
+    with pytest.raises(ConfigError, match="nothing to benchmark"):
+        run_predict_benchmark([])
+    result = CliRunner().invoke(main, ["benchmark", "predict", "--mnist", str(mnist), "--sequences", "2",
+                                       "--model", "no-such-model"])
+    assert result.exit_code == 1 and "neither a shipped name" in result.output

@@ -1,0 +1,111 @@
+"""`gansuite predict-frames` on a synthetic clip with a tiny exported model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _predict_helpers import (
+    export_tiny,
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    write_clip_folder,
+    write_clip_video,
+)
+from click.testing import CliRunner
+
+from gansuite.cli import main
+from gansuite.io.video import probe_video, read_video
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_tiny(tmp_path_factory.mktemp("model") / "tiny.safetensors", context=2, channels=3)
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return write_clip_video(tmp_path / "clip.mkv", frames=10, height=24, width=32, fps=12.0)
+
+
+def _run(*args: str) -> object:
+    return CliRunner().invoke(main, ["predict-frames", *args])
+
+
+def test_writes_the_predicted_frames_as_a_video_beside_the_clip(clip: Path, model: Path) -> None:
+    result = _run(str(clip), "--model", str(model), "--future", "3")
+    assert result.exit_code == 0, result.output
+    output = clip.parent / "clip_predicted.mp4"
+    info = probe_video(output)
+    assert (info.frame_count, info.width, info.height) == (3, 32, 24)
+    assert abs(info.fps - 12.0) < 0.01
+    assert "after frames 8..9 of 10" in result.output  # the clip's last two frames are the context
+
+
+def test_side_by_side_frames_dir_and_start(clip: Path, model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sbs.avi"
+    frames = tmp_path / "pngs"
+    result = _run(str(clip), "--model", str(model), "--future", "2", "--start", "1", "--side-by-side",
+                  "--frames-dir", str(frames), "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["start"] == 1
+    video = read_video(out)
+    assert video.frames.shape == (2, 24, 3 * 32, 3)
+    assert sorted(p.name for p in frames.iterdir()) == ["000000.png", "000001.png"]
+
+
+def test_frame_folder_input(tmp_path: Path, model: Path) -> None:
+    folder = write_clip_folder(tmp_path / "frames", frames=6)
+    result = _run(str(folder), "--model", str(model), "--future", "1")
+    assert result.exit_code == 0, result.output
+    assert probe_video(tmp_path / "frames_predicted.mp4").frame_count == 1
+
+
+def test_evaluate_json_reports_per_horizon_scores_and_the_baseline(clip: Path, model: Path, tmp_path: Path) -> None:
+    result = _run(str(clip), "--model", str(model), "--future", "2", "--evaluate", "--json", "--stride", "3",
+                  "--backbones", str(tmp_path / "no-backbones"), "-o", str(tmp_path / "e.mp4"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["windows"] == 3  # starts 0, 3, 6 of windows of 4 frames in 10
+    rows = report["per_horizon"]
+    assert [row["step"] for row in rows] == [1, 2]
+    keys = {"step", "psnr", "ssim", "lpips", "baseline_psnr", "baseline_ssim", "baseline_lpips"}
+    assert set(rows[0]) == keys
+    assert rows[0]["lpips"] is None and rows[0]["baseline_psnr"] > 20
+    assert "lpips reported as null" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("unreadable", "cannot open this as a video"),
+        ("short", "clip has only 2 frames, need at least 3"),
+        ("model", "neither a shipped name"),
+        ("input", "is the input clip"),
+    ],
+)
+def test_errors_are_one_line_and_leave_no_output(tmp_path: Path, model: Path, case: str, message: str) -> None:
+    clip = tmp_path / "c.mkv"
+    args = ["--model", str(model)]
+    if case == "unreadable":
+        clip.write_bytes(b"this is not a video")
+    else:
+        write_clip_video(clip, frames=2 if case == "short" else 6)
+    if case == "model":
+        args = ["--model", "no-such-model"]
+    if case == "input":
+        args += ["-o", str(clip)]
+    result = _run(str(clip), *args)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mkv"]
+
+
+def test_evaluate_with_the_alexnet_backbone(model: Path, tmp_path: Path, backbones_dir: Path) -> None:
+    clip = write_clip_video(tmp_path / "large.mkv", frames=4, height=48, width=64)
+    result = _run(str(clip), "--model", str(model), "--future", "1", "--start", "0", "--evaluate", "--json",
+                  "--backbones", str(backbones_dir), "-o", str(tmp_path / "e.mp4"))
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["per_horizon"][0]
+    assert 0.0 <= row["baseline_lpips"] < row["lpips"]

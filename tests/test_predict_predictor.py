@@ -1,0 +1,116 @@
+"""FramePredictor on OpenCV-style arrays, batches and shipped/file models."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _predict_helpers import (
+    copy_last_model,
+    export_tiny,
+    moving_square,
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    tiny_model,
+)
+
+from gansuite.core.checkpoint import export_weights
+from gansuite.errors import CheckpointError, InputVideoError
+from gansuite.tasks.predict import pretrained
+from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
+
+
+def _bgr(dtype: type = np.uint8, frames: int = 3) -> list[np.ndarray]:
+    clip = moving_square(frames, 20, 26)  # RGB float
+    peak = np.iinfo(dtype).max
+    return [np.round(frame[:, :, ::-1] * peak).astype(dtype) for frame in clip]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_bgr_frames_give_bgr_frames_of_the_same_dtype(dtype: type) -> None:
+    predictor = FramePredictor(tiny_model(context=2, channels=3), device="cpu")
+    result = predictor(_bgr(dtype), future=3)
+    assert isinstance(result, PredictionResult) and result.context_frames == 2
+    assert len(result.frames) == 3
+    assert all(f.shape == (20, 26, 3) and f.dtype == dtype for f in result.frames)
+    assert result.float_frames.shape == (3, 20, 26, 3) and result.float_frames.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gray_frames_give_gray_frames(dtype: type) -> None:
+    gray = [frame[:, :, 0] for frame in _bgr(dtype)]
+    # a colour model on gray input, and a gray model
+    for channels in (3, 1):
+        result = FramePredictor(copy_last_model(2, channels), device="cpu")(gray, future=2)
+        assert all(f.shape == (20, 26) and f.dtype == dtype for f in result.frames)
+        # the copy-last model returns the last frame exactly (up to the uint16 ↔ float32 round trip)
+        assert np.abs(result.frames[1].astype(np.int64) - gray[-1].astype(np.int64)).max() <= 1
+
+
+def test_copy_last_model_reproduces_the_last_bgr_frame() -> None:
+    frames = _bgr(np.uint8, frames=4)
+    result = FramePredictor(copy_last_model(3, 3), device="cpu")(frames, future=1)
+    assert np.array_equal(result.frames[0], frames[-1])
+
+
+def test_gray_model_on_colour_frames_sees_luma() -> None:
+    frames = _bgr(np.uint8)
+    result = FramePredictor(copy_last_model(2, 1), device="cpu")(frames)
+    out = result.frames[0]
+    assert out.shape == (20, 26, 3)
+    assert np.array_equal(out[:, :, 0], out[:, :, 1])  # gray, written back as BGR
+
+
+def test_working_size_resizes_and_returns_the_input_size() -> None:
+    predictor = FramePredictor(tiny_model(2, 3), device="cpu", working_size=(16, 16))
+    assert predictor.working_shape(20, 26) == (16, 16)
+    out = predictor.predict_batch(torch.rand(2, 2, 3, 20, 26), future=2)
+    assert out.shape == (2, 2, 3, 20, 26) and float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_calls_are_reentrant() -> None:
+    predictor = FramePredictor(tiny_model(2, 3), device="cpu")
+    frames = _bgr()
+    expected = predictor(frames, future=2).frames
+    results: list[list[np.ndarray]] = []
+    threads = [threading.Thread(target=lambda: results.append(predictor(frames, future=2).frames)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and all(np.array_equal(r[1], expected[1]) for r in results)
+
+
+def test_too_few_or_mixed_frames_are_reported() -> None:
+    predictor = FramePredictor(tiny_model(3, 3), device="cpu")
+    with pytest.raises(InputVideoError, match="got 2 frames; this model needs at least 3"):
+        predictor(_bgr()[:2])
+    frames = _bgr()
+    frames[1] = frames[1][:10]
+    with pytest.raises(InputVideoError, match="differ in size"):
+        predictor(frames)
+
+
+def test_from_pretrained_file_and_missing_shipped_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = export_tiny(tmp_path / "m.safetensors", context=2, channels=3, card={"max_short_side": 16})
+    predictor = FramePredictor.from_pretrained(path, device="cpu")
+    assert predictor.context_frames == 2 and predictor.max_short_side == 16 and predictor.name == "m"
+    monkeypatch.setattr(pretrained, "_WEIGHTS_DIR", tmp_path / "weights")
+    with pytest.raises(CheckpointError, match=r"shipped model 'natural' is not included in this build"):
+        FramePredictor.from_pretrained("natural")
+    with pytest.raises(CheckpointError, match="neither a shipped name"):
+        FramePredictor.from_pretrained("no-such-model")
+    (tmp_path / "weights").mkdir()
+    export_tiny(tmp_path / "weights" / "predict_natural.safetensors")
+    assert FramePredictor.from_pretrained("natural").name == "natural"
+
+
+def test_a_non_predictor_network_is_refused(tmp_path: Path) -> None:
+    from gansuite.core.networks import NetworkSpec, build_network
+
+    net = build_network(NetworkSpec("discriminator", "patchgan", {"base_channels": 4}))
+    path = export_weights(tmp_path / "d.safetensors", net)
+    with pytest.raises(CheckpointError, match="not a next-frame predictor"):
+        FramePredictor.from_pretrained(path)

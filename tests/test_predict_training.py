@@ -1,0 +1,99 @@
+"""Recipes run end to end for a few steps with tiny networks: run directory, card, export, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from _predict_helpers import (
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    write_clip_folder,
+    write_clip_video,
+    write_mnist,
+)
+from click.testing import CliRunner
+
+from gansuite.cli import main
+from gansuite.core.checkpoint import load_weights
+from gansuite.core.networks import NetworkSpec
+from gansuite.tasks.predict import FramePredictor, PredictRecipe, get_recipe, train_predict
+from gansuite.tasks.predict.recipes import predictor_spec
+
+_QUIET = {"progress": False, "tensorboard": False, "log_every": 1, "checkpoint_every": 2, "sample_every": 2,
+          "validate_every": 0, "ema_decay": 0.5, "batch_size": 2}
+
+
+def _tiny(name: str, **changes: object) -> PredictRecipe:
+    """The shipped recipe `name` with a 4-channel generator and discriminator and 16x16 frames."""
+    recipe = get_recipe(name)
+    generator = predictor_spec(context_frames=recipe.context_frames, channels=recipe.channels, base_channels=4, depth=2)
+    discriminator = None
+    if recipe.discriminator is not None:
+        discriminator = NetworkSpec("discriminator", "patchgan", {**recipe.discriminator.kwargs, "base_channels": 4})
+    return dataclasses.replace(
+        recipe, generator=generator, discriminator=discriminator, trainer=recipe.trainer.replace(**_QUIET),
+        frame_size=(16, 16) if recipe.frame_size else None, crop_size=16 if recipe.crop_size else None, **changes,
+    )
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train_clips")
+    write_clip_folder(root / "01", frames=8)
+    write_clip_video(root / "02.mkv", frames=8)
+    return root
+
+
+def test_gan_recipe_runs_and_exports(clips: Path, tmp_path: Path) -> None:
+    recipe = _tiny("ped2")
+    result = train_predict(recipe, data=[clips], val=[clips / "01"], out=tmp_path, steps=3, device="cpu")
+    assert result.final_step == 3
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    train = [r for r in records if r["kind"] == "train"]
+    assert [r["step"] for r in train] == [1, 2, 3] and train[0]["discriminator_loss"] is not None
+    validation = [r for r in records if r["kind"] == "validation"][-1]
+    assert {"psnr_step1", "copy_last_psnr_step1"} <= set(validation)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["recipe"] == "ped2" and config["frame_size"] == [16, 16]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000002.pt", "step_00000003.pt"]
+    assert (tmp_path / "samples" / "step_00000002.png").is_file()
+    card = json.loads((tmp_path / "generator_ema.json").read_text())
+    assert card["recipe"] == "ped2" and card["steps"] == 3 and card["frame_size"] == [16, 16]
+    model = load_weights(tmp_path / "generator_ema.safetensors")
+    assert (model.context_frames, model.channels) == (4, 1)
+    predictor = FramePredictor.from_pretrained(tmp_path / "generator_ema.safetensors")
+    assert predictor.working_size == (16, 16)  # from the card
+
+
+def test_mse_recipe_runs_without_a_discriminator(clips: Path, tmp_path: Path) -> None:
+    recipe = _tiny("natural-mse", rollout=2)
+    result = train_predict(recipe, data=[clips], out=tmp_path, steps=2, device="cpu")
+    assert result.final_step == 2
+    assert all(step.discriminator_loss != step.discriminator_loss for step in result.history)  # NaN: no D
+    card = json.loads((tmp_path / "generator_ema.json").read_text())
+    assert card["adversarial_loss"] == "none" and card["max_short_side"] == 256
+    # resuming a finished run trains no further and keeps the export
+    again = train_predict(recipe, data=[clips], out=tmp_path, steps=2, device="cpu")
+    assert again.final_step == 2 and again.history == []
+
+
+def test_cli_train_predict_mmnist_recipe(tmp_path: Path) -> None:
+    mnist = write_mnist(tmp_path / "mnist")
+    out = tmp_path / "run"
+    args = ["train", "predict", "--recipe", "mmnist-mse", "--data", str(mnist), "--out", str(out),
+            "--steps", "1", "--batch-size", "1", "--device", "cpu"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["step"] == 1 and Path(summary["weights"]).is_file()
+
+
+def test_cli_train_predict_rejects_bad_data(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["train", "predict", "--recipe", "ped2", "--data", str(empty),
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "holds no clip" in result.output and len(result.output.strip().splitlines()) == 1
