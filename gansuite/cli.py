@@ -302,6 +302,20 @@ def train_predict(
     }))
 
 
+@train.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Weights file.")
+@click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA.")
+def train_export(checkpoint: Path, out: Path, raw: bool) -> None:
+    """Export the generator of a training checkpoint as weights usable with --model."""
+    from gansuite.core.checkpoint import export_from_checkpoint
+
+    if out.suffix != ".safetensors":
+        raise click.BadParameter(f"{out} does not end in .safetensors", param_hint="--out")
+    export_from_checkpoint(checkpoint, out, use_ema=not raw)
+    click.echo(f"wrote {out} and {out.with_suffix('.json')}")
+
+
 @main.group(cls=_Group)
 def benchmark() -> None:
     """Quality and speed benchmarks with a recorded protocol."""

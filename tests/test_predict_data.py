@@ -112,3 +112,14 @@ def test_moving_mnist_errors(mnist: Path, tmp_path: Path) -> None:
     small = write_mnist(tmp_path / "small", count=100)
     with pytest.raises(ConfigError, match="at least 10000"):
         MovingMNIST(small)
+
+
+@pytest.mark.data
+def test_real_mnist_and_ped2_training_clips(data_dir: Path) -> None:
+    video = data_dir / "video"
+    test = MovingMNIST(video / "mnist", split="test", sequences=2)
+    assert test.digits.shape == (10_000, 28, 28) and test.labels is not None and test.labels.shape == (10_000,)
+    assert test[0].shape == (20, 1, 64, 64)
+    ped2 = ClipWindows([video / "ped2" / "training" / "01"], context_frames=4, grayscale=True, frame_size=(256, 256))
+    assert ped2.clips[0].shape == (120, 256, 256, 1) and len(ped2) == 120 - 4
+    assert [p.name for p in find_clips([video / "ped2" / "testing"])] == [f"{i:02d}" for i in range(1, 13)]

@@ -201,3 +201,15 @@ def test_config_validation() -> None:
         TrainerConfig.from_dict({"steps": 1, "batch_size": 1, "learning_rate": 3})
     with pytest.raises(ConfigError, match="at least one content loss"):
         toy_config(adversarial_loss="none")
+
+
+def test_export_from_checkpoint_rebuilds_the_ema_generator(tmp_path: Path) -> None:
+    from gansuite.core.checkpoint import export_from_checkpoint, load_weights
+
+    trainer = toy_trainer(tmp_path / "run", toy_config(steps=3))
+    trainer.fit(toy_dataset())
+    out = export_from_checkpoint(trainer.latest_checkpoint(), tmp_path / "g.safetensors")
+    model = load_weights(out)
+    assert model.card["steps"] == 3 and model.card["weights"] == "EMA of the generator"
+    for key, value in trainer.ema.shadow.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)

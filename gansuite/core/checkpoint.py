@@ -28,6 +28,7 @@ from gansuite.errors import CheckpointError
 
 __all__ = [
     "capture_rng_state",
+    "export_from_checkpoint",
     "export_weights",
     "load_checkpoint",
     "load_weights",
@@ -144,3 +145,34 @@ def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "
         raise CheckpointError(f"{path}: weights do not fit {spec.name!r} ({exc})") from exc
     module.card = card
     return module.to(device).eval()
+
+
+def export_from_checkpoint(
+    checkpoint: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    card: dict[str, Any] | None = None,
+    use_ema: bool = True,
+) -> Path:
+    """Export the (EMA) generator of a training checkpoint as gansuite safetensors weights.
+
+    The card gets the checkpoint's step, its trainer config and the run's extra config (recipe,
+    data, ...), then whatever `card` adds.
+
+    Raises:
+        CheckpointError: the checkpoint is unreadable or does not record its generator's spec.
+    """
+    payload = load_checkpoint(checkpoint)
+    if "generator_spec" not in payload:
+        raise CheckpointError(f"{checkpoint} does not record its generator's spec, so it cannot be exported")
+    module = build_network(NetworkSpec.from_json(payload["generator_spec"]))
+    weights = payload["ema"] if use_ema and "ema" in payload else payload["generator"]
+    module.load_state_dict(weights)
+    full_card = {
+        "steps": int(payload["step"]),
+        "weights": "EMA of the generator" if use_ema and "ema" in payload else "raw generator",
+        "trainer": json.loads(payload["config"]),
+        **json.loads(payload.get("extra_config", "{}")),
+        **(card or {}),
+    }
+    return export_weights(path, module, card=full_card)
