@@ -213,3 +213,9 @@ def test_export_from_checkpoint_rebuilds_the_ema_generator(tmp_path: Path) -> No
     assert model.card["steps"] == 3 and model.card["weights"] == "EMA of the generator"
     for key, value in trainer.ema.shadow.state_dict().items():
         assert torch.equal(model.state_dict()[key], value)
+
+
+def test_checkpoint_every_zero_saves_only_at_the_end(tmp_path: Path) -> None:
+    trainer = toy_trainer(tmp_path, toy_config(steps=3, checkpoint_every=0))
+    trainer.fit(toy_dataset())
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_00000003.pt"]
