@@ -6,7 +6,7 @@ model on the right. Writes ``docs/upscale_before_after.png``.
 
 Usage::
 
-    python benchmarks/sr_crop_figure.py [--model x4] [--crop 40,150,64]   # top,left,size in LR pixels
+    python benchmarks/sr_crop_figure.py [--model x4] [--crop 20,38,44]   # top,left,size in LR pixels
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "upscale_before_after.png"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="x4")
-    parser.add_argument("--crop", default="40,150,64", help="top,left,size of the crop in LR pixels")
+    parser.add_argument("--crop", default="20,38,44", help="top,left,size of the crop in LR pixels")
     args = parser.parse_args()
     top, left, size = (int(v) for v in args.crop.split(","))
 

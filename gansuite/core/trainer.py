@@ -333,7 +333,8 @@ class Trainer:
                 self._after_step(outcome, sample, log, result, bar)
         finally:
             bar.close()
-        if self.context.is_main and (not config.checkpoint_every or not result.history or self.step % config.checkpoint_every):
+        off_period = not config.checkpoint_every or self.step % config.checkpoint_every
+        if self.context.is_main and (not result.history or off_period):
             self.save()
         if self.hooks.validate is not None and self.context.is_main and self.step == config.steps:
             result.validation = self.hooks.validate(self.eval_generator(), self.step)
