@@ -134,6 +134,10 @@ class TrainerConfig:
     def replace(self, **changes: Any) -> TrainerConfig:
         return dataclasses.replace(self, **changes)
 
+    def override(self, **changes: Any) -> TrainerConfig:
+        """`replace` with the changes that are not None (command-line options left unset)."""
+        return self.replace(**{key: value for key, value in changes.items() if value is not None})
+
 
 def learning_rate_factor(config: TrainerConfig, step: int) -> float:
     """Multiplier of the base learning rate at `step` (0-based): warm-up, then the schedule."""

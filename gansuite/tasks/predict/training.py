@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -131,11 +130,9 @@ def train_predict(
         CheckpointError: `init` does not fit the recipe's generator.
     """
     run_dir = Path(out)
-    overrides: dict[str, Any] = {"device": device, "progress": progress}
-    for key, value in (("steps", steps), ("batch_size", batch_size), ("num_workers", num_workers)):
-        if value is not None:
-            overrides[key] = value
-    config = recipe.trainer.replace(**overrides)
+    config = recipe.trainer.override(
+        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers
+    )
     dataset = build_dataset(recipe, data)
     generator = build_network(recipe.generator)
     if init is not None:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -83,14 +82,9 @@ def train_upscale(
         The trainer's `TrainingResult`.
     """
     run_dir = Path(out)
-    overrides: dict[str, Any] = {"device": device, "progress": progress}
-    if steps is not None:
-        overrides["steps"] = steps
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
-    if num_workers is not None:
-        overrides["num_workers"] = num_workers
-    config = recipe.trainer.replace(**overrides)
+    config = recipe.trainer.override(
+        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers
+    )
 
     generator = build_network(recipe.generator)
     init_path = _resolve_init(recipe, init)
