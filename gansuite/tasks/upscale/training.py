@@ -100,7 +100,7 @@ def train_upscale(
         head=UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed),
         config=config,
         run_dir=run_dir,
-        hooks=TrainerHooks(samples=_save_samples),
+        hooks=TrainerHooks(validate=validation_hook(val, recipe.scale) if val else None, samples=_save_samples),
         extra_config={
             "recipe": recipe.name,
             "generator": asdict(recipe.generator),
@@ -112,8 +112,6 @@ def train_upscale(
             "init": str(init_path.name) if init_path else None,
         },
     )
-    if val:
-        trainer.hooks = TrainerHooks(validate=validation_hook(val, recipe.scale, trainer.device), samples=_save_samples)
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
     if trainer.context.is_main:
         _export(trainer, recipe, run_dir, data, init_path, result, time.perf_counter() - started)

@@ -8,6 +8,7 @@ as the benchmark (`gansuite benchmark sr`) measures it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from gansuite.io.imresize import imresize_array
 from gansuite.metrics import psnr
 from gansuite.tasks.upscale.data import list_images
 
-__all__ = ["load_validation_pairs", "validate_psnr"]
+__all__ = ["load_validation_pairs", "validate_psnr", "validation_hook"]
 
 
 def load_validation_pairs(folder: str | os.PathLike[str], scale: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -53,11 +54,12 @@ def validate_psnr(
     return float(np.mean(scores))
 
 
-def validation_hook(sets: dict[str, Path], scale: int, device: torch.device):
-    """A `TrainerHooks.validate` callback scoring PSNR-Y on each named set."""
+def validation_hook(sets: dict[str, Path], scale: int) -> Callable[[nn.Module, int], dict[str, float]]:
+    """A `TrainerHooks.validate` callback scoring PSNR-Y on each named set, on the generator's device."""
     loaded = {name: load_validation_pairs(folder, scale) for name, folder in sets.items()}
 
     def validate(generator: nn.Module, step: int) -> dict[str, float]:
+        device = next(generator.parameters()).device
         return {f"{name}_psnr_y": validate_psnr(generator, pairs, scale, device) for name, pairs in loaded.items()}
 
     return validate
