@@ -276,6 +276,8 @@ def _predict_recipe_names() -> list[str]:
 )
 @click.option("--val", "val", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Validation data of the same kind (repeatable); per-step PSNR is logged.")
+@click.option("--stills", "stills", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folders of still images for synthetic camera and layer motion (recipe natural; repeatable).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights.")
 @click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps.")
@@ -285,15 +287,16 @@ def _predict_recipe_names() -> list[str]:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint.")
 def train_predict(
-    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], out: Path, init: Path | None, steps: int | None,
-    until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
+    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
+    init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,
+    device: str, resume: bool,
 ) -> None:
     """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.predict import get_recipe
     from gansuite.tasks.predict import train_predict as run_training
 
     result = run_training(
-        get_recipe(recipe), data=data, out=out, val=val, init=init, steps=steps, until=until,
+        get_recipe(recipe), data=data, out=out, val=val, stills=stills, init=init, steps=steps, until=until,
         batch_size=batch_size, device=device, num_workers=workers, resume=resume, progress=sys.stderr.isatty(),
     )
     click.echo(json.dumps({

@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import Dataset, Sampler
 
 from gansuite.errors import ConfigError
 
-__all__ = ["SeededIndex", "SeededSampler", "sample_index", "sample_rng"]
+__all__ = ["SeededConcat", "SeededIndex", "SeededSampler", "sample_index", "sample_rng"]
 
 
 class SeededIndex(NamedTuple):
@@ -83,3 +83,34 @@ class SeededSampler(Sampler[SeededIndex]):
                 yield SeededIndex(int(permutation[offset]), seed)
                 position += self.world_size
                 offset += self.world_size
+
+
+class SeededConcat(Dataset):
+    """Datasets one after another, passing each key's seed on to the dataset that holds it.
+
+    (`torch.utils.data.ConcatDataset` takes plain ints only.) Under `SeededSampler`, each part
+    is drawn in proportion to its length.
+
+    Args:
+        parts: the datasets; empty ones are allowed, but not all of them.
+
+    Raises:
+        ConfigError: no part has an item.
+    """
+
+    def __init__(self, parts: list[Dataset]) -> None:
+        self.parts = list(parts)
+        self.ends = np.cumsum([len(part) for part in self.parts])  # type: ignore[arg-type]
+        if not self.parts or self.ends[-1] == 0:
+            raise ConfigError("the dataset is empty: check the data folders")
+
+    def __len__(self) -> int:
+        return int(self.ends[-1])
+
+    def __getitem__(self, key: SeededIndex | int) -> object:
+        index = sample_index(key)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} is outside a dataset of {len(self)} items")
+        part = int(np.searchsorted(self.ends, index, side="right"))
+        local = index - (int(self.ends[part - 1]) if part else 0)
+        return self.parts[part][SeededIndex(local, key.seed) if isinstance(key, SeededIndex) else local]

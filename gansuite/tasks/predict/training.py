@@ -23,6 +23,7 @@ from gansuite.core.atomic import atomic_path
 from gansuite.core.checkpoint import export_weights, load_weights
 from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
+from gansuite.core.sampling import SeededConcat
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.data import ClipWindows
@@ -30,13 +31,18 @@ from gansuite.tasks.predict.head import FrameStackLoss, PredictHead
 from gansuite.tasks.predict.models import rollout
 from gansuite.tasks.predict.moving_mnist import MovingMNIST
 from gansuite.tasks.predict.recipes import PredictRecipe
+from gansuite.tasks.predict.synthetic import SyntheticMotion
 from gansuite.tasks.predict.validation import validation_hook
 
 __all__ = ["build_dataset", "train_predict"]
 
 
 def build_dataset(
-    recipe: PredictRecipe, data: Sequence[str | os.PathLike[str]], *, validation: bool = False
+    recipe: PredictRecipe,
+    data: Sequence[str | os.PathLike[str]],
+    *,
+    stills: Sequence[str | os.PathLike[str]] = (),
+    validation: bool = False,
 ) -> Dataset:
     """The recipe's training (or validation) dataset over `data`.
 
@@ -44,19 +50,23 @@ def build_dataset(
         recipe: the recipe.
         data: clips recipes: video files, frame folders or folders of clips; ``mmnist``: one
             folder holding the MNIST IDX files.
+        stills: folders of still images for synthetic motion (recipes with a ``stills_share``);
+            they make up that share of the training items.
         validation: whole frames without flips (clips), or the fixed test sequences (mmnist).
 
     Raises:
         ConfigError, InputVideoError: unusable data.
     """
     window = recipe.context_frames + recipe.rollout
+    if stills and not recipe.stills_share:
+        raise ConfigError(f"recipe {recipe.name} does not train on still images; leave out --stills")
     if recipe.data_kind == "mmnist":
         if len(data) != 1:
             raise ConfigError(f"recipe {recipe.name} takes one --data folder with the MNIST files, got {len(data)}")
         if validation:
             return MovingMNIST(data[0], split="test", sequences=64, num_frames=window)
         return MovingMNIST(data[0], split="train", num_frames=window)
-    return ClipWindows(
+    clips = ClipWindows(
         data,
         context_frames=recipe.context_frames,
         future_frames=recipe.rollout,
@@ -66,6 +76,18 @@ def build_dataset(
         crop_size=None if validation else recipe.crop_size,
         flip=recipe.flip and not validation,
     )
+    if validation or not stills:
+        return clips
+    synthetic_items = max(1, round(len(clips) * recipe.stills_share / (1.0 - recipe.stills_share)))
+    synthetic = SyntheticMotion(
+        stills,
+        num_frames=window,
+        size=recipe.crop_size or 128,
+        grayscale=recipe.grayscale,
+        length=synthetic_items,
+        max_short_side=recipe.max_short_side,
+    )
+    return SeededConcat([clips, synthetic])
 
 
 def _sample_writer(head: PredictHead):
@@ -99,6 +121,7 @@ def train_predict(
     data: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     val: Sequence[str | os.PathLike[str]] = (),
+    stills: Sequence[str | os.PathLike[str]] = (),
     init: str | os.PathLike[str] | None = None,
     steps: int | None = None,
     until: int | None = None,
@@ -115,6 +138,7 @@ def train_predict(
         data: training data, see `build_dataset`.
         out: the run directory (config, log, checkpoints, samples, weights).
         val: validation data of the same kind (per-step PSNR is logged); empty for none.
+        stills: folders of still images for synthetic motion, see `build_dataset`.
         init: a `.safetensors` file to start the generator from.
         steps, batch_size, num_workers: override the recipe's values.
         until: stop at this step (checkpointed), to continue later with the same command.
@@ -133,7 +157,7 @@ def train_predict(
     config = recipe.trainer.override(
         device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers
     )
-    dataset = build_dataset(recipe, data)
+    dataset = build_dataset(recipe, data, stills=stills)
     generator = build_network(recipe.generator)
     if init is not None:
         generator.load_state_dict(load_weights(init).state_dict())
@@ -162,6 +186,7 @@ def train_predict(
             "max_short_side": recipe.max_short_side,
             "crop_size": recipe.crop_size,
             "data": [Path(d).name for d in data],
+            "stills": [Path(d).name for d in stills],
             "init": Path(init).name if init else None,
         },
     )
@@ -169,7 +194,7 @@ def train_predict(
     trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
     if trainer.context.is_main:
-        _export(trainer, recipe, run_dir, data, init, result, time.perf_counter() - started)
+        _export(trainer, recipe, run_dir, data, stills, init, result, time.perf_counter() - started)
     return result
 
 
@@ -178,6 +203,7 @@ def _export(
     recipe: PredictRecipe,
     run_dir: Path,
     data: Sequence[str | os.PathLike[str]],
+    stills: Sequence[str | os.PathLike[str]],
     init: str | os.PathLike[str] | None,
     result: TrainingResult,
     seconds: float,
@@ -202,6 +228,8 @@ def _export(
         "planned_steps": trainer.config.steps,
         "batch_size": trainer.config.batch_size,
         "data": [Path(d).name for d in data],
+        "stills": [Path(d).name for d in stills],
+        "stills_share": recipe.stills_share if stills else 0.0,
         "init": Path(init).name if init else None,
         "hardware": _hardware(trainer.device),
         "training_seconds": round(wall, 1),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,28 +18,11 @@ from torch.utils.data import Dataset
 
 from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.errors import ConfigError
+from gansuite.io.folders import IMAGE_SUFFIXES, list_images
 from gansuite.io.image import read_image
 from gansuite.io.imresize import imresize_array
 
 __all__ = ["IMAGE_SUFFIXES", "HighResCrops", "list_images"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files directly inside `folder` (and its sub-folders), sorted.
-
-    Raises:
-        ConfigError: the folder does not exist or holds no images.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise ConfigError(f"image folder {root} does not exist")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise ConfigError(f"{root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
-
 
 class HighResCrops(Dataset):
     """Random HR crops: items are (patch, patch, 3) uint8 tensors, RGB.
