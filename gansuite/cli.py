@@ -309,13 +309,24 @@ def train_predict(
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Weights file.")
 @click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA.")
-def train_export(checkpoint: Path, out: Path, raw: bool) -> None:
+@click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON object of model-card fields (data, metrics, ...) added to the recorded ones.")
+def train_export(checkpoint: Path, out: Path, raw: bool, card_file: Path | None) -> None:
     """Export the generator of a training checkpoint as weights usable with --model."""
     from gansuite.core.checkpoint import export_from_checkpoint
 
     if out.suffix != ".safetensors":
         raise click.BadParameter(f"{out} does not end in .safetensors", param_hint="--out")
-    export_from_checkpoint(checkpoint, out, use_ema=not raw)
+    card = None
+    if card_file is not None:
+        try:
+            card = json.loads(card_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.BadParameter(f"{card_file} is not readable JSON ({exc})", param_hint="--card") from exc
+        if not isinstance(card, dict):
+            kind = type(card).__name__
+            raise click.BadParameter(f"{card_file} holds a {kind}, not a JSON object", param_hint="--card")
+    export_from_checkpoint(checkpoint, out, card=card, use_ema=not raw)
     click.echo(f"wrote {out} and {out.with_suffix('.json')}")
 
 

@@ -97,3 +97,26 @@ def test_cli_train_predict_rejects_bad_data(tmp_path: Path) -> None:
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code == 1
     assert "holds no clip" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_export_adds_card_fields_to_the_recorded_ones(clips: Path, tmp_path: Path) -> None:
+    from gansuite.core.checkpoint import read_weights_metadata
+
+    train_predict(_tiny("ped2"), data=[clips], out=tmp_path / "run", steps=2, device="cpu")
+    checkpoint = tmp_path / "run" / "checkpoints" / "step_00000002.pt"
+    extra = tmp_path / "card.json"
+    extra.write_text(json.dumps({"name": "ped2", "metrics": {"auc": 0.5}}))
+    out = tmp_path / "w.safetensors"
+    result = CliRunner().invoke(main, ["train", "export", str(checkpoint), "-o", str(out), "--card", str(extra)])
+    assert result.exit_code == 0, result.output
+    _, card = read_weights_metadata(out)
+    assert card["metrics"] == {"auc": 0.5} and card["name"] == "ped2"
+    assert card["recipe"] == "ped2" and card["steps"] == 2 and card["frame_size"] == [16, 16]  # recorded
+    assert json.loads(out.with_suffix(".json").read_text())["metrics"] == {"auc": 0.5}
+    assert FramePredictor.from_pretrained(out).working_size == (16, 16)
+
+    extra.write_text("[1, 2]")
+    bad = CliRunner().invoke(main, ["train", "export", str(checkpoint), "-o", str(tmp_path / "x.safetensors"),
+                                    "--card", str(extra)])
+    assert bad.exit_code != 0 and "not a JSON object" in bad.output
+    assert not (tmp_path / "x.safetensors").exists()
