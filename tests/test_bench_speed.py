@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from gansuite.bench import speed
+from gansuite.bench import _speed_models
 from gansuite.bench.manifest import file_sha256
 from gansuite.bench.speed import (
     SpeedModel,
@@ -78,7 +78,7 @@ def test_unknown_arch_and_bad_arguments_name_the_flag() -> None:
 
 
 def test_no_shipped_weights_and_no_models_says_what_to_give(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(speed, "shipped_weights_path", lambda name: tmp_path / f"{name}.safetensors")
+    monkeypatch.setattr(_speed_models, "shipped_weights_path", lambda name: tmp_path / f"{name}.safetensors")
     with pytest.raises(ConfigError, match="--arch"):
         resolve_speed_models()
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from gansuite.bench import sr as bench_sr
+from gansuite.bench import _sr_methods
 from gansuite.bench.manifest import build_manifest, file_sha256, package_versions
 from gansuite.bench.sr import (
     BicubicMethod,
@@ -69,7 +69,7 @@ def tiny_set(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def no_resolvers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench_sr, "_RESOLVERS", [])
+    monkeypatch.setattr(_sr_methods, "_RESOLVERS", [])
 
 
 def test_bicubic_report_on_a_tiny_set(tiny_set: Path, tmp_path: Path) -> None:

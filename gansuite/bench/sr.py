@@ -19,25 +19,30 @@ Methods are "bicubic" (MATLAB bicubic upsampling of the LR image), any model fil
 ``spandrel`` package can load (optional dependency), or whatever a resolver registered with
 `register_method_resolver` accepts: that is how gansuite's own upscale head plugs in its shipped
 models and checkpoints.
+
+This module runs the benchmark (image loading, scoring, the manifest) and re-exports its parts:
+the methods and their resolvers live in `gansuite.bench._sr_methods`, the result rows and the
+report in `gansuite.bench._sr_report`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
 
+from gansuite.bench._sr_methods import BicubicMethod, MethodResolver, SRMethod, register_method_resolver, resolve_method
+from gansuite.bench._sr_report import ImageScore, SRBenchmarkReport, SRBenchmarkResult
 from gansuite.bench.manifest import build_manifest
-from gansuite.errors import CheckpointError, ConfigError, GansuiteError, InputImageError, NotAvailableError
+from gansuite.errors import ConfigError, GansuiteError, InputImageError
 from gansuite.io.image import read_image, write_image
-from gansuite.io.imresize import imresize, imresize_array
+from gansuite.io.imresize import imresize_array
 from gansuite.metrics import LPIPSMetric, psnr, quantize_8bit, resolve_device, ssim
 
 __all__ = [
@@ -55,141 +60,6 @@ __all__ = [
 ]
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".ppm", ".pgm")
-
-
-@runtime_checkable
-class SRMethod(Protocol):
-    """A super-resolution method as the benchmark runs it.
-
-    Attributes:
-        name: the name in the results table (a model file's stem for files).
-        scale: the integer upscaling factor.
-        source_file: the model file, recorded with its sha256 in the manifest; None for none.
-    """
-
-    name: str
-    scale: int
-    source_file: Path | None
-
-    def __call__(self, low_res: torch.Tensor) -> torch.Tensor:
-        """Upscale (N, 3, h, w) float32 RGB in [0, 1] → (N, 3, h*scale, w*scale), same device."""
-        ...
-
-
-MethodResolver = Callable[[str, int, torch.device], SRMethod | None]
-"""``resolver(spec, scale, device)``: an `SRMethod` for `spec` (a name or a file path), or None
-when `spec` is not its kind. It may raise a `GansuiteError` for a spec it owns but cannot load."""
-
-_RESOLVERS: list[MethodResolver] = []
-
-
-def register_method_resolver(resolver: MethodResolver) -> MethodResolver:
-    """Let the benchmark resolve more method specs (gansuite's shipped models and checkpoints).
-
-    Resolvers are asked in registration order, after "bicubic" and before spandrel; the first
-    that returns an `SRMethod` wins. Usable as a decorator.
-
-    Args:
-        resolver: ``resolver(spec, scale, device) -> SRMethod | None``.
-
-    Returns:
-        `resolver`, unchanged.
-
-    Raises:
-        ConfigError: the resolver is registered already.
-    """
-    if resolver in _RESOLVERS:
-        raise ConfigError(f"method resolver {resolver!r} is registered twice")
-    _RESOLVERS.append(resolver)
-    return resolver
-
-
-@dataclass(frozen=True)
-class BicubicMethod:
-    """MATLAB bicubic upsampling (``imresize(lr, scale, 'bicubic')``), the SR baseline."""
-
-    scale: int
-    name: str = "bicubic"
-    source_file: Path | None = None
-
-    def __call__(self, low_res: torch.Tensor) -> torch.Tensor:
-        """(N, 3, h, w) float RGB in [0, 1] → (N, 3, h*scale, w*scale), clipped to [0, 1]."""
-        return imresize(low_res, scale=self.scale).clamp(0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class _SpandrelMethod:
-    """A third-party model file loaded by spandrel (Real-ESRGAN, SwinIR, ... files)."""
-
-    name: str
-    scale: int
-    source_file: Path | None
-    model: Any
-
-    def __call__(self, low_res: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.model(image[None]) for image in low_res])
-
-
-def _load_spandrel(path: Path, device: torch.device) -> _SpandrelMethod:
-    try:
-        import spandrel
-    except ImportError as exc:
-        raise NotAvailableError(
-            f"--method {path}: running third-party model files needs the optional 'spandrel' package; "
-            "install it with pip install 'gansuite[peers]' (or pip install spandrel)"
-        ) from exc
-    try:
-        descriptor = spandrel.ModelLoader(device=device).load_from_file(path)
-    except Exception as exc:  # spandrel raises ValueError, UnsupportedModelError, torch errors, ...
-        raise CheckpointError(
-            f"--method {path}: spandrel cannot load this file ({type(exc).__name__}: {exc}); give a model "
-            "file of an architecture spandrel supports (.pth, .safetensors, .ckpt)"
-        ) from exc
-    if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.input_channels != 3:
-        raise CheckpointError(
-            f"--method {path}: not an RGB image-to-image model ({type(descriptor).__name__}, "
-            f"{getattr(descriptor, 'input_channels', '?')} input channels); give an RGB SR model"
-        )
-    descriptor.to(device).eval()
-    return _SpandrelMethod(name=path.stem, scale=int(descriptor.scale), source_file=path, model=descriptor)
-
-
-def resolve_method(spec: str | SRMethod, scale: int, device: torch.device) -> SRMethod:
-    """Turn a ``--method`` value into an `SRMethod` for `scale` on `device`.
-
-    Args:
-        spec: "bicubic"; a name or file a registered resolver accepts; a model file spandrel can
-            load; or an `SRMethod` (returned as it is, after the scale check).
-        scale: the benchmark's upscaling factor.
-        device: where the model runs.
-
-    Returns:
-        The method.
-
-    Raises:
-        ConfigError: `spec` is none of these, or the method's scale differs from `scale`.
-        CheckpointError, NotAvailableError: a model file cannot be loaded.
-    """
-    method: SRMethod | None
-    if not isinstance(spec, str):
-        method = spec
-    elif spec == "bicubic":
-        method = BicubicMethod(scale=scale)
-    else:
-        method = next((m for m in (r(spec, scale, device) for r in _RESOLVERS) if m is not None), None)
-        if method is None and Path(spec).is_file():
-            method = _load_spandrel(Path(spec), device)
-        if method is None:
-            raise ConfigError(
-                f"--method {spec!r}: not 'bicubic', not a model name any registered resolver knows, and not "
-                "an existing file; give bicubic, a gansuite model name, or the path of a model file"
-            )
-    if method.scale != scale:
-        raise ConfigError(
-            f"--method {method.name}: the model upscales x{method.scale}, but the benchmark runs --scale "
-            f"{scale}; pick a x{scale} model or --scale {method.scale}"
-        )
-    return method
 
 
 def parse_named_paths(values: Sequence[str], option: str) -> dict[str, Path]:
@@ -214,91 +84,6 @@ def parse_named_paths(values: Sequence[str], option: str) -> dict[str, Path]:
             raise ConfigError(f"{option}: the name {name!r} is given twice; give each name once")
         parsed[name] = Path(path).expanduser()
     return parsed
-
-
-@dataclass(frozen=True)
-class ImageScore:
-    """Scores of one image: PSNR-Y (dB), SSIM-Y, LPIPS (alex; None when skipped), model seconds."""
-
-    image: str
-    psnr_y: float
-    ssim_y: float
-    lpips_alex: float | None
-    seconds: float
-
-
-@dataclass(frozen=True)
-class SRBenchmarkResult:
-    """One row of the table: a method on a dataset, averaged over its images."""
-
-    method: str
-    dataset: str
-    scale: int
-    n_images: int
-    psnr_y: float
-    ssim_y: float
-    lpips_alex: float | None
-    seconds_per_image: float
-    images: tuple[ImageScore, ...] = field(default=(), repr=False)
-
-    @classmethod
-    def from_scores(cls, method: str, dataset: str, scale: int, images: Sequence[ImageScore]) -> SRBenchmarkResult:
-        """Average per-image scores into a row."""
-        lpips_values = [s.lpips_alex for s in images if s.lpips_alex is not None]
-        return cls(
-            method=method,
-            dataset=dataset,
-            scale=scale,
-            n_images=len(images),
-            psnr_y=float(np.mean([s.psnr_y for s in images])),
-            ssim_y=float(np.mean([s.ssim_y for s in images])),
-            lpips_alex=float(np.mean(lpips_values)) if lpips_values else None,
-            seconds_per_image=float(np.mean([s.seconds for s in images])),
-            images=tuple(images),
-        )
-
-
-@dataclass(frozen=True)
-class SRBenchmarkReport:
-    """The results of a run with its manifest (protocol, versions, device, seed, model hashes)."""
-
-    manifest: dict[str, Any]
-    results: tuple[SRBenchmarkResult, ...]
-
-    def to_dict(self, *, per_image: bool = False) -> dict[str, Any]:
-        """``{"manifest": ..., "results": [...]}``; per-image scores under "images" if asked."""
-        rows = []
-        for result in self.results:
-            row = asdict(result)
-            images = row.pop("images")
-            if per_image:
-                row["images"] = images
-            rows.append(row)
-        return {"manifest": self.manifest, "results": rows}
-
-    def to_json(self, *, per_image: bool = False, indent: int = 2) -> str:
-        """The report as JSON text (see `to_dict`)."""
-        return json.dumps(self.to_dict(per_image=per_image), indent=indent, allow_nan=True) + "\n"
-
-    def to_markdown(self) -> str:
-        """A markdown table of the results, with the protocol and device under it."""
-        lines = [
-            "| Method | Dataset | Scale | Images | PSNR-Y (dB) | SSIM-Y | LPIPS (alex) | s/image |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for r in self.results:
-            lpips_text = "n/a" if r.lpips_alex is None else f"{r.lpips_alex:.4f}"
-            lines.append(
-                f"| {r.method} | {r.dataset} | x{r.scale} | {r.n_images} | {r.psnr_y:.2f} | {r.ssim_y:.4f} | "
-                f"{lpips_text} | {r.seconds_per_image:.3f} |"
-            )
-        protocol = self.manifest.get("protocol", {})
-        lines += [
-            "",
-            f"Protocol: {protocol.get('summary', '')} Device: {self.manifest.get('device', '?')}; "
-            f"gansuite {self.manifest.get('packages', {}).get('gansuite', '?')}.",
-        ]
-        return "\n".join(lines) + "\n"
 
 
 def _list_images(folder: Path, what: str) -> list[Path]:

@@ -10,12 +10,14 @@ Files are decoded from their bytes with `cv2.imdecode`, so paths with non-ASCII 
 work. A pixel limit read from the file header refuses decompression bombs before decoding.
 JPEG files are decoded with their EXIF orientation applied (as a viewer shows them), other
 formats as stored. Gray conversion uses the ITU-R BT.601 luma weights (0.299, 0.587, 0.114).
+
+This module holds the public API and the decoding side; header sniffing and size probing live
+in `gansuite.io._probe`, the conversion to OpenCV arrays and encoded bytes in `gansuite.io._encode`.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,14 @@ import numpy as np
 import torch
 
 from gansuite.core.atomic import atomic_write_bytes, check_output_path
-from gansuite.errors import ConfigError, InputImageError, NotAvailableError
+from gansuite.errors import ConfigError, InputImageError
+from gansuite.io._encode import WRITE_FORMATS, rgb_to_gray
+
+# under the private names this module has always used (`gansuite.io.video` imports `_to_array`)
+from gansuite.io._encode import encode as _encode
+from gansuite.io._encode import to_array as _to_array
+from gansuite.io._probe import probe_size as _probe_size
+from gansuite.io._probe import sniff_format as _sniff_format
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -44,11 +53,6 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused unless the caller raises the limit."""
 
-WRITE_FORMATS: dict[str, int] = {".png": 16, ".tif": 16, ".tiff": 16, ".jpg": 8, ".jpeg": 8, ".webp": 8, ".bmp": 8}
-"""Writable extensions and the highest bit depth each stores; higher depths are written as 8-bit."""
-
-_ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp")
-_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, R, G, B
 _ACCEPTED_READ = "PNG, JPEG, WebP, TIFF, BMP, GIF (first frame), PNM"
 
 
@@ -232,18 +236,6 @@ def write_image(
     return atomic_write_bytes(target, data, overwrite=overwrite)
 
 
-def rgb_to_gray(color: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an RGB image or stack of images.
-
-    Args:
-        color: `(..., 3)` floating point, RGB.
-
-    Returns:
-        `(...)` float32, `0.299 R + 0.587 G + 0.114 B`; equal channels give that value back.
-    """
-    return np.asarray(color, dtype=np.float32) @ _LUMA_WEIGHTS
-
-
 def to_tensor(color: np.ndarray) -> torch.Tensor:
     """Converts an image array to a batch of one for a network.
 
@@ -364,197 +356,3 @@ def _check_pixels(height: int, width: int, max_pixels: int, name: str) -> None:
             f"{name}: image is {width}x{height} ({height * width:,} pixels), above the limit of {max_pixels:,} "
             "pixels; downscale it, or raise max_pixels if memory allows"
         )
-
-
-def _sniff_format(data: bytes) -> str | None:
-    """Names the image format from the file's first bytes, or None when it is not an image."""
-    head = bytes(data[:16])
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head.startswith(b"BM"):
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    if len(head) > 2 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n":
-        return "PNM"
-    return None
-
-
-def _probe_size(data: bytes, kind: str) -> tuple[int, int] | None:
-    """(height, width) from the header, or None when it cannot be read without decoding."""
-    try:
-        if kind == "PNG" and data[12:16] == b"IHDR":
-            width, height = struct.unpack_from(">II", data, 16)
-            return height, width
-        if kind == "GIF":
-            width, height = struct.unpack_from("<HH", data, 6)
-            return height, width
-        if kind == "BMP":
-            if struct.unpack_from("<I", data, 14)[0] == 12:  # OS/2 BITMAPCOREHEADER
-                width, height = struct.unpack_from("<HH", data, 18)
-            else:
-                width, height = struct.unpack_from("<ii", data, 18)
-            return abs(height), abs(width)
-        if kind == "WebP":
-            return _probe_webp(data)
-        if kind == "JPEG":
-            return _probe_jpeg(data)
-        if kind == "TIFF":
-            return _probe_tiff(data)
-    except struct.error:  # header shorter than it claims: let the decoder report it
-        return None
-    return None
-
-
-def _probe_webp(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        return 1 + int.from_bytes(data[27:30], "little"), 1 + int.from_bytes(data[24:27], "little")
-    if chunk == b"VP8 ":
-        width, height = struct.unpack_from("<HH", data, 26)
-        return height & 0x3FFF, width & 0x3FFF
-    if chunk == b"VP8L":
-        bits = struct.unpack_from("<I", data, 21)[0]
-        return 1 + ((bits >> 14) & 0x3FFF), 1 + (bits & 0x3FFF)
-    return None
-
-
-def _probe_jpeg(data: bytes) -> tuple[int, int] | None:
-    position = 2
-    while position + 9 <= len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            position += 2
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-            height, width = struct.unpack_from(">HH", data, position + 5)
-            return height, width
-        position += 2 + struct.unpack_from(">H", data, position + 2)[0]
-    return None
-
-
-def _probe_tiff(data: bytes) -> tuple[int, int] | None:
-    order = "<" if data[:2] == b"II" else ">"
-    if struct.unpack_from(order + "H", data, 2)[0] != 42:  # BigTIFF: left to the decoder
-        return None
-    offset = struct.unpack_from(order + "I", data, 4)[0]
-    found: dict[int, int] = {}
-    for index in range(struct.unpack_from(order + "H", data, offset)[0]):
-        tag, kind = struct.unpack_from(order + "HH", data, offset + 2 + 12 * index)
-        if tag in (256, 257) and kind in (3, 4):  # ImageWidth, ImageLength as SHORT or LONG
-            found[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), data, offset + 10 + 12 * index)[0]
-    return (found[257], found[256]) if len(found) == 2 else None
-
-
-# ---------------------------------------------------------------------------- encoding
-
-
-def _to_array(color: np.ndarray, alpha: np.ndarray | None, bit_depth: int, grayscale: bool, name: str) -> np.ndarray:
-    if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or bit_depth not in (8, 16):
-        raise ConfigError(f"{name}: bit_depth must be 8 or 16, got {bit_depth!r}")
-    color = _check_float_image(color, "color", name)
-    height, width = color.shape[:2]
-    if color.ndim == 3 and color.shape[2] == 1:
-        color = color[:, :, 0]
-    if color.ndim == 3 and color.shape[2] != 3:
-        raise InputImageError(
-            f"{name}: color has shape {color.shape}; accepted: (H, W, 3) RGB or (H, W) / (H, W, 1) gray"
-        )
-    dtype = np.uint8 if bit_depth == 8 else np.uint16
-    gray = color.ndim == 2 or grayscale
-    if gray:
-        planes = [_quantise(color if color.ndim == 2 else rgb_to_gray(color), dtype)]
-    else:
-        planes = [_quantise(color[:, :, channel], dtype) for channel in (2, 1, 0)]  # RGB -> BGR
-    if alpha is not None:
-        alpha = _check_float_image(alpha, "alpha", name)
-        if alpha.ndim == 3 and alpha.shape[2] == 1:
-            alpha = alpha[:, :, 0]
-        if alpha.shape != (height, width):
-            raise InputImageError(
-                f"{name}: alpha has shape {alpha.shape}, but color is {height}x{width}; pass an (H, W) alpha plane"
-            )
-        if gray:  # OpenCV writes no gray + alpha images: store BGRA with equal colour channels
-            planes = planes * 3
-        planes.append(_quantise(alpha, dtype))
-    if len(planes) == 1:
-        return planes[0]
-    return np.stack(planes, axis=2)
-
-
-def _check_float_image(values: object, what: str, name: str) -> np.ndarray:
-    if not isinstance(values, np.ndarray):
-        hint = "; convert with from_tensor first" if isinstance(values, torch.Tensor) else ""
-        raise InputImageError(f"{name}: {what} must be a numpy array, got {type(values).__name__}{hint}")
-    if not np.issubdtype(values.dtype, np.floating):
-        raise InputImageError(
-            f"{name}: {what} has dtype {values.dtype}; expected floating point in [0, 1] (decode_array converts "
-            "OpenCV's uint8/uint16 arrays)"
-        )
-    if values.ndim not in (2, 3) or values.shape[0] == 0 or values.shape[1] == 0:
-        raise InputImageError(f"{name}: {what} has shape {values.shape}; expected (H, W, C) or (H, W) with H, W > 0")
-    bad = values.size - int(np.count_nonzero(np.isfinite(values)))
-    if bad:
-        raise InputImageError(
-            f"{name}: {what} has {bad} non-finite values (NaN or inf); the producing model or computation failed"
-        )
-    return values
-
-
-def _quantise(values: np.ndarray, dtype: type[np.unsignedinteger]) -> np.ndarray:
-    maxval = np.iinfo(dtype).max
-    scaled = np.asarray(values, dtype=np.float32) * np.float32(maxval)
-    np.rint(scaled, out=scaled)
-    np.clip(scaled, 0, maxval, out=scaled)
-    return scaled.astype(dtype)
-
-
-def _encode(
-    extension: str,
-    color: np.ndarray,
-    alpha: np.ndarray | None,
-    bit_depth: int,
-    grayscale: bool,
-    quality: int,
-    name: str,
-) -> bytes:
-    extension = "." + extension.lower().lstrip(".") if extension else ""
-    if extension not in WRITE_FORMATS:
-        raise ConfigError(
-            f"{name}: cannot write image format {extension or '(no extension)'!r}; "
-            f"accepted extensions: {', '.join(WRITE_FORMATS)}"
-        )
-    if alpha is not None and extension not in _ALPHA_FORMATS:
-        raise ConfigError(
-            f"{name}: {extension} cannot store an alpha channel; write .png, .webp or .tif to keep it, "
-            "or pass alpha=None to drop it"
-        )
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise ConfigError(f"{name}: quality must be an integer from 1 to 100, got {quality!r}")
-    if bit_depth in (8, 16):
-        bit_depth = min(bit_depth, WRITE_FORMATS[extension])
-    array = _to_array(color, alpha, bit_depth, grayscale, name)
-    params: list[int] = []
-    if extension in (".jpg", ".jpeg"):
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
-    elif extension == ".webp":
-        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
-    reason = "encoder reported failure"
-    try:
-        ok, buffer = cv2.imencode(extension, array, params)
-    except cv2.error as error:
-        ok, reason = False, str(error).strip().splitlines()[-1]
-    if not ok:
-        raise NotAvailableError(f"{name}: OpenCV could not encode {extension} ({reason}); try .png")
-    return buffer.tobytes()

@@ -1,0 +1,101 @@
+"""The super-resolution benchmark's results: per-image scores, per-(method, dataset) rows, the report.
+
+`SRBenchmarkReport` holds the rows with the manifest (protocol, versions, device, seed, model
+hashes) and writes them as JSON or a markdown table; see `gansuite.bench.sr` for the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ImageScore", "SRBenchmarkReport", "SRBenchmarkResult"]
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """Scores of one image: PSNR-Y (dB), SSIM-Y, LPIPS (alex; None when skipped), model seconds."""
+
+    image: str
+    psnr_y: float
+    ssim_y: float
+    lpips_alex: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SRBenchmarkResult:
+    """One row of the table: a method on a dataset, averaged over its images."""
+
+    method: str
+    dataset: str
+    scale: int
+    n_images: int
+    psnr_y: float
+    ssim_y: float
+    lpips_alex: float | None
+    seconds_per_image: float
+    images: tuple[ImageScore, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_scores(cls, method: str, dataset: str, scale: int, images: Sequence[ImageScore]) -> SRBenchmarkResult:
+        """Average per-image scores into a row."""
+        lpips_values = [s.lpips_alex for s in images if s.lpips_alex is not None]
+        return cls(
+            method=method,
+            dataset=dataset,
+            scale=scale,
+            n_images=len(images),
+            psnr_y=float(np.mean([s.psnr_y for s in images])),
+            ssim_y=float(np.mean([s.ssim_y for s in images])),
+            lpips_alex=float(np.mean(lpips_values)) if lpips_values else None,
+            seconds_per_image=float(np.mean([s.seconds for s in images])),
+            images=tuple(images),
+        )
+
+
+@dataclass(frozen=True)
+class SRBenchmarkReport:
+    """The results of a run with its manifest (protocol, versions, device, seed, model hashes)."""
+
+    manifest: dict[str, Any]
+    results: tuple[SRBenchmarkResult, ...]
+
+    def to_dict(self, *, per_image: bool = False) -> dict[str, Any]:
+        """``{"manifest": ..., "results": [...]}``; per-image scores under "images" if asked."""
+        rows = []
+        for result in self.results:
+            row = asdict(result)
+            images = row.pop("images")
+            if per_image:
+                row["images"] = images
+            rows.append(row)
+        return {"manifest": self.manifest, "results": rows}
+
+    def to_json(self, *, per_image: bool = False, indent: int = 2) -> str:
+        """The report as JSON text (see `to_dict`)."""
+        return json.dumps(self.to_dict(per_image=per_image), indent=indent, allow_nan=True) + "\n"
+
+    def to_markdown(self) -> str:
+        """A markdown table of the results, with the protocol and device under it."""
+        lines = [
+            "| Method | Dataset | Scale | Images | PSNR-Y (dB) | SSIM-Y | LPIPS (alex) | s/image |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in self.results:
+            lpips_text = "n/a" if r.lpips_alex is None else f"{r.lpips_alex:.4f}"
+            lines.append(
+                f"| {r.method} | {r.dataset} | x{r.scale} | {r.n_images} | {r.psnr_y:.2f} | {r.ssim_y:.4f} | "
+                f"{lpips_text} | {r.seconds_per_image:.3f} |"
+            )
+        protocol = self.manifest.get("protocol", {})
+        lines += [
+            "",
+            f"Protocol: {protocol.get('summary', '')} Device: {self.manifest.get('device', '?')}; "
+            f"gansuite {self.manifest.get('packages', {}).get('gansuite', '?')}.",
+        ]
+        return "\n".join(lines) + "\n"
