@@ -25,6 +25,7 @@ from gansuite.metrics import (
     ssim,
     ssim_array,
 )
+from gansuite.metrics.video import PSNR_CEILING
 
 # AlexNet `features` conv layers: index → weight shape (torchvision's layout).
 ALEXNET_CONVS = {0: (64, 3, 11, 11), 3: (192, 64, 5, 5), 6: (384, 192, 3, 3), 8: (256, 384, 3, 3), 10: (256, 256, 3, 3)}
@@ -268,7 +269,7 @@ def test_per_horizon_scores_per_step(channels: int, lpips_metric: LPIPSMetric) -
     predictions = (targets + steps * noise).clamp(0, 1)
     scores = per_horizon_scores(predictions, targets, lpips=lpips_metric)
     assert [s.step for s in scores] == [1, 2, 3]
-    assert scores[0].psnr == float("inf") and scores[0].ssim == pytest.approx(1.0) and scores[0].lpips == 0.0
+    assert scores[0].psnr == PSNR_CEILING and scores[0].ssim == pytest.approx(1.0) and scores[0].lpips == 0.0
     assert scores[1].psnr > scores[2].psnr and scores[1].ssim > scores[2].ssim
     assert scores[1].lpips is not None and scores[2].lpips is not None and scores[1].lpips < scores[2].lpips
     expected = psnr(predictions[:, 2], targets[:, 2], channel="rgb", quantize=False).mean()

@@ -56,3 +56,21 @@ def test_nothing_to_benchmark_is_an_error(mnist: Path) -> None:
     result = CliRunner().invoke(main, ["benchmark", "predict", "--mnist", str(mnist), "--sequences", "2",
                                        "--model", "no-such-model"])
     assert result.exit_code == 1 and "neither a shipped name" in result.output
+
+
+def test_an_exact_prediction_scores_the_psnr_ceiling_not_infinity() -> None:
+    import torch
+
+    from gansuite.metrics.video import PSNR_CEILING, per_horizon_scores
+    from gansuite.tasks.predict.evaluation import HorizonAccumulator
+
+    torch.manual_seed(0)
+    target = torch.rand(2, 2, 1, 16, 16)
+    prediction = target.clone()
+    prediction[1, 1] = (prediction[1, 1] + 0.1).clamp(0, 1)  # window 1 misses step 2; step 1 is exact
+    scores = HorizonAccumulator(2)
+    scores.add("m", prediction, target)
+    step1, step2 = scores.results("m")
+    assert step1.psnr == pytest.approx(PSNR_CEILING)
+    assert 20.0 < step2.psnr < PSNR_CEILING  # the mean of a capped exact frame and a ~21 dB one
+    assert per_horizon_scores(prediction, target)[0].psnr == pytest.approx(PSNR_CEILING)

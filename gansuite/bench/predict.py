@@ -262,7 +262,8 @@ def run_predict_benchmark(
             "Moving MNIST 10 → 10 on gansuite's fixed test sequences (digits 9000–9999), unquantised [0, 1] frames, "
             "MSE/frame = squared error summed over pixels (OpenSTL); clips: windows of "
             f"{context} + {future} frames every {stride}, short side <= {max_short_side}, 8-bit RGB, {lpips_text}; "
-            "PSNR peak 1, SSIM 11x11 Gaussian sigma 1.5; copy-last = last context frame repeated."
+            "PSNR peak 1 (each frame's capped at 100 dB), SSIM 11x11 Gaussian sigma 1.5; "
+            "copy-last = last context frame repeated."
         ),
         "mnist": None if mnist is None else {"sequences": sequences, "context": 10, "future": 10, "quantized": False},
         "clips": None if not clips else {

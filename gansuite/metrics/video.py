@@ -24,7 +24,11 @@ from gansuite.errors import ConfigError
 from gansuite.metrics.perceptual import LPIPSMetric
 from gansuite.metrics.psnr_ssim import Channel, psnr, ssim
 
-__all__ = ["HorizonScores", "gradient_energy", "per_horizon_scores"]
+__all__ = ["PSNR_CEILING", "HorizonScores", "gradient_energy", "per_horizon_scores"]
+
+PSNR_CEILING = 100.0
+"""Per-frame PSNR cap in dB: a frame predicted exactly (MSE 0) would otherwise make a mean infinite.
+Moving MNIST has windows whose digits stand still for a frame, where copy-last is exact."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class HorizonScores:
 
     Attributes:
         step: steps ahead of the last context frame, from 1.
-        psnr: mean PSNR in dB (peak 1 on [0, 1] frames).
+        psnr: mean PSNR in dB (peak 1 on [0, 1] frames), each frame's capped at `PSNR_CEILING`.
         ssim: mean SSIM (11x11 Gaussian window, sigma 1.5).
         lpips: mean LPIPS distance, or None when no LPIPS metric was given.
         sharpness: mean gradient energy of the predicted frames.
@@ -108,7 +112,7 @@ def per_horizon_scores(
         scores.append(
             HorizonScores(
                 step=t + 1,
-                psnr=float(psnr(pred, true, channel=channel, quantize=quantize).mean()),
+                psnr=float(psnr(pred, true, channel=channel, quantize=quantize).clamp(max=PSNR_CEILING).mean()),
                 ssim=float(ssim(pred, true, channel=channel, quantize=quantize).mean()),
                 lpips=None if lpips is None else float(lpips(pred, true).mean()),
                 sharpness=float(gradient_energy(pred).mean()),

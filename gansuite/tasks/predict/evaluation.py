@@ -22,6 +22,7 @@ import torch
 
 from gansuite.errors import ConfigError
 from gansuite.metrics import LPIPSMetric, gradient_energy, psnr, ssim
+from gansuite.metrics.video import PSNR_CEILING
 
 __all__ = ["LPIPS_MIN_SIDE", "HorizonAccumulator", "HorizonMetrics", "copy_last_frame", "sliding_windows"]
 
@@ -143,7 +144,7 @@ class HorizonAccumulator:
             p, y = pred[:, t], true[:, t]
             squared = (p.double() - y.double()).pow(2).flatten(1)
             values = [
-                float(psnr(p, y, channel="rgb", quantize=self.quantize).sum()),
+                float(psnr(p, y, channel="rgb", quantize=self.quantize).clamp(max=PSNR_CEILING).sum()),
                 float(ssim(p, y, channel="rgb", quantize=self.quantize).sum()),
                 float(squared.mean(1).sum()),
                 float(squared.sum(1).sum()),
