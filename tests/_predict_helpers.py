@@ -1,6 +1,6 @@
 """Tiny next-frame models and synthetic clips / MNIST files shared by the predict tests.
 
-No predict weights ship yet, so every test builds tiny random (or exactly copy-last) models,
+Tests build tiny random (or exactly copy-last) models, independent of the shipped weights,
 and clips are synthesised in tmp_path: a smooth background drifting in brightness with a small
 square moving across it, so the next frame is predictable.
 """

@@ -1,0 +1,47 @@
+"""The shipped next-frame weights: cards, and predictions better than copying the last frame.
+
+Each test skips when its weights file is not in this build, and the data tests skip without
+`GANSUITE_DATA`; CI sets it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from _predict_helpers import one_thread  # noqa: F401  (autouse: convolutions on one thread)
+
+from gansuite.core.checkpoint import read_weights_metadata
+from gansuite.tasks.predict.moving_mnist import MovingMNIST
+from gansuite.tasks.predict.predictor import FramePredictor
+from gansuite.tasks.predict.pretrained import SHIPPED_MODELS, shipped_weights_path
+
+_CARD_FIELDS = {"name", "data", "recipe", "steps", "hardware", "wall_time", "metrics", "metrics_command"}
+
+
+def _shipped(name: str) -> Path:
+    path = shipped_weights_path(name)
+    if not path.is_file():
+        pytest.skip(f"{name} weights are not shipped in this build")
+    return path
+
+
+@pytest.mark.parametrize("name", SHIPPED_MODELS)
+def test_a_shipped_model_carries_a_full_card(name: str) -> None:
+    spec, card = read_weights_metadata(_shipped(name))
+    assert set(card) >= _CARD_FIELDS, sorted(_CARD_FIELDS - set(card))
+    assert card["name"] == name and card["task"] == "predict" and spec.name == "unet-predictor"
+    predictor = FramePredictor.from_pretrained(name)
+    assert predictor.context_frames == card["context_frames"]
+
+
+def test_mmnist_beats_copy_last_at_every_step_on_test_sequences(data_dir: Path) -> None:
+    _shipped("mmnist")
+    sequences = MovingMNIST(data_dir / "video" / "mnist", split="test", sequences=16, num_frames=20)
+    clips = torch.stack([sequences[i] for i in range(len(sequences))])  # (16, 20, 1, 64, 64)
+    predicted = FramePredictor.from_pretrained("mmnist").predict_batch(clips[:, :10], future=10)
+    truth = clips[:, 10:]
+    model_error = (predicted - truth).pow(2).mean(dim=(0, 2, 3, 4))
+    copy_error = (clips[:, 9:10] - truth).pow(2).mean(dim=(0, 2, 3, 4))
+    assert bool((model_error < copy_error).all()), (model_error.tolist(), copy_error.tolist())
