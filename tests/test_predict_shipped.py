@@ -45,3 +45,21 @@ def test_mmnist_beats_copy_last_at_every_step_on_test_sequences(data_dir: Path) 
     model_error = (predicted - truth).pow(2).mean(dim=(0, 2, 3, 4))
     copy_error = (clips[:, 9:10] - truth).pow(2).mean(dim=(0, 2, 3, 4))
     assert bool((model_error < copy_error).all()), (model_error.tolist(), copy_error.tolist())
+
+
+def test_ped2_scores_the_anomalous_frames_of_a_test_clip_higher(data_dir: Path) -> None:
+    """Ped2 test clip 02 (a cyclist enters mid-clip): anomalous frames get higher mean scores."""
+    import numpy as np
+
+    from gansuite.io.video import read_video
+    from gansuite.tasks.predict.anomaly import align_frame_labels, anomaly_scores, score_clip
+
+    _shipped("ped2")
+    ped2 = data_dir / "video" / "ped2"
+    frames = read_video(ped2 / "testing" / "02", grayscale=True).frames
+    labels = np.load(ped2 / "labels" / "frame_labels_ped2.npy").ravel()[180:360]  # clip 01 has 180 frames
+    predictor = FramePredictor.from_pretrained("ped2")
+    scores = anomaly_scores([score_clip(predictor, frames)])
+    aligned = align_frame_labels(labels, [len(frames)], predictor.context_frames)
+    assert 0 < aligned.sum() < aligned.size
+    assert scores[aligned == 1].mean() > scores[aligned == 0].mean() + 0.1
