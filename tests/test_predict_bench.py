@@ -74,3 +74,16 @@ def test_an_exact_prediction_scores_the_psnr_ceiling_not_infinity() -> None:
     assert step1.psnr == pytest.approx(PSNR_CEILING)
     assert 20.0 < step2.psnr < PSNR_CEILING  # the mean of a capped exact frame and a ~21 dB one
     assert per_horizon_scores(prediction, target)[0].psnr == pytest.approx(PSNR_CEILING)
+
+
+def test_several_clips_add_window_weighted_pooled_rows(tmp_path: Path) -> None:
+    model = export_tiny(tmp_path / "tiny.safetensors", context=2, channels=3)
+    (tmp_path / "clips").mkdir()
+    write_clip_video(tmp_path / "clips" / "a.mkv", frames=16, height=32, width=40)
+    write_clip_video(tmp_path / "clips" / "b.mkv", frames=8, height=32, width=40)
+    report = run_predict_benchmark([model], clips=[tmp_path / "clips"], future=2, stride=2, device="cpu")
+    rows = {(r.dataset, r.method, r.step): r for r in report.rows}
+    a, b, pooled = (rows[(d, "copy-last", 1)] for d in ("a", "b", "all clips"))
+    assert (a.count, b.count, pooled.count) == (7, 3, 10)
+    assert pooled.psnr == pytest.approx((7 * a.psnr + 3 * b.psnr) / 10)
+    assert rows[("all clips", "tiny", 2)].count == 10

@@ -135,6 +135,31 @@ def _rows(dataset: str, scores: HorizonAccumulator) -> list[HorizonRow]:
     return rows
 
 
+POOLED = "all clips"
+"""Dataset name of the rows pooled over every clip (each window weighs the same)."""
+
+
+def _pooled(rows: Sequence[HorizonRow]) -> list[HorizonRow]:
+    """Window-weighted means of per-clip rows, per (method, step), named `POOLED`."""
+    groups: dict[tuple[str, int], list[HorizonRow]] = {}
+    for row in rows:
+        groups.setdefault((row.method, row.step), []).append(row)
+    pooled = []
+    for (method, step), group in groups.items():
+        total = sum(r.count for r in group)
+
+        def mean(field: str, group: list[HorizonRow] = group, total: int = total) -> float:
+            return sum(getattr(r, field) * r.count for r in group) / total
+
+        pooled.append(HorizonRow(
+            dataset=POOLED, method=method, step=step, count=total, psnr=mean("psnr"), ssim=mean("ssim"),
+            mse=mean("mse"), frame_mse=mean("frame_mse"),
+            lpips=None if any(r.lpips is None for r in group) else mean("lpips"),
+            sharpness=mean("sharpness"), target_sharpness=mean("target_sharpness"),
+        ))
+    return pooled
+
+
 def _score_batch(
     predictors: dict[str, FramePredictor], clips: torch.Tensor, context: int, scores: HorizonAccumulator
 ) -> None:
@@ -191,7 +216,7 @@ def _clips(
         rows += _rows(clip.stem if clip.is_file() else clip.name, scores)
         if progress is not None:
             progress(f"{clip.name}: {scores.results(BASELINE)[0].count} windows")
-    return rows
+    return rows + _pooled(rows) if len({r.dataset for r in rows}) > 1 else rows
 
 
 def run_predict_benchmark(
