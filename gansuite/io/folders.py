@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 from gansuite.errors import ConfigError
+from gansuite.io.video import FRAME_EXTENSIONS
 
 __all__ = ["IMAGE_SUFFIXES", "list_images"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-"""File extensions taken as images when a folder is searched."""
+IMAGE_SUFFIXES = FRAME_EXTENSIONS
+"""File extensions taken as images when a folder is searched (those of frame folders too)."""
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:

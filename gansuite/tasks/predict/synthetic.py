@@ -26,6 +26,7 @@ from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.errors import ConfigError
 from gansuite.io.folders import list_images
 from gansuite.io.image import read_image, rgb_to_gray
+from gansuite.tasks.predict.data import resize_frame, target_shape
 
 __all__ = ["MotionRanges", "SyntheticMotion"]
 
@@ -116,11 +117,7 @@ class SyntheticMotion(Dataset):
 def _load(path: str | os.PathLike[str], grayscale: bool, max_short_side: int | None) -> np.ndarray:
     """(H, W, C) float32 in [0, 1]."""
     color = read_image(path).color
-    short = min(color.shape[:2])
-    if max_short_side is not None and short > max_short_side:
-        factor = max_short_side / short
-        size = (max(1, round(color.shape[1] * factor)), max(1, round(color.shape[0] * factor)))
-        color = cv2.resize(color, size, interpolation=cv2.INTER_AREA)
+    color = resize_frame(color, target_shape(*color.shape[:2], max_short_side=max_short_side))
     image = rgb_to_gray(color)[..., None] if grayscale else color
     return np.ascontiguousarray(image, dtype=np.float32)
 
