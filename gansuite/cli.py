@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,27 @@ def _named_dirs(values: tuple[str, ...], flag: str) -> dict[str, Path]:
     return named
 
 
+_RUN_OPTIONS = (
+    click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory."),
+    click.option(
+        "--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights."
+    ),
+    click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps."),
+    click.option("--until", type=click.IntRange(min=1), help="Stop at this step (checkpointed); rerun to continue."),
+    click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
+    click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes."),
+    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+    click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint."),
+)
+
+
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The run-directory options every `train` command shares, in --help order."""
+    for option in reversed(_RUN_OPTIONS):
+        command = option(command)
+    return command
+
+
 def _recipe_names() -> list[str]:
     from gansuite.tasks.upscale.recipes import RECIPES
 
@@ -239,14 +261,7 @@ def _recipe_names() -> list[str]:
     type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of HR training images (repeatable).",
 )
 @click.option("--val", "val", multiple=True, help="NAME=DIR of HR validation images (repeatable).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights.")
-@click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps.")
-@click.option("--until", type=click.IntRange(min=1), help="Stop at this step (checkpointed); rerun to continue.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size.")
-@click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint.")
+@_run_options
 def train_upscale(
     recipe: str, data: tuple[Path, ...], val: tuple[str, ...], out: Path, init: Path | None, steps: int | None,
     until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
@@ -278,14 +293,7 @@ def _predict_recipe_names() -> list[str]:
               help="Validation data of the same kind (repeatable); per-step PSNR is logged.")
 @click.option("--stills", "stills", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folders of still images for synthetic camera and layer motion (recipe natural; repeatable).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights.")
-@click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps.")
-@click.option("--until", type=click.IntRange(min=1), help="Stop at this step (checkpointed); rerun to continue.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size.")
-@click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint.")
+@_run_options
 def train_predict(
     recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
     init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,

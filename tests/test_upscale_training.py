@@ -93,12 +93,14 @@ def test_a_run_leaves_config_log_checkpoints_samples_and_the_exported_generator(
 def test_until_stops_at_a_checkpoint_and_a_rerun_continues_exactly(tmp_path: Path, images: Path) -> None:
     first = _train(images, tmp_path / "chunks", steps=4, until=2)
     assert first.final_step == 2
-    assert json.loads((tmp_path / "chunks" / "generator_ema.json").read_text())["steps"] == 2
+    first_card = json.loads((tmp_path / "chunks" / "generator_ema.json").read_text())
+    assert first_card["steps"] == 2
     second = _train(images, tmp_path / "chunks", steps=4)
     assert second.final_step == 4 and [s.step for s in second.history] == [3, 4]
     assert [r["step"] for r in _log(tmp_path / "chunks", "train")] == [1, 2, 3, 4]
     card = json.loads((tmp_path / "chunks" / "generator_ema.json").read_text())
     assert card["steps"] == 4 and card["planned_steps"] == 4
+    assert card["training_seconds"] > first_card["training_seconds"]  # the chunks' wall times add up
 
     # two chunks train exactly what one uninterrupted run does
     whole = _train(images, tmp_path / "whole", steps=4)

@@ -7,9 +7,7 @@ benchmarks load, and what ships as ``gansuite/weights/predict_<recipe>.safetenso
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,9 +18,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from gansuite.core.atomic import atomic_path
-from gansuite.core.checkpoint import export_weights, load_weights
+from gansuite.core.checkpoint import load_weights
 from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
+from gansuite.core.run_card import export_run_weights
 from gansuite.core.sampling import SeededConcat
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import ConfigError
@@ -109,12 +108,6 @@ def _sample_writer(head: PredictHead):
     return save
 
 
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
 def train_predict(
     recipe: PredictRecipe,
     *,
@@ -194,26 +187,19 @@ def train_predict(
     trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
     if trainer.context.is_main:
-        _export(trainer, recipe, run_dir, data, stills, init, result, time.perf_counter() - started)
+        _export(trainer, recipe, data, stills, init, result, time.perf_counter() - started)
     return result
 
 
 def _export(
     trainer: Trainer,
     recipe: PredictRecipe,
-    run_dir: Path,
     data: Sequence[str | os.PathLike[str]],
     stills: Sequence[str | os.PathLike[str]],
     init: str | os.PathLike[str] | None,
     result: TrainingResult,
     seconds: float,
 ) -> None:
-    wall = seconds
-    card_path = run_dir / "generator_ema.json"
-    if card_path.is_file() and trainer.step > 0:  # accumulate wall time over resumed chunks
-        previous = json.loads(card_path.read_text())
-        if previous.get("steps", 0) < trainer.step:
-            wall += float(previous.get("training_seconds", 0.0))
     card = {
         "task": "predict",
         "recipe": recipe.name,
@@ -224,16 +210,9 @@ def _export(
         "max_short_side": recipe.max_short_side,
         "crop_size": recipe.crop_size,
         "adversarial_loss": trainer.config.adversarial_loss,
-        "steps": trainer.step,
-        "planned_steps": trainer.config.steps,
-        "batch_size": trainer.config.batch_size,
         "data": [Path(d).name for d in data],
         "stills": [Path(d).name for d in stills],
         "stills_share": recipe.stills_share if stills else 0.0,
         "init": Path(init).name if init else None,
-        "hardware": _hardware(trainer.device),
-        "training_seconds": round(wall, 1),
-        "validation": result.validation,
-        "log": "log.jsonl",
     }
-    export_weights(run_dir / "generator_ema.safetensors", trainer.eval_generator(), card=card)
+    export_run_weights(trainer, result, seconds=seconds, card=card)

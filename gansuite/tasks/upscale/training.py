@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -13,8 +12,9 @@ import torch
 from torch import nn
 
 from gansuite.core.atomic import atomic_path
-from gansuite.core.checkpoint import export_weights, load_weights
+from gansuite.core.checkpoint import load_weights
 from gansuite.core.networks import build_network
+from gansuite.core.run_card import export_run_weights
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import CheckpointError
 from gansuite.tasks.upscale.data import HighResCrops
@@ -40,12 +40,6 @@ def _save_samples(generator: nn.Module, sample: Sample, step: int, run_dir: Path
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         save_image(grid, tmp, nrow=1, format="png")
-
-
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def train_upscale(
@@ -114,7 +108,7 @@ def train_upscale(
     )
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
     if trainer.context.is_main:
-        _export(trainer, recipe, run_dir, data, init_path, result, time.perf_counter() - started)
+        _export(trainer, recipe, data, init_path, result, time.perf_counter() - started)
     return result
 
 
@@ -137,35 +131,18 @@ def _resolve_init(recipe: UpscaleRecipe, init: str | os.PathLike[str] | None) ->
 def _export(
     trainer: Trainer,
     recipe: UpscaleRecipe,
-    run_dir: Path,
     data: Sequence[str | os.PathLike[str]],
     init_path: Path | None,
     result: TrainingResult,
     seconds: float,
 ) -> None:
-    log = run_dir / "log.jsonl"
-    wall = seconds
-    card_path = run_dir / "generator_ema.json"
-    if card_path.is_file() and trainer.step > 0:  # accumulate wall time over resumed chunks
-        import json
-
-        previous = json.loads(card_path.read_text())
-        if previous.get("steps", 0) < trainer.step:
-            wall += float(previous.get("training_seconds", 0.0))
     card = {
         "task": "upscale",
         "scale": recipe.scale,
         "recipe": recipe.name,
-        "steps": trainer.step,
-        "planned_steps": trainer.config.steps,
-        "batch_size": trainer.config.batch_size,
         "patch_size": recipe.patch_size,
         "degradation": recipe.degradation,
-        "data": [str(Path(d).name) for d in data],
+        "data": [Path(d).name for d in data],
         "init": init_path.name if init_path else None,
-        "hardware": _hardware(trainer.device),
-        "training_seconds": round(wall, 1),
-        "validation": result.validation,
-        "log": log.name,
     }
-    export_weights(run_dir / "generator_ema.safetensors", trainer.eval_generator(), card=card)
+    export_run_weights(trainer, result, seconds=seconds, card=card)
