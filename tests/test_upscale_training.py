@@ -111,6 +111,40 @@ def test_until_stops_at_a_checkpoint_and_a_rerun_continues_exactly(tmp_path: Pat
         torch.testing.assert_close(chunked[name], value, atol=0, rtol=0, msg=name)
 
 
+def test_x2_starts_from_the_x4_body_and_only_its_upsampler_is_fresh(tmp_path: Path, images: Path) -> None:
+    _train(images, tmp_path / "x4", steps=2)
+    x4_weights = tmp_path / "x4" / "generator_ema.safetensors"
+    recipe = get_recipe("x2-psnr")
+    assert recipe.init_transfer and recipe.init_from == "x4"
+    small = dataclasses.replace(recipe, patch_size=32, trainer=recipe.trainer.replace(tensorboard=False))
+    # lr 0 keeps the weights where the transfer put them
+    small = dataclasses.replace(small, trainer=small.trainer.replace(generator_lr=0.0, ema_decay=0.0))
+    train_upscale(small, data=[images], out=tmp_path / "x2", init=x4_weights, steps=1, batch_size=2, progress=False)
+
+    config = json.loads((tmp_path / "x2" / "config.json").read_text())
+    fresh = config["init_fresh_tensors"]
+    assert fresh and all(name.startswith("body.") for name in fresh)
+    x4 = load_file(str(x4_weights))
+    x2 = load_file(str(tmp_path / "x2" / "generator_ema.safetensors"))
+    for name, value in x2.items():
+        if name in fresh:
+            assert value.shape != x4[name].shape, name
+        else:
+            torch.testing.assert_close(value, x4[name], atol=0, rtol=0, msg=name)
+
+
+def test_transfer_refuses_another_architecture(tmp_path: Path) -> None:
+    from gansuite.core.checkpoint import export_weights, load_transferable_weights
+    from gansuite.core.networks import NetworkSpec, build_network
+    from gansuite.errors import CheckpointError
+
+    srresnet = build_network(NetworkSpec("generator", "srresnet", {"scale": 4, "channels": 8, "num_blocks": 1}))
+    path = export_weights(tmp_path / "srresnet.safetensors", srresnet)
+    compact = build_network(get_recipe("x2-psnr").generator)
+    with pytest.raises(CheckpointError, match="transfer needs the same architecture"):
+        load_transferable_weights(compact, path)
+
+
 def test_cli_trains_a_shipped_recipe(tmp_path: Path) -> None:
     write_images(tmp_path / "hr", 2, 100)  # the x4-psnr recipe crops 96 px
     run = tmp_path / "run"

@@ -31,6 +31,7 @@ __all__ = [
     "export_from_checkpoint",
     "export_weights",
     "load_checkpoint",
+    "load_transferable_weights",
     "load_weights",
     "read_weights_metadata",
     "restore_rng_state",
@@ -145,6 +146,36 @@ def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "
         raise CheckpointError(f"{path}: weights do not fit {spec.name!r} ({exc})") from exc
     module.card = card
     return module.to(device).eval()
+
+
+def load_transferable_weights(module: nn.Module, path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Load into `module` every tensor of a gansuite weights file whose name and shape fit.
+
+    For transfer between variants of one architecture, such as an x4 upscaler's body starting an
+    x2 one (EDSR, Lim et al. 2017, starts its larger scales from the x2 model the same way): the
+    tensors that differ (the x2 upsampler) keep `module`'s initialisation.
+
+    Returns:
+        The names of `module`'s tensors that were left as they were.
+
+    Raises:
+        CheckpointError: an unreadable file, a different architecture, or fewer than half of
+            `module`'s tensors fitting.
+    """
+    spec, _ = read_weights_metadata(path)
+    try:
+        stored = load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise CheckpointError(f"{path}: unreadable weights ({exc})") from exc
+    own = module.state_dict()
+    fitting = {k: v for k, v in stored.items() if k in own and own[k].shape == v.shape}
+    if len(fitting) * 2 < len(own):
+        raise CheckpointError(
+            f"{path}: only {len(fitting)} of {len(own)} tensors fit this network ({spec.name!r} weights); "
+            "transfer needs the same architecture"
+        )
+    module.load_state_dict(fitting, strict=False)
+    return tuple(k for k in own if k not in fitting)
 
 
 def export_from_checkpoint(

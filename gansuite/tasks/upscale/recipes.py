@@ -4,6 +4,9 @@ Two stages, as SRGAN (Ledig et al. 2017) and ESRGAN (Wang et al. 2018) train:
 1. PSNR-oriented: the generator alone, L1 loss — the faithful model.
 2. GAN fine-tuning from stage 1: L1 + VGG perceptual + adversarial loss against a U-Net
    discriminator with spectral norm (Real-ESRGAN's, Wang et al. 2021), generator EMA.
+
+``x2-psnr`` starts from the x4 model's body (only the upsampler is new), as EDSR (Lim et al. 2017)
+starts one scale's model from another's, so it needs far fewer steps than training from scratch.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class UpscaleRecipe:
         scale_augment: extra downscaled copies of each training image.
         degradation: "bicubic" or "realistic".
         init_from: shipped weights name to start from (stage 2), or None.
+        init_transfer: load only the tensors of `init_from` that fit (the body of another
+            scale's model; the upsampler starts fresh) instead of the whole network.
         description: one line for `--help`.
     """
 
@@ -43,6 +48,7 @@ class UpscaleRecipe:
     scale_augment: tuple[float, ...] = (0.7, 0.5)
     degradation: str = "bicubic"
     init_from: str | None = None
+    init_transfer: bool = False
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -122,9 +128,11 @@ _register(
         scale=2,
         generator=_compact(2),
         discriminator=None,
-        trainer=_PSNR_TRAINER.replace(steps=20_000),
+        trainer=_PSNR_TRAINER.replace(steps=10_000),
         patch_size=64,
-        description="x2, PSNR-oriented (L1), compact generator for CPU users",
+        init_from="x4",
+        init_transfer=True,
+        description="x2, PSNR-oriented (L1), compact generator for CPU users, started from the x4 model's body",
     )
 )
 _register(

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from gansuite.core.atomic import atomic_path
-from gansuite.core.checkpoint import load_weights
+from gansuite.core.checkpoint import load_transferable_weights, load_weights
 from gansuite.core.networks import build_network
 from gansuite.core.run_card import export_run_weights
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
@@ -64,8 +64,8 @@ def train_upscale(
         data: folders of HR training images.
         out: the run directory (config, log, checkpoints, samples, weights).
         val: named folders of HR validation images (PSNR-Y is logged per evaluation).
-        init: weights to start the generator from (a `.safetensors` file); for GAN recipes the
-            default is the shipped weights the recipe names.
+        init: weights to start the generator from (a `.safetensors` file); for recipes that
+            start from shipped weights (the GAN stage, x2 from x4's body) the default is those.
         steps, batch_size, num_workers: override the recipe's values.
         until: stop at this step (checkpointed), to continue later with the same command.
         device: "auto", "cpu" or "cuda".
@@ -82,7 +82,10 @@ def train_upscale(
 
     generator = build_network(recipe.generator)
     init_path = _resolve_init(recipe, init)
-    if init_path is not None:
+    fresh: tuple[str, ...] = ()
+    if init_path is not None and recipe.init_transfer:
+        fresh = load_transferable_weights(generator, init_path)
+    elif init_path is not None:
         generator.load_state_dict(load_weights(init_path).state_dict())
     discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
     dataset = HighResCrops(data, patch_size=recipe.patch_size, scale_augment=recipe.scale_augment)
@@ -104,6 +107,7 @@ def train_upscale(
             "degradation": recipe.degradation,
             "data": [str(Path(d).name) for d in data],
             "init": str(init_path.name) if init_path else None,
+            "init_fresh_tensors": list(fresh),
         },
     )
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
