@@ -10,7 +10,9 @@
 - ``natural``: colour clips downscaled to a short side of at most 256, 128x128 random crops,
   4 context frames, 2-step rollout, residual over the last frame; L1 + GDL + LSGAN. Half of the
   training items are synthetic camera and layer motion over still images (`SyntheticMotion`)
-  when ``--stills`` folders are given.
+  when ``--stills`` folders are given. The shipped ``natural`` weights (and their twin's) are two
+  runs of it: the 8000-step schedule, then a warm restart from those weights with
+  ``--init … --steps 3000``.
 - ``mmnist``: Moving MNIST (Srivastava et al. 2015), 10 context frames → 1, trained through a
   3-step rollout so the 10-step predictions of the benchmark drift less.
 - ``*-mse``: each recipe's twin without the adversarial term (same content losses, schedule and
