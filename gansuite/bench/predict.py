@@ -54,20 +54,11 @@ BASELINE = "copy-last"
 
 
 @dataclass(frozen=True)
-class HorizonRow:
-    """One method on one dataset at one step ahead (see `HorizonMetrics` for the fields)."""
+class HorizonRow(HorizonMetrics):
+    """`HorizonMetrics` of one method on one dataset."""
 
     dataset: str
     method: str
-    step: int
-    count: int
-    psnr: float
-    ssim: float
-    mse: float
-    frame_mse: float
-    lpips: float | None
-    sharpness: float
-    target_sharpness: float
 
 
 @dataclass(frozen=True)
