@@ -43,9 +43,9 @@ def export_run_weights(trainer: Trainer, result: TrainingResult, *, seconds: flo
     Returns:
         The path of the weights file (its card is the ``.json`` beside it).
     """
-    run_dir = trainer.run_dir
+    path = trainer.run_dir / WEIGHTS_NAME
     wall = seconds
-    previous_card = run_dir / WEIGHTS_NAME.replace(".safetensors", ".json")
+    previous_card = path.with_suffix(".json")  # where export_weights writes the card
     if previous_card.is_file() and trainer.step > 0:
         previous = json.loads(previous_card.read_text())
         if previous.get("steps", 0) < trainer.step:  # an earlier chunk of this run, not a rerun of the same steps
@@ -60,6 +60,5 @@ def export_run_weights(trainer: Trainer, result: TrainingResult, *, seconds: flo
         "validation": result.validation,
         "log": "log.jsonl",
     }
-    path = run_dir / WEIGHTS_NAME
     export_weights(path, trainer.eval_generator(), card=full_card)
     return path
