@@ -128,7 +128,7 @@ _register(
         scale=2,
         generator=_compact(2),
         discriminator=None,
-        trainer=_PSNR_TRAINER.replace(steps=10_000),
+        trainer=_PSNR_TRAINER.replace(steps=6_000),
         patch_size=64,
         init_from="x4",
         init_transfer=True,
