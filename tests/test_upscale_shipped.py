@@ -1,0 +1,83 @@
+"""The shipped upscale weights: cards, package size, and the card's Set5 numbers reproduced.
+
+Each test skips when its weights file is not in this build, and the data tests skip without
+`GANSUITE_DATA` / `GANSUITE_BACKBONES`; CI sets both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name the shipped models)
+from gansuite.bench.sr import run_sr_benchmark
+from gansuite.core.checkpoint import read_weights_metadata
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+
+_CARD_FIELDS = {
+    "name",
+    "task",
+    "data",
+    "recipe",
+    "steps",
+    "hardware",
+    "wall_time",
+    "training_command",
+    "metrics",
+    "metrics_command",
+    "metrics_protocol",
+}
+_PACKAGE_WEIGHTS_LIMIT = 25 * 1000 * 1000
+
+
+def _shipped(name: str) -> Path:
+    path = shipped_weights_path(name)
+    if not path.is_file():
+        pytest.skip(f"{name} weights are not shipped in this build")
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_WEIGHTS))
+def test_a_shipped_upscaler_carries_a_full_card(name: str) -> None:
+    spec, card = read_weights_metadata(_shipped(name))
+    assert set(card) >= _CARD_FIELDS, sorted(_CARD_FIELDS - set(card))
+    assert card["name"] == name and card["task"] == "upscale"
+    assert spec.kwargs["scale"] == int(name[1])
+    assert set(card["metrics"]) == {"Set5", "Set14"}
+    assert card["recipe"].startswith(name[:2])
+
+
+def test_package_weights_stay_under_the_size_limit() -> None:
+    weights = shipped_weights_path("x4").parent
+    total = sum(path.stat().st_size for path in weights.glob("*.safetensors"))
+    assert 0 < total <= _PACKAGE_WEIGHTS_LIMIT, total
+
+
+def test_realism_pair_shares_one_architecture() -> None:
+    faithful, _ = read_weights_metadata(_shipped("x4"))
+    detailed, _ = read_weights_metadata(_shipped("x4-gan"))
+    assert faithful == detailed
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", sorted(SHIPPED_WEIGHTS))
+def test_set5_scores_match_the_card(name: str, data_dir: Path) -> None:
+    """The benchmark reproduces the card's Set5 row, and the model beats bicubic on its own terms."""
+    path = _shipped(name)
+    backbones = os.environ.get("GANSUITE_BACKBONES")
+    if not backbones:
+        pytest.skip("GANSUITE_BACKBONES is unset: LPIPS needs the AlexNet backbone file")
+    _, card = read_weights_metadata(path)
+    scale = int(name[1])
+    report = run_sr_benchmark(
+        ["bicubic", name], {"Set5": data_dir / "sr" / "Set5" / "HR"}, scale=scale, device="cpu", backbones=backbones
+    )
+    bicubic, ours = report.results
+    expected = card["metrics"]["Set5"]
+    assert ours.psnr_y == pytest.approx(expected["psnr_y"], abs=0.02)
+    assert ours.ssim_y == pytest.approx(expected["ssim_y"], abs=0.001)
+    assert ours.lpips_alex == pytest.approx(expected["lpips_alex"], abs=0.002)
+    assert ours.psnr_y > bicubic.psnr_y + 1.0
+    assert ours.lpips_alex < 0.6 * bicubic.lpips_alex
