@@ -33,13 +33,10 @@ def main() -> None:
     top, left, size = (int(v) for v in args.crop.split(","))
 
     low = imresize_array(data.astronaut(), scale=0.25)[top : top + size, left : left + size]
-    low_float = low.astype(np.float32) / 255.0
+    low_chw = torch.from_numpy(low.astype(np.float32) / 255.0).permute(2, 0, 1)
     models = args.model or ["x4", "x4-gan"]
-    panels = []
-    for model in models:
-        upscaler = Upscaler.from_pretrained(model, device="cpu", tile=0)
-        panels.append(upscaler(torch.from_numpy(low_float).permute(2, 0, 1)).image.color)
-    bicubic = imresize(torch.from_numpy(low_float).permute(2, 0, 1)[None], scale=4)[0].clamp(0, 1)
+    panels = [Upscaler.from_pretrained(model, device="cpu", tile=0)(low_chw).image.color for model in models]
+    bicubic = imresize(low_chw[None], scale=4)[0].clamp(0, 1)
     bicubic = bicubic.permute(1, 2, 0).numpy()
     gap = np.ones((bicubic.shape[0], 8, 3), dtype=np.float32)
     row = [bicubic]
