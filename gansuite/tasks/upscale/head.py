@@ -9,6 +9,7 @@ from torch import nn
 from gansuite.core.trainer import Sample
 from gansuite.errors import ConfigError
 from gansuite.tasks.upscale.degradations import DEGRADATIONS
+from gansuite.tasks.upscale.realistic import unsharp_mask
 
 __all__ = ["UpscaleHead"]
 
@@ -27,6 +28,8 @@ class UpscaleHead:
             raise ConfigError(f"degradation {degradation!r} is not one of {sorted(DEGRADATIONS)}")
         self.scale = scale
         self.degrade = DEGRADATIONS[degradation]
+        # Real-ESRGAN trains on unsharp-masked targets (`gt_usm`): crisper than the camera's own
+        self.sharpen_target = degradation == "realistic"
         self.seed = seed
 
     def prepare(self, batch: torch.Tensor) -> Sample:
@@ -35,7 +38,8 @@ class UpscaleHead:
         # the realistic degradation draws from a generator keyed on the batch content: resumable
         rng = np.random.default_rng([self.seed, int(batch[:, :2, :2].sum())])
         low_res = self.degrade(high_res, self.scale, rng)
-        return Sample(inputs=low_res, target=high_res)
+        target = unsharp_mask(high_res) if self.sharpen_target else high_res
+        return Sample(inputs=low_res, target=target)
 
     def generate(self, generator: nn.Module, sample: Sample) -> torch.Tensor:
         return generator(sample.inputs)

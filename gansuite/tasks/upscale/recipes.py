@@ -172,3 +172,32 @@ _register(
         description="x4, RRDBNet GAN with realistic degradations (Real-ESRGAN style), for GPU training",
     )
 )
+# Real-world photos (Real-ESRGAN's recipe, Wang et al. 2021, sized for a CPU): the compact x4
+# generator is first fine-tuned from the clean-protocol `x4` with L1 on second-order realistic
+# degradations and unsharp-masked targets (Real-ESRNet), then trained as a GAN from that.
+_register(
+    UpscaleRecipe(
+        name="x4-real-psnr",
+        scale=4,
+        generator=_compact(4),
+        discriminator=None,
+        trainer=_PSNR_TRAINER.replace(steps=4_000, batch_size=12, generator_lr=2e-4, warmup_steps=100),
+        patch_size=128,
+        degradation="realistic",
+        init_from="x4",
+        description="x4 for real photos, L1 stage (Real-ESRNet): realistic degradations, fine-tuned from x4",
+    )
+)
+_register(
+    UpscaleRecipe(
+        name="x4-real-gan",
+        scale=4,
+        generator=_compact(4),
+        discriminator=NetworkSpec("discriminator", "unet", {"base_channels": 32}),
+        trainer=_GAN_TRAINER.replace(steps=6_000, batch_size=4),
+        patch_size=128,
+        degradation="realistic",
+        init_from="x4-real-psnr",
+        description="x4 for real photos, GAN stage (Real-ESRGAN): L1 + VGG perceptual + adversarial from x4-real-psnr",
+    )
+)

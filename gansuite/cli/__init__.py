@@ -1,0 +1,9 @@
+"""The `gansuite` command line: thin click commands that parse options and call the library.
+
+One module per command group; each registers its commands on `main` when imported.
+"""
+
+from gansuite.cli import benchmark, demo, predict, train, upscale  # noqa: F401  (register the commands)
+from gansuite.cli._base import main
+
+__all__ = ["main"]

@@ -1,0 +1,94 @@
+"""The `gansuite` command group and the helpers its command modules share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gansuite.errors import GansuiteError
+
+__all__ = ["Group", "finite", "lpips_or_note", "main", "parse_tile", "write_reports"]
+
+
+class Group(click.Group):
+    """A click group that turns library errors into one line and a non-zero exit, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GansuiteError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("GANSUITE_DEBUG"):
+                raise
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {message} (set GANSUITE_DEBUG=1 for the traceback)"
+            ) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="gansuite")
+def main() -> None:
+    """GAN applications on a shared adversarial core: super-resolution and next-frame prediction."""
+
+
+def parse_tile(value: str) -> int | str:
+    if value == "auto":
+        return "auto"
+    try:
+        size = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not auto, 0 or a tile size", param_hint="--tile") from None
+    if size < 0 or 0 < size < 16:
+        raise click.BadParameter(f"{size} is not 0 (no tiling) or a size >= 16", param_hint="--tile")
+    return size
+
+
+
+
+def lpips_or_note(backbones: Path | None, device: str, min_side: int | None = None) -> Any:
+    """An AlexNet `LPIPSMetric`, or None with a one-line note on stderr when it cannot be used."""
+    from gansuite.errors import BackboneNotFoundError
+    from gansuite.metrics import LPIPSMetric
+    from gansuite.tasks.predict.evaluation import LPIPS_MIN_SIDE
+
+    if min_side is not None and min_side < LPIPS_MIN_SIDE:
+        click.echo(f"note: lpips reported as null: frames are smaller than the {LPIPS_MIN_SIDE} pixels AlexNet needs",
+                   err=True)
+        return None
+    try:
+        return LPIPSMetric(net="alex", backbones=backbones, device=device)
+    except (BackboneNotFoundError, ImportError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"note: lpips reported as null: {message}", err=True)
+        return None
+
+
+def finite(value: Any) -> Any:
+    """JSON has no infinity or NaN (identical frames give an infinite PSNR): write null."""
+    import math
+
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+
+def write_reports(report: Any, json_out: Path | None, markdown_out: Path | None) -> str:
+    """Write a report's JSON and markdown where asked (atomically); returns the markdown."""
+    from gansuite.core.atomic import atomic_write_bytes
+
+    table = report.to_markdown()
+    if json_out is not None:
+        atomic_write_bytes(json_out, report.to_json().encode())
+    if markdown_out is not None:
+        atomic_write_bytes(markdown_out, table.encode())
+    return table

@@ -1,0 +1,80 @@
+"""`gansuite predict-frames`: next-frame prediction on a clip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gansuite.cli._base import finite, lpips_or_note, main
+
+
+@main.command("predict-frames")
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output video, .mp4/.avi/.mkv (default: <clip stem>_predicted.mp4 beside the clip).")
+@click.option("--model", default="natural", show_default=True,
+              help="Shipped model (natural, ped2, mmnist, or their -mse twins) or a gansuite .safetensors/.pt file.")
+@click.option("--context", type=click.IntRange(min=1), help="Context frames; must equal the model's (its default).")
+@click.option("--future", type=click.IntRange(min=1), default=8, show_default=True, help="Frames to predict.")
+@click.option("--start", type=click.IntRange(min=0),
+              help="First context frame (default: the clip's last frames, predicting past its end).")
+@click.option("--side-by-side", is_flag=True, help="Write last context | prediction | ground truth side by side.")
+@click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the PNG frames here.")
+@click.option("--evaluate", is_flag=True, help="Per-horizon PSNR/SSIM/LPIPS against the clip, beside copy-last-frame.")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Frames between evaluated windows (all start positions, without --start).")
+@click.option("--backbones", type=click.Path(path_type=Path),
+              help="Folder or file of the AlexNet backbone for LPIPS (default: GANSUITE_BACKBONES).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output (the input is never overwritten).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def predict_frames(
+    clip: Path, out: Path | None, model: str, context: int | None, future: int, start: int | None,
+    side_by_side: bool, frames_dir: Path | None, evaluate: bool, stride: int, backbones: Path | None, device: str,
+    overwrite: bool, as_json: bool,
+) -> None:
+    """Predict the next frames of a video clip (file or frame folder) and write them as a video."""
+    from gansuite.errors import ConfigError
+    from gansuite.io.video import probe_video
+    from gansuite.tasks.predict.clip_prediction import predict_clip_file
+    from gansuite.tasks.predict.predictor import FramePredictor
+
+    predictor = FramePredictor.from_pretrained(model, device=device)
+    if context is not None and context != predictor.context_frames:
+        raise ConfigError(
+            f"--context {context}: model {predictor.name} takes {predictor.context_frames} context frames; "
+            f"omit --context or pass {predictor.context_frames}"
+        )
+    info = probe_video(clip) if evaluate else None
+    min_side = min(info.height, info.width) if info is not None else None
+    report = predict_clip_file(
+        predictor, clip, output=out, future=future, start=start, side_by_side=side_by_side, frames_dir=frames_dir,
+        evaluate=evaluate, stride=stride, lpips=lpips_or_note(backbones, device, min_side) if evaluate else None,
+        overwrite=overwrite,
+    )
+    if as_json:
+        payload: dict[str, Any] = {
+            "output": str(report.output), "frames_dir": None if report.frames_dir is None else str(report.frames_dir),
+            "model": predictor.name, "start": report.start, "context_frames": report.context_frames,
+            "future": report.future, "clip_frames": report.clip_frames, "fps": report.fps,
+            "width": report.size[0], "height": report.size[1],
+        }
+        if report.per_horizon is not None:
+            payload["windows"] = report.windows
+            payload["per_horizon"] = [{k: finite(v) for k, v in row.items()} for row in report.per_horizon]
+        click.echo(json.dumps(payload))
+        return
+    click.echo(
+        f"wrote {report.output}: {report.future} predicted frames after frames {report.start}.."
+        f"{report.start + report.context_frames - 1} of {report.clip_frames}, {report.size[0]}x{report.size[1]} "
+        f"at {report.fps:g} fps"
+    )
+    for row in report.per_horizon or []:
+        lpips = "" if row["lpips"] is None else f", LPIPS {row['lpips']:.4f} (copy-last {row['baseline_lpips']:.4f})"
+        click.echo(
+            f"  t+{row['step']}: PSNR {row['psnr']:.2f} dB (copy-last {row['baseline_psnr']:.2f}), "
+            f"SSIM {row['ssim']:.4f} (copy-last {row['baseline_ssim']:.4f}){lpips}"
+        )

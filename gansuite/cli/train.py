@@ -1,0 +1,142 @@
+"""`gansuite train ...`: training with shipped recipes, and weight export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from gansuite.cli._base import Group, main
+
+
+@main.group(cls=Group)
+def train() -> None:
+    """Train a model with a shipped recipe."""
+
+
+def _named_dirs(values: tuple[str, ...], flag: str) -> dict[str, Path]:
+    """Parse NAME=DIR pairs (a bare DIR is named after its folder)."""
+    named: dict[str, Path] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep:
+            name, folder = Path(value).name, value
+        path = Path(folder)
+        if not path.is_dir():
+            raise click.BadParameter(f"{path} is not a folder", param_hint=flag)
+        named[name] = path
+    return named
+
+
+_RUN_OPTIONS = (
+    click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory."),
+    click.option(
+        "--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Start from these weights."
+    ),
+    click.option("--steps", type=click.IntRange(min=1), help="Override the recipe's total steps."),
+    click.option("--until", type=click.IntRange(min=1), help="Stop at this step (checkpointed); rerun to continue."),
+    click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
+    click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes."),
+    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+    click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint."),
+)
+
+
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The run-directory options every `train` command shares, in --help order."""
+    for option in reversed(_RUN_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _recipe_names() -> list[str]:
+    from gansuite.tasks.upscale.recipes import RECIPES
+
+    return RECIPES.names()
+
+
+@train.command("upscale")
+@click.option("--recipe", required=True, type=click.Choice(_recipe_names()), help="A shipped training recipe.")
+@click.option(
+    "--data", "data", multiple=True, required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of HR training images (repeatable).",
+)
+@click.option("--val", "val", multiple=True, help="NAME=DIR of HR validation images (repeatable).")
+@_run_options
+def train_upscale(
+    recipe: str, data: tuple[Path, ...], val: tuple[str, ...], out: Path, init: Path | None, steps: int | None,
+    until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
+) -> None:
+    """Train a super-resolution model with a shipped recipe (torchrun-ready)."""
+    from gansuite.tasks.upscale import get_recipe, train_upscale
+
+    result = train_upscale(
+        get_recipe(recipe), data=data, out=out, val=_named_dirs(val, "--val"), init=init, steps=steps,
+        until=until, batch_size=batch_size, device=device, num_workers=workers, resume=resume,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
+
+
+def _predict_recipe_names() -> list[str]:
+    from gansuite.tasks.predict.recipes import RECIPES
+
+    return RECIPES.names()
+
+
+@train.command("predict")
+@click.option("--recipe", required=True, type=click.Choice(_predict_recipe_names()), help="A shipped training recipe.")
+@click.option(
+    "--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+    help="Video files, frame folders or folders of clips (repeatable); mmnist: the folder of the MNIST IDX files.",
+)
+@click.option("--val", "val", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Validation data of the same kind (repeatable); per-step PSNR is logged.")
+@click.option("--stills", "stills", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folders of still images for synthetic camera and layer motion (recipe natural; repeatable).")
+@_run_options
+def train_predict(
+    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
+    init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,
+    device: str, resume: bool,
+) -> None:
+    """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
+    from gansuite.tasks.predict import get_recipe
+    from gansuite.tasks.predict import train_predict as run_training
+
+    result = run_training(
+        get_recipe(recipe), data=data, out=out, val=val, stills=stills, init=init, steps=steps, until=until,
+        batch_size=batch_size, device=device, num_workers=workers, resume=resume, progress=sys.stderr.isatty(),
+    )
+    click.echo(json.dumps({
+        "step": result.final_step, "validation": result.validation, "run_dir": str(out),
+        "weights": str(out / "generator_ema.safetensors"),
+    }))
+
+
+@train.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Weights file.")
+@click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA.")
+@click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON object of model-card fields (data, metrics, ...) added to the recorded ones.")
+def train_export(checkpoint: Path, out: Path, raw: bool, card_file: Path | None) -> None:
+    """Export the generator of a training checkpoint as weights usable with --model."""
+    from gansuite.core.checkpoint import export_from_checkpoint
+
+    if out.suffix != ".safetensors":
+        raise click.BadParameter(f"{out} does not end in .safetensors", param_hint="--out")
+    card = None
+    if card_file is not None:
+        try:
+            card = json.loads(card_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.BadParameter(f"{card_file} is not readable JSON ({exc})", param_hint="--card") from exc
+        if not isinstance(card, dict):
+            kind = type(card).__name__
+            raise click.BadParameter(f"{card_file} holds a {kind}, not a JSON object", param_hint="--card")
+    export_from_checkpoint(checkpoint, out, card=card, use_ema=not raw)
+    click.echo(f"wrote {out} and {out.with_suffix('.json')}")
