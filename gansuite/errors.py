@@ -14,6 +14,7 @@ __all__ = [
     "GansuiteError",
     "InputImageError",
     "InputVideoError",
+    "MissingExtraError",
     "NonFiniteLossError",
     "NotAvailableError",
     "OutputError",
@@ -55,6 +56,10 @@ class BackboneNotFoundError(GansuiteError):
 
 class NonFiniteLossError(GansuiteError, RuntimeError):
     """Training produced non-finite losses for too many steps in a row."""
+
+
+class MissingExtraError(GansuiteError, ImportError):
+    """A feature needs an optional dependency group that is not installed (`pip install 'gansuite[EXTRA]'`)."""
 
 
 class NotAvailableError(GansuiteError):

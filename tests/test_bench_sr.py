@@ -84,7 +84,8 @@ def test_bicubic_report_on_a_tiny_set(tiny_set: Path, tmp_path: Path) -> None:
     data = json.loads(report.to_json())
     assert set(data) == {"manifest", "results"}
     assert set(data["results"][0]) == {
-        "method", "dataset", "scale", "n_images", "psnr_y", "ssim_y", "lpips_alex", "seconds_per_image"
+        "method", "dataset", "scale", "n_images", "psnr_y", "ssim_y", "lpips_alex", "seconds_per_image",
+        "jpeg_grid", "seconds_per_megapixel",
     }  # fmt: skip
     assert data["manifest"]["protocol"]["crop_border"] == 2 and data["manifest"]["seed"] == 0
     assert len(json.loads(report.to_json(per_image=True))["results"][0]["images"]) == 2

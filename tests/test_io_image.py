@@ -332,7 +332,7 @@ def test_header_probe_reads_gif_and_lossless_webp() -> None:
 
 def test_write_refuses_bad_requests(tmp_path: Path) -> None:
     color = np.zeros((4, 4, 3), np.float32)
-    alpha = np.ones((4, 4), np.float32)
+    alpha = np.full((4, 4), 0.5, np.float32)  # a real alpha (an opaque one is dropped: tests/test_bad_inputs.py)
     with pytest.raises(ConfigError, match=r"x\.jpg: \.jpg cannot store an alpha channel; write \.png, \.webp or \.tif"):
         write_image(tmp_path / "x.jpg", color, alpha)
     with pytest.raises(ConfigError, match=r"cannot write image format '\.gif'; accepted extensions: \.png"):

@@ -17,6 +17,7 @@ SMALL = {
     ("discriminator", "vgg"): {"base_channels": 8, "input_size": 32},
     ("discriminator", "patchgan"): {"base_channels": 8},
     ("discriminator", "unet"): {"base_channels": 8},
+    ("generator", "flow-unet"): {"base_channels": 8, "depth": 2},
 }
 
 

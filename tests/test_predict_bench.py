@@ -37,17 +37,18 @@ def test_moving_mnist_and_clip_tables(mnist: Path, tmp_path: Path) -> None:
     report = json.loads(out_json.read_text())
     rows = report["results"]
     mnist_rows = [r for r in rows if r["dataset"] == "moving-mnist"]
-    assert {r["method"] for r in mnist_rows} == {"copy-last", "tiny-gan", "tiny-mse"}
+    assert {r["method"] for r in mnist_rows} == {"copy-last", "flow-extrapolation", "tiny-gan", "tiny-mse"}
     assert [r["step"] for r in mnist_rows if r["method"] == "copy-last"] == list(range(1, 11))
     assert all(r["count"] == 4 for r in mnist_rows)
     first = mnist_rows[0]
     assert first["frame_mse"] == pytest.approx(first["mse"] * 64 * 64)  # OpenSTL's MSE: summed over a frame
     clip_rows = [r for r in rows if r["dataset"] == "clip"]
-    assert len(clip_rows) == 3 * 2 and clip_rows[0]["count"] == 2  # windows of 10 + 2 start at 0 and 4
+    assert len(clip_rows) == 4 * 2 and clip_rows[0]["count"] == 2  # windows of 10 + 2 start at 0 and 4
     assert report["manifest"]["protocol"]["mnist"]["sequences"] == 4
     assert set(report["manifest"]["models"]) == {"tiny-gan", "tiny-mse"}
     table = out_md.read_text()
     assert "ConvLSTM MSE 29.8 / SSIM 0.929" in table and "| copy-last |" in table and "t+10" in table
+    assert "| flow-extrapolation |" in table
 
 
 def test_nothing_to_benchmark_is_an_error(mnist: Path) -> None:

@@ -69,9 +69,10 @@ def test_evaluate_json_reports_per_horizon_scores_and_the_baseline(clip: Path, m
     assert report["windows"] == 3  # starts 0, 3, 6 of windows of 4 frames in 10
     rows = report["per_horizon"]
     assert [row["step"] for row in rows] == [1, 2]
-    keys = {"step", "psnr", "ssim", "lpips", "baseline_psnr", "baseline_ssim", "baseline_lpips"}
+    keys = {"step", "psnr", "ssim", "lpips", "baseline_psnr", "baseline_ssim", "baseline_lpips",
+            "flow_psnr", "flow_ssim", "flow_lpips"}
     assert set(rows[0]) == keys
-    assert rows[0]["lpips"] is None and rows[0]["baseline_psnr"] > 20
+    assert rows[0]["lpips"] is None and rows[0]["baseline_psnr"] > 20 and rows[0]["flow_psnr"] > 20
     assert "lpips reported as null" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

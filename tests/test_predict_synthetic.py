@@ -120,7 +120,7 @@ def test_seeded_concat_routes_indices_and_seeds() -> None:
         SeededConcat([Echo("empty", 0)])
 
 
-def _tiny_natural(name: str = "natural-mse"):
+def _tiny_natural(name: str = "natural-unet-mse"):
     recipe = get_recipe(name)
     quiet = {"progress": False, "tensorboard": False, "log_every": 1, "checkpoint_every": 0, "sample_every": 0,
              "validate_every": 0, "batch_size": 2}
@@ -157,3 +157,32 @@ def test_cli_rejects_stills_for_a_recipe_without_them(stills: Path, tmp_path: Pa
                                        "--stills", str(stills), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1
     assert "does not train on still images" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_brightness_changes_scale_the_frames_and_acceleration_changes_the_pan(stills: Path) -> None:
+    still = SyntheticMotion([stills], num_frames=4, size=20, motion=_STILL)
+    lit = SyntheticMotion(
+        [stills], num_frames=4, size=20, motion=dataclasses.replace(_STILL, max_brightness_change=0.2)
+    )
+    ratios = []
+    for seed in range(4):
+        clip = lit[SeededIndex(0, seed)]
+        assert torch.allclose(clip[0], still[SeededIndex(0, seed)][0], atol=1e-6)  # frame 0 keeps its brightness
+        ratios.append(float(clip[3].mean() / clip[0].mean()))
+    assert max(abs(r - 1.0) for r in ratios) > 0.05
+    steady = SyntheticMotion([stills], num_frames=5, size=24, motion=dataclasses.replace(_STILL, max_pan=2.0))
+    speeding = SyntheticMotion(
+        [stills], num_frames=5, size=24, motion=dataclasses.replace(_STILL, max_pan=2.0, max_acceleration=1.5)
+    )
+    changed = [not torch.allclose(steady[SeededIndex(0, s)][4], speeding[SeededIndex(0, s)][4]) for s in range(4)]
+    assert any(changed)
+
+
+def test_scaling_layers_grow_or_shrink(stills: Path) -> None:
+    motion = dataclasses.replace(_STILL, max_layers=1, max_layer_zoom=0.3, max_layer_speed=0.0)
+    data = SyntheticMotion([stills], num_frames=4, size=32, motion=motion)
+    fixed = SyntheticMotion([stills], num_frames=4, size=32, motion=dataclasses.replace(motion, max_layer_zoom=0.0))
+    differs = [not torch.allclose(data[SeededIndex(0, s)][3], fixed[SeededIndex(0, s)][3]) for s in range(6)]
+    assert any(differs)
+    with pytest.raises(ConfigError, match="motion ranges"):
+        MotionRanges(max_layer_zoom=0.6)

@@ -99,8 +99,9 @@ def test_an_input_is_never_overwritten(tmp_path: Path, model: Path) -> None:
     for extra in ((), ("--overwrite",)):
         result = _upscale(source, "-o", tmp_path, "--suffix", "", "--model", model, *extra)
         assert result.exit_code == 1
-        (line,) = _error_lines(result)
-        assert "photo.png is one of the inputs and is never overwritten" in line
+        # refused by the check before any compute, in one line
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
+        assert "photo.png is one of the inputs and is never overwritten" in result.output
         assert source.read_bytes() == before
 
 
@@ -115,14 +116,13 @@ def test_glob_patterns_expand_to_files(tmp_path: Path, model: Path) -> None:
     assert "Error: input pattern" in result.output and "*.gif matches no file" in result.output
 
 
-def test_jpeg_output_of_an_rgba_input_fails_that_file_clearly(tmp_path: Path, model: Path) -> None:
+def test_jpeg_output_of_an_rgba_input_is_refused_before_compute(tmp_path: Path, model: Path) -> None:
     _write(tmp_path / "in" / "logo.png", random_array(4, 5, 4))
     _write(tmp_path / "in" / "photo.png", random_array(4, 5, 3))
     result = _upscale(tmp_path / "in", "-o", tmp_path / "out", "--ext", "jpg", "--model", model)
     assert result.exit_code == 1
-    (line,) = _error_lines(result)
-    assert "logo.png" in line and ".jpg cannot store an alpha channel" in line
-    assert _listing(tmp_path / "out") == ["photo_x4.jpg"]
+    assert "logo.png: has a real alpha channel" in result.output and "use --ext png or --ext webp" in result.output
+    assert not (tmp_path / "out").exists()  # nothing computed, not even the folder made
 
 
 def test_missing_shipped_model_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ downscaled so the short side is at most `max_short_side` (area averaging), score
 (gradient energy, Mathieu et al. 2016: MSE-trained predictors blur, so their predictions have
 less gradient energy than the true frames). k is the largest context among the models.
 
-Every table has the copy-last-frame baseline; give a GAN model and its MSE-only twin
+Every table has two classical baselines: copy-last-frame, and optical-flow extrapolation
+(`flow_extrapolation`: OpenCV DIS flow between the last two context frames, "medium" preset,
+held constant and warping the last frame forward). Give a GAN model and its MSE-only twin
 (``--model natural --model natural-mse``) to see what the adversarial term buys.
 """
 
@@ -36,6 +38,7 @@ from gansuite.bench.manifest import build_manifest
 from gansuite.errors import ConfigError
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, resolve_device
+from gansuite.tasks.predict.baselines import flow_extrapolation
 from gansuite.tasks.predict.data import find_clips, resize_frame, target_shape
 from gansuite.tasks.predict.evaluation import HorizonAccumulator, HorizonMetrics, copy_last_frame, sliding_windows
 from gansuite.tasks.predict.moving_mnist import MovingMNIST
@@ -51,6 +54,8 @@ MNIST_ANCHORS = (
 """OpenSTL's published Moving MNIST 10 → 10 results (MSE per frame summed over pixels, SSIM)."""
 
 BASELINE = "copy-last"
+FLOW_BASELINE = "flow-extrapolation"
+"""Method name of the optical-flow extrapolation baseline (DIS, medium preset)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,8 @@ class PredictBenchmarkReport:
                     f"| {method} | {m['frame_mse']:.2f} | {m['mse']:.5f} | {m['psnr']:.2f} | {m['ssim']:.4f} | "
                     f"{lpips} | {m['sharpness']:.5f} ({m['target_sharpness']:.5f}) |"
                 )
-            for field, digits in (("psnr", 2), ("ssim", 4)):
+            per_step = [("psnr", 2), ("ssim", 4)] + ([("lpips", 4)] if rows[0].lpips is not None else [])
+            for field, digits in per_step:
                 lines += ["", f"{field.upper()} per step ahead:", ""]
                 lines.append("| Method | " + " | ".join(f"t+{t}" for t in range(1, steps + 1)) + " |")
                 lines.append("| --- |" + " ---: |" * steps)
@@ -158,6 +164,7 @@ def _score_batch(
     steps = clips.shape[1] - context
     past, target = clips[:, :context], clips[:, context:]
     scores.add(BASELINE, copy_last_frame(past, steps), target)
+    scores.add(FLOW_BASELINE, flow_extrapolation(past, steps), target)
     for name, predictor in predictors.items():
         scores.add(name, predictor.predict_batch(past, steps), target)
 
@@ -257,7 +264,7 @@ def run_predict_benchmark(
     predictors: dict[str, FramePredictor] = {}
     for spec in models:
         predictor = FramePredictor.from_pretrained(spec, device=torch_device, batch_size=batch_size)
-        if predictor.name in predictors or predictor.name == BASELINE:
+        if predictor.name in predictors or predictor.name in (BASELINE, FLOW_BASELINE):
             raise ConfigError(f"--model: two models are named {predictor.name!r}; rename one of the files")
         predictors[predictor.name] = predictor
     rows: list[HorizonRow] = []
@@ -279,7 +286,8 @@ def run_predict_benchmark(
             "MSE/frame = squared error summed over pixels (OpenSTL); clips: windows of "
             f"{context} + {future} frames every {stride}, short side <= {max_short_side}, 8-bit RGB, {lpips_text}; "
             "PSNR peak 1 (each frame's capped at 100 dB), SSIM 11x11 Gaussian sigma 1.5; "
-            "copy-last = last context frame repeated."
+            "copy-last = last context frame repeated; flow-extrapolation = OpenCV DIS (medium) flow from the last "
+            "context frame to the one before, held constant, the last frame sampled at x + h·flow for step h."
         ),
         "mnist": None if mnist is None else {"sequences": sequences, "context": 10, "future": 10, "quantized": False},
         "clips": None if not clips else {

@@ -37,13 +37,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from gansuite.bench._sr_degradation import DEGRADATIONS, REAL_DEGRADATION, real_degradation
 from gansuite.bench._sr_methods import BicubicMethod, MethodResolver, SRMethod, register_method_resolver, resolve_method
 from gansuite.bench._sr_report import ImageScore, SRBenchmarkReport, SRBenchmarkResult
 from gansuite.bench.manifest import build_manifest
 from gansuite.errors import ConfigError, GansuiteError, InputImageError
 from gansuite.io.image import read_image, write_image
 from gansuite.io.imresize import imresize_array
-from gansuite.metrics import LPIPSMetric, psnr, quantize_8bit, resolve_device, ssim
+from gansuite.metrics import LPIPSMetric, jpeg_grid_strength, psnr, quantize_8bit, resolve_device, ssim
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -144,10 +145,14 @@ class _ImagePair:
     grayscale: bool
 
 
-def _load_pair(hr_path: Path, scale: int, lr_dir: Path | None, device: torch.device) -> _ImagePair:
+def _load_pair(
+    hr_path: Path, scale: int, lr_dir: Path | None, device: torch.device, degradation: str, seed: int
+) -> _ImagePair:
     high, grayscale = _read_rgb8(hr_path)
     high = high[: high.shape[0] - high.shape[0] % scale, : high.shape[1] - high.shape[1] % scale]
-    if lr_dir is None:
+    if lr_dir is None and degradation == "real":
+        low = real_degradation(high, scale, seed=seed, name=hr_path.name)
+    elif lr_dir is None:
         low = imresize_array(high, scale=1.0 / scale)
     else:
         low, _ = _read_rgb8(_find_low_res(lr_dir, hr_path.stem, scale))
@@ -171,21 +176,30 @@ def _timed(method: SRMethod, low_res: torch.Tensor) -> tuple[torch.Tensor, float
 
 
 def _protocol(
-    scale: int, crop_border: int, lpips_metric: LPIPSMetric | None, low_res: dict[str, str], gray_on_y: bool
+    scale: int, crop_border: int, lpips_metric: LPIPSMetric | None, low_res: dict[str, str], gray_on_y: bool,
+    degradation: str = "bicubic",
 ) -> dict[str, Any]:
     lpips_text = "LPIPS skipped" if lpips_metric is None else "LPIPS v0.1 alex on full RGB images"
     gray_text = "gray HR images on Y of replicated RGB" if gray_on_y else "gray HR images on their gray values"
     read = sorted(name for name, origin in low_res.items() if origin.startswith("read"))
     lr_text = f"LR read from folders for {', '.join(read)}, else" if read else "LR by"
+    made_text = (
+        "blur sigma U(0.8, 1.6), MATLAB bicubic downscale, Poisson + Gaussian noise and JPEG q60 of HR (seeded)"
+        if degradation == "real" else "MATLAB bicubic imresize of HR"
+    )
     return {
         "summary": (
             f"x{scale}; PSNR/SSIM on Y (BT.601, MATLAB rgb2ycbcr) of 8-bit images ({gray_text}), "
             f"{crop_border}-pixel border crop, range 255, SSIM 11x11 Gaussian sigma 1.5; {lpips_text}; "
-            f"{lr_text} MATLAB bicubic imresize of HR."
+            f"{lr_text} {made_text}; JPEG-grid strength on the output's Y (1.0 = no grid); "
+            "s/MP = model seconds per output megapixel."
         ),
         "scale": scale,
         "hr_crop": "HR cropped bottom/right to a multiple of the scale",
         "low_res": low_res,
+        "degradation": REAL_DEGRADATION if degradation == "real" else "bicubic",
+        "jpeg_grid": "mean |dY| across the (8 x scale)-pixel cell boundaries / mean |dY| across the other "
+        "scale-phase boundaries, rows and columns pooled (gansuite.metrics.jpeg_grid_strength)",
         "resize": "MATLAB imresize bicubic: cubic kernel a=-0.5, antialiased on downscale, end samples replicated",
         "quantization": "SR output rounded half away from zero and clipped to 0..255 before scoring",
         "channel": "Y = 16 + 65.481 R + 128.553 G + 24.966 B (R, G, B in [0, 1]; MATLAB rgb2ycbcr)",
@@ -213,12 +227,16 @@ def _score(
         )
     sr = quantize_8bit(output.float()) / 255.0
     pred, true, channel = _scored_planes(sr, pair.high_res, pair.grayscale, gray_on_y)
+    scale = sr.shape[-1] // pair.low_res.shape[-1]
+    grid = float(jpeg_grid_strength(sr, scale)[0]) if min(sr.shape[-2:]) > 8 * scale else None
     score = ImageScore(
         image=pair.path.name,
         psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0]),
         ssim_y=float(ssim(pred, true, channel=channel, crop_border=crop)[0]),
         lpips_alex=None if lpips_metric is None else float(lpips_metric(sr, pair.high_res)[0]),
         seconds=seconds,
+        jpeg_grid=grid,
+        megapixels=sr.shape[-1] * sr.shape[-2] / 1e6,
     )
     return score, sr
 
@@ -235,6 +253,7 @@ def run_sr_benchmark(
     backbones: str | os.PathLike[str] | None = None,
     compute_lpips: bool = True,
     gray_on_y: bool = False,
+    degradation: str = "bicubic",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> SRBenchmarkReport:
@@ -256,7 +275,10 @@ def run_sr_benchmark(
         gray_on_y: score gray HR images on the Y of their replicated RGB instead of on their
             own gray values. The published Set14 figures score bridge.png on its gray values
             (False); True raises Set14's bicubic x4 PSNR-Y from 26.00 to 26.09 dB.
-        seed: torch seed set before the run, recorded in the manifest.
+        degradation: how LR inputs are made from HR images (datasets without an LR folder):
+            "bicubic" (the papers' protocol) or "real" (the fixed blur + noise + JPEG q60 draw of
+            `gansuite.bench._sr_degradation`, its parameters in the manifest).
+        seed: torch seed set before the run, and the seed of the "real" degradation; recorded.
         progress: called with a short line after each image (e.g. ``click.echo``).
 
     Returns:
@@ -278,6 +300,8 @@ def run_sr_benchmark(
     unknown = sorted(set(lr_dirs) - set(datasets))
     if unknown:
         raise ConfigError(f"--lr-dir names {unknown}, which are not datasets; datasets are {sorted(datasets)}")
+    if degradation not in DEGRADATIONS:
+        raise ConfigError(f"--degradation {degradation!r} is not one of {', '.join(DEGRADATIONS)}")
     crop = scale if crop_border is None else crop_border
     torch_device = resolve_device(device)
     torch.manual_seed(seed)
@@ -290,7 +314,7 @@ def run_sr_benchmark(
     warmed: set[str] = set()
     for dataset, hr_dir in datasets.items():
         for hr_path in _list_images(Path(hr_dir), f"--dataset {dataset}"):
-            pair = _load_pair(hr_path, scale, lr_dirs.get(dataset), torch_device)
+            pair = _load_pair(hr_path, scale, lr_dirs.get(dataset), torch_device, degradation, seed)
             for method in resolved:
                 if method.name not in warmed:  # the first call pays for kernel selection: not timed
                     _timed(method, pair.low_res)
@@ -308,9 +332,10 @@ def run_sr_benchmark(
         for method in resolved
         for dataset in datasets
     )
-    low_res = {name: f"read from {lr_dirs[name]}" if name in lr_dirs else "MATLAB imresize of HR" for name in datasets}
+    made = "real-looking degradation of HR (see real_degradation)" if degradation == "real" else "MATLAB imresize of HR"
+    low_res = {name: f"read from {lr_dirs[name]}" if name in lr_dirs else made for name in datasets}
     manifest = build_manifest(
-        protocol=_protocol(scale, crop, lpips_metric, low_res, gray_on_y),
+        protocol=_protocol(scale, crop, lpips_metric, low_res, gray_on_y, degradation),
         device=torch_device,
         seed=seed,
         model_files={m.name: m.source_file for m in resolved if m.source_file is not None},

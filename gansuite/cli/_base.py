@@ -18,6 +18,9 @@ class Group(click.Group):
     """A click group that turns library errors into one line and a non-zero exit, no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from gansuite.core.atomic import terminate_like_interrupt
+
+        terminate_like_interrupt()  # `kill` (SIGTERM) unwinds like Ctrl-C: temporary files are removed
         try:
             return super().invoke(ctx)
         except GansuiteError as exc:
@@ -58,6 +61,13 @@ def parse_tile(value: str) -> int | str:
 
 def lpips_or_note(backbones: Path | None, device: str, min_side: int | None = None) -> Any:
     """An AlexNet `LPIPSMetric`, or None with a one-line note on stderr when it cannot be used."""
+    from gansuite.core._backbone_offline import backbone_unreachable
+
+    unreachable = backbone_unreachable("alexnet", backbones)  # offline: say so now, not after a failed download
+    if unreachable:
+        click.echo(f"note: lpips reported as null: {unreachable}", err=True)
+        return None
+
     from gansuite.errors import BackboneNotFoundError
     from gansuite.metrics import LPIPSMetric
     from gansuite.tasks.predict.evaluation import LPIPS_MIN_SIDE

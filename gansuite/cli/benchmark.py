@@ -27,10 +27,13 @@ def benchmark() -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
 @click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
 @click.option("--save-images", type=click.Path(file_okay=False, path_type=Path), help="Save every SR output here.")
+@click.option("--degradation", type=click.Choice(["bicubic", "real"]), default="bicubic", show_default=True,
+              help="LR made by MATLAB bicubic (the papers' protocol) or a fixed seeded blur + noise + JPEG q60.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run (and of --degradation real).")
 def benchmark_sr(
     methods: tuple[str, ...], datasets: tuple[str, ...], scale: int, lr_dirs: tuple[str, ...], device: str,
     backbones: Path | None, no_lpips: bool, json_out: Path | None, markdown_out: Path | None,
-    save_images: Path | None,
+    save_images: Path | None, degradation: str, seed: int,
 ) -> None:
     """Super-resolution quality: PSNR-Y, SSIM-Y and LPIPS with the papers' protocol."""
     import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)
@@ -40,7 +43,8 @@ def benchmark_sr(
     report = run_sr_benchmark(
         methods, parse_named_paths(datasets, "--dataset"), scale=scale,
         lr_dirs=parse_named_paths(lr_dirs, "--lr-dir"), device=device, save_images=save_images,
-        backbones=backbones, compute_lpips=not no_lpips, progress=lambda line: click.echo(line, err=True),
+        backbones=backbones, compute_lpips=not no_lpips, degradation=degradation, seed=seed,
+        progress=lambda line: click.echo(line, err=True),
     )
     table = report.to_markdown()
     if json_out is not None:
@@ -136,12 +140,31 @@ def benchmark_predict(
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
 @click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+@click.option("--calibration-frames", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Normal clips (ped2/training): adds the causal calibrated protocol beside the offline one, with "
+              "localised scores (patch PSNR, motion).")
+@click.option("--false-alarm-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.01,
+              show_default=True, help="With --calibration-frames: alert threshold's false-alarm rate on them.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
+              help="With --calibration-frames: folder caching per-clip evidence (skips the network next time).")
+@click.option("--calibration-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --calibration-frames: write the default score's calibration JSON here.")
 def benchmark_anomaly(
-    frames_dir: Path, labels: Path, model: str, device: str, json_out: Path | None, markdown_out: Path | None
+    frames_dir: Path, labels: Path, model: str, device: str, json_out: Path | None, markdown_out: Path | None,
+    calibration_frames: Path | None, false_alarm_rate: float, cache: Path | None, calibration_out: Path | None,
 ) -> None:
-    """Frame-level anomaly detection AUC/EER from prediction PSNR (Liu et al. 2018 protocol)."""
+    """Frame-level anomaly detection AUC/EER: Liu et al.'s offline protocol, and causal calibrated scores."""
     from gansuite.bench.anomaly import run_anomaly_benchmark
 
+    if calibration_frames is not None:
+        from gansuite.bench.anomaly_causal import run_causal_anomaly_benchmark
+
+        report = run_causal_anomaly_benchmark(
+            frames_dir, labels, calibration_frames, model=model, device=device, false_alarm_rate=false_alarm_rate,
+            cache_dir=cache, calibration_out=calibration_out, progress=lambda line: click.echo(line, err=True),
+        )
+        click.echo(write_reports(report, json_out, markdown_out))
+        return
     report = run_anomaly_benchmark(
         frames_dir, labels, model=model, device=device, progress=lambda line: click.echo(line, err=True)
     )

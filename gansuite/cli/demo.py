@@ -46,7 +46,10 @@ def demo_toy(steps: int, seed: int, as_json: bool, plot: Path | None) -> None:
 def demo_photo(path: Path, size: int, overwrite: bool) -> None:
     """Write a small sample photo (scikit-image's bundled 'astronaut') to try `gansuite upscale` on."""
     import numpy as np
-    from skimage import data
+
+    from gansuite._extras import require_extra
+
+    data = require_extra("bench", "skimage.data", feature="gansuite demo photo")
 
     from gansuite.io.image import write_image
     from gansuite.io.imresize import imresize_array

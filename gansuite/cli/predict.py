@@ -14,7 +14,8 @@ from gansuite.cli._base import finite, lpips_or_note, main
 @main.command("predict-frames")
 @click.argument("clip", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output video, .mp4/.avi/.mkv (default: <clip stem>_predicted.mp4 beside the clip).")
+              help="Output video, .mp4/.mov/.mkv/.avi/.webm (default: <clip stem>_predicted.mp4 beside the clip; "
+              "with --evaluate, no video unless -o is given).")
 @click.option("--model", default="natural", show_default=True,
               help="Shipped model (natural, ped2, mmnist, or their -mse twins) or a gansuite .safetensors/.pt file.")
 @click.option("--context", type=click.IntRange(min=1), help="Context frames; must equal the model's (its default).")
@@ -23,7 +24,8 @@ from gansuite.cli._base import finite, lpips_or_note, main
               help="First context frame (default: the clip's last frames, predicting past its end).")
 @click.option("--side-by-side", is_flag=True, help="Write last context | prediction | ground truth side by side.")
 @click.option("--frames-dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the PNG frames here.")
-@click.option("--evaluate", is_flag=True, help="Per-horizon PSNR/SSIM/LPIPS against the clip, beside copy-last-frame.")
+@click.option("--evaluate", is_flag=True,
+              help="Per-horizon PSNR/SSIM/LPIPS against the clip, beside copy-last and optical-flow extrapolation.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
               help="Frames between evaluated windows (all start positions, without --start).")
 @click.option("--backbones", type=click.Path(path_type=Path),
@@ -53,11 +55,13 @@ def predict_frames(
     report = predict_clip_file(
         predictor, clip, output=out, future=future, start=start, side_by_side=side_by_side, frames_dir=frames_dir,
         evaluate=evaluate, stride=stride, lpips=lpips_or_note(backbones, device, min_side) if evaluate else None,
-        overwrite=overwrite,
+        overwrite=overwrite, write_output=out is not None or not evaluate,
+        on_warning=lambda line: click.echo(f"warning: {line}", err=True),
     )
     if as_json:
         payload: dict[str, Any] = {
-            "output": str(report.output), "frames_dir": None if report.frames_dir is None else str(report.frames_dir),
+            "output": None if report.output is None else str(report.output),
+            "frames_dir": None if report.frames_dir is None else str(report.frames_dir),
             "model": predictor.name, "start": report.start, "context_frames": report.context_frames,
             "future": report.future, "clip_frames": report.clip_frames, "fps": report.fps,
             "width": report.size[0], "height": report.size[1],
@@ -67,14 +71,18 @@ def predict_frames(
             payload["per_horizon"] = [{k: finite(v) for k, v in row.items()} for row in report.per_horizon]
         click.echo(json.dumps(payload))
         return
+    written = f"wrote {report.output}" if report.output is not None else "evaluated (no video: -o not given)"
     click.echo(
-        f"wrote {report.output}: {report.future} predicted frames after frames {report.start}.."
+        f"{written}: {report.future} predicted frames after frames {report.start}.."
         f"{report.start + report.context_frames - 1} of {report.clip_frames}, {report.size[0]}x{report.size[1]} "
         f"at {report.fps:g} fps"
     )
     for row in report.per_horizon or []:
-        lpips = "" if row["lpips"] is None else f", LPIPS {row['lpips']:.4f} (copy-last {row['baseline_lpips']:.4f})"
+        lpips = "" if row["lpips"] is None else (
+            f", LPIPS {row['lpips']:.4f} (copy-last {row['baseline_lpips']:.4f}, flow {row['flow_lpips']:.4f})"
+        )
         click.echo(
-            f"  t+{row['step']}: PSNR {row['psnr']:.2f} dB (copy-last {row['baseline_psnr']:.2f}), "
-            f"SSIM {row['ssim']:.4f} (copy-last {row['baseline_ssim']:.4f}){lpips}"
+            f"  t+{row['step']}: PSNR {row['psnr']:.2f} dB (copy-last {row['baseline_psnr']:.2f}, "
+            f"flow {row['flow_psnr']:.2f}), SSIM {row['ssim']:.4f} (copy-last {row['baseline_ssim']:.4f}, "
+            f"flow {row['flow_ssim']:.4f}){lpips}"
         )

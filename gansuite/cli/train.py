@@ -42,6 +42,10 @@ _RUN_OPTIONS = (
     click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes."),
     click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
     click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint."),
+    click.option("--checkpoint-every", type=click.IntRange(min=0),
+                 help="Checkpoint period in steps (0: only at the end); default: the recipe's."),
+    click.option("--force-resume", is_flag=True,
+                 help="Resume even if batch size, recipe, data or other run-shaping settings changed."),
 )
 
 
@@ -69,6 +73,7 @@ def _recipe_names() -> list[str]:
 def train_upscale(
     recipe: str, data: tuple[Path, ...], val: tuple[str, ...], out: Path, init: Path | None, steps: int | None,
     until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
+    checkpoint_every: int | None, force_resume: bool,
 ) -> None:
     """Train a super-resolution model with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.upscale import get_recipe, train_upscale
@@ -76,7 +81,7 @@ def train_upscale(
     result = train_upscale(
         get_recipe(recipe), data=data, out=out, val=_named_dirs(val, "--val"), init=init, steps=steps,
         until=until, batch_size=batch_size, device=device, num_workers=workers, resume=resume,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
     click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
 
@@ -101,7 +106,7 @@ def _predict_recipe_names() -> list[str]:
 def train_predict(
     recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
     init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,
-    device: str, resume: bool,
+    device: str, resume: bool, checkpoint_every: int | None, force_resume: bool,
 ) -> None:
     """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.predict import get_recipe
@@ -110,6 +115,7 @@ def train_predict(
     result = run_training(
         get_recipe(recipe), data=data, out=out, val=val, stills=stills, init=init, steps=steps, until=until,
         batch_size=batch_size, device=device, num_workers=workers, resume=resume, progress=sys.stderr.isatty(),
+        checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
     click.echo(json.dumps({
         "step": result.final_step, "validation": result.validation, "run_dir": str(out),

@@ -26,39 +26,85 @@ from gansuite.cli._base import main, parse_tile
 @click.option("--suffix", help="Added to output names (default: _x<scale>).")
 @click.option("--ext", type=click.Choice(["auto", "png", "jpg", "webp"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (inputs are never overwritten).")
+@click.option("--max-pixels", type=click.IntRange(min=1), envvar="GANSUITE_MAX_PIXELS", show_envvar=True,
+              help="Largest input image in pixels (default: what this machine's free memory allows for the output).")
+@click.option("--codec", default="h264", show_default=True,
+              help="Video inputs: h264, h265, vp9, av1, ffv1 (lossless), mjpeg, prores or mpeg4.")
+@click.option("--crf", type=int, help="Video inputs: constant rate factor, lower is better (h264 default 18).")
+@click.option("--pix-fmt", help="Video inputs: encoder pixel format, e.g. yuv420p10le for 10-bit (default yuv420p).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Video inputs: frames per forward pass "
+              "(default 1 on the CPU, 4 on CUDA).")
+@click.option("--engine", type=click.Choice(["torch", "onnxruntime"]), default="torch", show_default=True,
+              help="onnxruntime: run an .onnx --model, or the model exported to a cache once (pip extra [onnx]).")
 def upscale(
     inputs: tuple[str, ...], out: Path | None, scale: str, model: str | None, realism: float | None,
     outscale: float | None, tile: str, tile_overlap: int | None, device: str, precision: str, suffix: str | None,
-    ext: str, overwrite: bool,
+    ext: str, overwrite: bool, max_pixels: int | None, engine: str, codec: str, crf: int | None, pix_fmt: str | None,
+    batch_size: int | None,
 ) -> None:
-    """Upscale images x2/x4: files, folders or glob patterns."""
+    """Upscale images x2/x4: files, folders or glob patterns.
+
+    Under `torchrun --nproc_per_node N -m gansuite upscale ...` the files are shared out among the
+    ranks (one GPU each, or gloo processes on the CPU) and rank 0 prints one summary.
+    """
     from tqdm import tqdm
 
+    from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs
+    from gansuite.deploy.distributed import finish, gather_reports, init_distributed, shard
     from gansuite.tasks.upscale.batch import expand_inputs, upscale_files
     from gansuite.tasks.upscale.upscaler import Upscaler
 
-    files = expand_inputs(inputs)
+    videos, inputs = split_video_inputs(inputs)  # video files: decode → model → encode, with their sound
+    context = init_distributed(device)  # a single process unless started by torchrun
+    own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
+    files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
+    device = str(context.device) if context.enabled and engine == "torch" else device
     name = model or f"x{scale}"
-    upscaler = Upscaler.from_pretrained(
-        name, realism=realism, device=device, precision=precision, tile=parse_tile(tile),
-        tile_overlap=tile_overlap, outscale=outscale,
-    )
+    settings = dict(device=device, precision=precision, tile=parse_tile(tile), tile_overlap=tile_overlap,
+                    outscale=outscale)
+    if engine == "onnxruntime":
+        from gansuite.deploy.onnx import onnx_upscaler
+
+        upscaler = onnx_upscaler(name, realism=realism, rank=context.rank, world_size=context.world_size, **settings)
+    else:
+        upscaler = Upscaler.from_pretrained(name, realism=realism, **settings)
     final_scale = outscale or upscaler.scale
     suffix = suffix if suffix is not None else f"_x{final_scale:g}"
-    bar = tqdm(total=len(files), unit="image", disable=not sys.stderr.isatty())
+    if videos and files:  # the image batch's problems are found before the videos are computed
+        from gansuite.tasks.upscale.preflight import plan_batch
+
+        plan_batch(files, scale=upscaler.scale, outscale=upscaler.outscale, out_dir=out, suffix=suffix, ext=ext,
+                   max_pixels=max_pixels)
+    video_failures = 0
+    if videos and context.is_main:
+        video_failures = upscale_video_inputs(
+            upscaler, videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
+            batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1),
+        )
+        if not inputs:
+            sys.exit(1 if video_failures else 0)
+    bar = tqdm(total=len(files), unit="image", disable=not sys.stderr.isatty() or not context.is_main)
 
     def on_file(path: Path, status: str) -> None:
         bar.update(1)
-        if status not in ("written", "skipped"):
+        if status not in ("written", "skipped") and not context.enabled:
             tqdm.write(f"error: {status}" if str(path) in status else f"error: {path}: {status}", file=sys.stderr)
 
     report = upscale_files(
-        upscaler, files, out_dir=out, suffix=suffix, ext=ext, overwrite=overwrite, on_file=on_file
+        upscaler, files, out_dir=out, suffix=suffix, ext=ext, overwrite=overwrite, on_file=on_file,
+        max_pixels=max_pixels, on_note=lambda line: tqdm.write(f"note: {line}", file=sys.stderr),
     )
     bar.close()
+    report = gather_reports(report, context)  # every rank's files; rank 0 reports them
+    finish(context)
+    if not context.is_main:
+        sys.exit(1 if report.failed else 0)
+    for path, status in report.failed if context.enabled else ():
+        click.echo(f"error: {status}" if str(path) in status else f"error: {path}: {status}", err=True)
+    ranks = f" by {context.world_size} processes" if context.enabled else ""
     click.echo(
         f"{len(report.written)} written, {len(report.skipped)} skipped (exist; --overwrite to replace), "
-        f"{len(report.failed)} failed"
+        f"{len(report.failed)} failed{ranks}"
     )
-    if report.failed:
+    if report.failed or video_failures:
         sys.exit(1)

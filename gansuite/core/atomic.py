@@ -6,14 +6,25 @@ file in the target's own folder, flushed and fsynced, and then moved over the ta
 anything fails before the move, the temporary file is removed and the previous file at the
 target path is left untouched. The temporary name starts with a dot and keeps the target's
 extension, so writers that choose a format from the extension (OpenCV's `VideoWriter`) work.
+
+Without overwriting, the move is a hard link (`os.link` fails if the target exists), so a file
+that appeared at the target while the work ran is never replaced. A process killed outright
+(SIGKILL, power loss) cannot remove its temporary file; the name carries the writer's process
+id, so `remove_stale_temps` can delete the leftovers of writers that no longer run, and
+`is_temp_name` lets folder scans skip them. `terminate_like_interrupt` makes SIGTERM unwind like
+Ctrl-C, so the temporary file of an interrupted write is removed in both cases.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import signal
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -27,7 +38,76 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "check_output_path",
+    "is_temp_name",
+    "remove_stale_temps",
+    "terminate_like_interrupt",
 ]
+
+_TEMP_NAME = re.compile(r"^\.(?P<stem>.*)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?:\.[^.]*)?$")
+_NAME_MAX = 255  # bytes in one file name on ext4, XFS, btrfs, APFS, NTFS
+
+
+def is_temp_name(name: str | os.PathLike[str]) -> bool:
+    """Whether a file name (or a path's last part) is a gansuite temporary file (`.<stem>.<pid>-<hex>.tmp<ext>`)."""
+    return _TEMP_NAME.match(os.path.basename(os.fspath(name))) is not None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], *, min_age_s: float = 3600.0) -> list[Path]:
+    """Removes temporary files that killed gansuite writers left in `folder`.
+
+    A temporary file is stale when the process whose id it carries no longer runs; one without a
+    process id (written by an older version) when it is older than `min_age_s`. Temporary files
+    of running writers (another batch into the same folder) are left alone.
+
+    Returns:
+        The removed files (an unreadable folder gives none).
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = match.group("pid")
+        try:
+            stale = not _pid_alive(int(pid)) if pid else now - entry.stat().st_mtime > min_age_s
+            if stale:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def terminate_like_interrupt() -> None:
+    """Makes SIGTERM raise `KeyboardInterrupt`, as SIGINT does, so `finally` blocks (temp-file
+    removal) run when a job is stopped by `kill` or a job scheduler. Only from the main thread,
+    and only when SIGTERM still has its default action."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
@@ -62,8 +142,12 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -
 
 def _create_temp(target: Path) -> Path:
     """Creates an empty, exclusively owned temporary file beside `target` and returns its path."""
+    pid = os.getpid()
+    # the stem is shortened so that the temporary name fits wherever the target's name does
+    room = _NAME_MAX - len(f"..{pid}-00000000.tmp{target.suffix}".encode())
+    stem = target.stem.encode()[: max(room, 1)].decode("utf-8", "ignore")
     for _ in range(100):
-        temp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        temp = target.with_name(f".{stem}.{pid}-{secrets.token_hex(4)}.tmp{target.suffix}")
         try:
             # Mode 0o666 minus the umask gives the permissions an ordinary new file would get
             # (mkstemp would give 0o600).

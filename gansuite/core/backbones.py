@@ -61,7 +61,9 @@ def resolve_backbone_file(name: str, source: str | os.PathLike[str] | None = Non
 
 
 def _torchvision_features(name: str) -> nn.Sequential:
-    from torchvision import models
+    from gansuite._extras import require_extra
+
+    models = require_extra("train", "torchvision.models", feature="the VGG16/AlexNet backbones")
 
     try:
         if name == "vgg16":
@@ -81,8 +83,9 @@ def load_backbone_features(name: str, source: str | os.PathLike[str] | None = No
     Raises:
         BackboneNotFoundError: with both ways of providing the weights.
     """
-    from torchvision import models
+    from gansuite._extras import require_extra
 
+    models = require_extra("train", "torchvision.models", feature="the VGG16/AlexNet backbones")
     path = resolve_backbone_file(name, source)
     if path is None:
         features = _torchvision_features(name)

@@ -5,29 +5,36 @@
   strings and lists — the config travels as a JSON string — and is loaded with
   ``torch.load(weights_only=True)``, which never unpickles arbitrary code.
 - Exported weights are safetensors with the network spec and a model card as JSON metadata,
-  plus a ``.json`` card beside them.
+  plus a ``.json`` card beside them. Loading checks the metadata before anything is built: the
+  spec and card must be JSON objects of the expected shape, and the network the spec describes
+  is first built on PyTorch's "meta" device (no memory) and its tensor names and shapes compared
+  with those the file's header lists. A 268-byte file whose spec asks for billions of
+  parameters is refused in one line naming the file, before any real allocation.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from gansuite.core.atomic import atomic_path
+from gansuite.core.atomic import atomic_path, atomic_write
 from gansuite.core.networks import NetworkSpec, build_network
-from gansuite.errors import CheckpointError
+from gansuite.core.rng import capture_rng_state, restore_rng_state  # re-exported: they lived here
+from gansuite.core.run_folder import disk_full_error, is_disk_full
+from gansuite.errors import CheckpointError, GansuiteError
 
 __all__ = [
     "capture_rng_state",
+    "check_weights_fit",
+    "describe_load_error",
     "export_from_checkpoint",
     "export_weights",
     "load_checkpoint",
@@ -39,36 +46,38 @@ __all__ = [
 ]
 
 
-def capture_rng_state() -> dict[str, Any]:
-    """The Python, NumPy, torch (and CUDA) random states, as tensors and plain values."""
-    np_state = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [list(random.getstate()[1]), random.getstate()[0], random.getstate()[2]],
-        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
-        "numpy_pos": int(np_state[2]),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng_state(state: dict[str, Any]) -> None:
-    """Restore what `capture_rng_state` captured."""
-    internal, version, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    np.random.set_state(("MT19937", state["numpy_keys"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
-    """Write `payload` (tensors, numbers, strings, lists, dicts) atomically to `path`."""
+    """Write `payload` (tensors, numbers, strings, lists, dicts) atomically to `path`.
+
+    Raises:
+        OutputError: the disk (or quota) is full — one line saying so — or `path` cannot be written.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    try:
+        # into a file object: a full disk then raises OSError(ENOSPC), where torch.save with a
+        # path raises a RuntimeError about an "unexpected pos"
+        with atomic_write(path) as handle:
+            torch.save(payload, handle)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(exc, path) from exc
+        raise
     return Path(path)
+
+
+def describe_load_error(error: BaseException) -> str:
+    """One line on why ``torch.load(weights_only=True)`` refused a file, without torch's advice to
+    load it with ``weights_only=False`` (which would execute the file's code)."""
+    import pickle
+    import re
+
+    text = str(error)
+    if isinstance(error, pickle.UnpicklingError):
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", text) or re.search(r"global '?([\w.]+)'?", text)
+        what = f" ({found.group(1)})" if found else ""
+        return f"it holds pickled Python objects{what} beyond plain tensors, and gansuite never executes pickled code"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
 
 
 def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -83,7 +92,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"checkpoint {path} could not be read ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"checkpoint {path} could not be read ({describe_load_error(exc)})") from None
     if not isinstance(payload, dict) or "step" not in payload:
         raise CheckpointError(f"{path} is not a gansuite training checkpoint")
     return payload
@@ -129,16 +138,123 @@ def read_weights_metadata(path: str | os.PathLike[str]) -> tuple[NetworkSpec, di
         raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
     if "gansuite_spec" not in metadata:
         raise CheckpointError(f"{path} has no gansuite network spec: it was not exported by gansuite")
-    return NetworkSpec.from_json(metadata["gansuite_spec"]), json.loads(metadata.get("gansuite_card", "{}"))
+    spec = _parse_spec(_json_object(metadata["gansuite_spec"], path, "network spec (gansuite_spec)"), path)
+    card = _json_object(metadata.get("gansuite_card", "{}"), path, "model card (gansuite_card)")
+    return spec, card
 
 
-def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the network stored in a gansuite safetensors file and load its weights (eval mode).
+_MAX_SPEC_NUMBER = 1 << 16
+"""No gansuite network has a width, depth or count above this; a larger one is a damaged or hostile spec."""
+
+
+def _json_object(text: str, path: Path, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: its {what} is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: its {what} is a JSON {type(value).__name__} where an object belongs")
+    return value
+
+
+def _parse_spec(data: dict[str, Any], path: Path) -> NetworkSpec:
+    kind, name, kwargs = data.get("kind"), data.get("name"), data.get("kwargs", {})
+    if not isinstance(kind, str) or not isinstance(name, str) or not isinstance(kwargs, dict):
+        raise CheckpointError(
+            f"{path}: its network spec needs a string 'kind', a string 'name' and an object 'kwargs', "
+            f"got kind={kind!r}, name={name!r}, kwargs of type {type(kwargs).__name__}"
+        )
+    for key, value in kwargs.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > _MAX_SPEC_NUMBER:
+            raise CheckpointError(
+                f"{path}: its network spec asks for {key}={value}, beyond any gansuite network "
+                f"(at most {_MAX_SPEC_NUMBER}); the file is damaged or not a gansuite model"
+            )
+    try:
+        return NetworkSpec(kind=kind, name=name, kwargs=dict(kwargs))
+    except GansuiteError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def _stored_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes from the safetensors header (no tensor data is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+
+
+def check_weights_fit(
+    path: str | os.PathLike[str], spec: NetworkSpec, *, require: tuple[str, ...] = ()
+) -> dict[str, tuple[int, ...]]:
+    """Checks, without allocating the network, that a weights file holds exactly what `spec` builds.
+
+    The network is built on the "meta" device (shapes only) and its state dict compared with the
+    tensor names and shapes in the file's header.
+
+    Args:
+        path: a gansuite safetensors file.
+        spec: its stored spec (`read_weights_metadata`).
+        require: attributes the built network must have (e.g. ("scale", "receptive_radius") for
+            an upscaler), so a model of another task is refused by name.
+
+    Returns:
+        The expected tensor shapes by name.
 
     Raises:
-        CheckpointError: unreadable file or weights that do not fit the stored spec.
+        CheckpointError: the spec cannot be built, lacks a required attribute, or does not match
+            the stored tensors (names, shapes or count), e.g. a spec asking for a huge network.
+    """
+    path = Path(path)
+    stored = _stored_shapes(path)
+    try:
+        with torch.device("meta"):
+            module = build_network(spec)
+    except GansuiteError as exc:
+        raise CheckpointError(f"{path}: its network spec cannot be built here ({exc})") from None
+    except (RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: its network spec {spec.name!r} cannot be built ({message})") from None
+    missing = [name for name in require if not hasattr(module, name)]
+    if missing:
+        raise CheckpointError(
+            f"{path}: holds a {spec.kind} {spec.name!r}, which has no {' or '.join(missing)}: "
+            "it is a model of another task"
+        )
+    expected = {key: tuple(value.shape) for key, value in module.state_dict().items()}
+    if expected != stored:
+        wanted = sum(math.prod(shape) for shape in expected.values())
+        held = sum(math.prod(shape) for shape in stored.values())
+        differing = sorted(set(expected) ^ set(stored)) or [k for k in expected if expected[k] != stored.get(k)]
+        raise CheckpointError(
+            f"{path}: its spec asks for a {spec.name!r} {spec.kind} of {wanted:,} parameters "
+            f"({wanted * 4 / 2**30:.2g} GiB as float32), but the file stores {len(stored)} tensor(s) of {held:,} "
+            f"values (first difference: {differing[0]!r}); the metadata does not match the weights, so nothing "
+            "was built"
+        )
+    return expected
+
+
+def load_weights(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu", require: tuple[str, ...] = ()
+) -> nn.Module:
+    """Rebuild the network stored in a gansuite safetensors file and load its weights (eval mode).
+
+    The metadata and the tensor shapes are checked first (`check_weights_fit`), so a damaged or
+    mismatched file is refused before any memory is allocated for the network.
+
+    Args:
+        path: the `.safetensors` file.
+        device: where to put the network.
+        require: attributes the network must have (see `check_weights_fit`).
+
+    Raises:
+        CheckpointError: unreadable file, malformed metadata, or weights that do not fit the
+            stored spec.
     """
     spec, card = read_weights_metadata(path)
+    check_weights_fit(path, spec, require=require)
     module = build_network(spec)
     try:
         module.load_state_dict(load_file(str(path), device=str(device)))

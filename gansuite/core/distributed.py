@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistributedContext", "init_distributed"]
+__all__ = ["DistributedContext", "all_ranks_true", "init_distributed"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,21 @@ def init_distributed(device: str = "auto") -> DistributedContext:
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     target = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
     return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, device=target)
+
+
+def all_ranks_true(flag: bool | torch.Tensor, context: DistributedContext) -> bool:
+    """Whether `flag` holds on every rank: a collective call under DDP, so every rank must make it.
+
+    Decisions that change which collectives run next (skip an update, stop training) must be
+    the same on every rank, or the ranks' all-reduces pair up wrongly: gloo aborts, NCCL hangs.
+    A tensor flag is reduced where it lies, so this costs one host sync, not a copy.
+
+    Args:
+        flag: a Python bool or a 0-dim tensor (bool or number; non-zero is true).
+        context: this process's `DistributedContext`.
+    """
+    if not context.enabled:
+        return bool(flag)
+    value = torch.as_tensor(flag).to(device=context.device, dtype=torch.int32).reshape(()).clone()
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return bool(value)

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, Sampler
 
 from gansuite.errors import ConfigError
 
-__all__ = ["SeededConcat", "SeededIndex", "SeededSampler", "sample_index", "sample_rng"]
+__all__ = ["SeededConcat", "SeededIndex", "SeededSampler", "accepts_seeded_keys", "sample_index", "sample_rng"]
 
 
 class SeededIndex(NamedTuple):
@@ -33,6 +33,15 @@ def sample_index(key: SeededIndex | int) -> int:
     return key.index if isinstance(key, SeededIndex) else int(key)
 
 
+def accepts_seeded_keys(dataset: object) -> bool:
+    """Whether `dataset[key]` takes a `SeededIndex` (it sets ``seeded_keys = True``).
+
+    gansuite's datasets do; any other map-style dataset (``TensorDataset``, ``Subset``, a
+    torchvision dataset) is given plain int indices by the trainer.
+    """
+    return getattr(dataset, "seeded_keys", False) is True
+
+
 def sample_rng(key: SeededIndex | int) -> tuple[int, np.random.Generator]:
     """(index, generator) for a dataset's `__getitem__` key; a plain int gets seed = index."""
     if isinstance(key, SeededIndex):
@@ -40,7 +49,7 @@ def sample_rng(key: SeededIndex | int) -> tuple[int, np.random.Generator]:
     return int(key), np.random.default_rng(int(key))
 
 
-class SeededSampler(Sampler[SeededIndex]):
+class SeededSampler(Sampler[SeededIndex | int]):
     """Infinite stream of `SeededIndex`, sharded over ranks, starting at any global position.
 
     Args:
@@ -49,6 +58,8 @@ class SeededSampler(Sampler[SeededIndex]):
         seed: base seed.
         rank: this process's rank; world_size: number of processes.
         start_step: the first step to produce, so a resumed run skips what was consumed.
+        seeded: yield `SeededIndex` keys (True) or the same indices as plain ints (False), for
+            datasets that index with ints only (see `accepts_seeded_keys`).
     """
 
     def __init__(
@@ -60,6 +71,7 @@ class SeededSampler(Sampler[SeededIndex]):
         rank: int = 0,
         world_size: int = 1,
         start_step: int = 0,
+        seeded: bool = True,
     ) -> None:
         if dataset_size <= 0:
             raise ConfigError("the dataset is empty: check the data folders")
@@ -67,12 +79,13 @@ class SeededSampler(Sampler[SeededIndex]):
             raise ConfigError(f"rank {rank} is outside world size {world_size}")
         self.dataset_size, self.batch_size, self.seed = dataset_size, batch_size, seed
         self.rank, self.world_size, self.start_step = rank, world_size, start_step
+        self.seeded = seeded
 
     def _permutation(self, epoch: int) -> np.ndarray:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(self.dataset_size, generator=generator).numpy()
 
-    def __iter__(self) -> Iterator[SeededIndex]:
+    def __iter__(self) -> Iterator[SeededIndex | int]:
         per_step = self.batch_size * self.world_size  # items consumed by all ranks in one step
         position = self.start_step * per_step + self.rank  # global position of this rank's next item
         while True:
@@ -80,7 +93,7 @@ class SeededSampler(Sampler[SeededIndex]):
             permutation = self._permutation(epoch)
             while offset < self.dataset_size:
                 seed = (self.seed * 2_654_435_761 + position * 40_503) % (2**63)
-                yield SeededIndex(int(permutation[offset]), seed)
+                yield SeededIndex(int(permutation[offset]), seed) if self.seeded else int(permutation[offset])
                 position += self.world_size
                 offset += self.world_size
 
@@ -97,6 +110,8 @@ class SeededConcat(Dataset):
     Raises:
         ConfigError: no part has an item.
     """
+
+    seeded_keys = True
 
     def __init__(self, parts: list[Dataset]) -> None:
         self.parts = list(parts)

@@ -13,9 +13,9 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,76 +23,30 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from gansuite.core.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from gansuite.core.checkpoint import load_checkpoint, save_checkpoint
 from gansuite.core.config import TrainerConfig, learning_rate_factor
-from gansuite.core.distributed import DistributedContext, init_distributed
+from gansuite.core.distributed import DistributedContext, all_ranks_true, init_distributed
 from gansuite.core.ema import ExponentialMovingAverage
 from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_loss, r1_penalty
+from gansuite.core.rng import gather_rng_states
+from gansuite.core.run_folder import RunLock, disk_full_error, is_disk_full
 from gansuite.core.run_log import RunLog
-from gansuite.core.sampling import SeededSampler
-from gansuite.errors import CheckpointError, ConfigError, NonFiniteLossError
+from gansuite.core.sampling import SeededSampler, accepts_seeded_keys
+from gansuite.core.trainer_state import check_resume_settings, checkpoint_payload, restore_training_state
+from gansuite.core.training_types import (
+    READ_BACK_EVERY,
+    GanHead,
+    PendingStep,
+    Sample,
+    StepResult,
+    TrainerHooks,
+    TrainingResult,
+    read_back,
+)
+from gansuite.core.update import guarded_update
+from gansuite.errors import ConfigError, GansuiteError, NonFiniteLossError
 
 __all__ = ["GanHead", "Sample", "StepResult", "Trainer", "TrainerHooks", "TrainingResult"]
-
-
-@dataclass
-class Sample:
-    """One training batch as the trainer sees it.
-
-    Attributes:
-        inputs: what the generator takes (a tensor, or a tuple of tensors).
-        target: the real data the generator output is compared with, e.g. (N, C, H, W).
-        condition: extra input of a conditional discriminator (e.g. the context frames), or None.
-    """
-
-    inputs: Any
-    target: torch.Tensor
-    condition: torch.Tensor | None = None
-
-
-class GanHead(Protocol):
-    """What a task provides to the trainer."""
-
-    def prepare(self, batch: Any) -> Sample:
-        """Turn a DataLoader batch into a `Sample` (on the CPU; the trainer moves it)."""
-
-    def generate(self, generator: nn.Module, sample: Sample) -> torch.Tensor:
-        """Run the generator on `sample.inputs`; the result is compared with `sample.target`."""
-
-
-@dataclass(frozen=True)
-class TrainerHooks:
-    """Optional callbacks, run on the main process.
-
-    Attributes:
-        validate: (EMA or raw generator, step) → metrics, every `validate_every` steps and at the end.
-        samples: (generator, sample, step, run_dir) → None, writes sample grids every `sample_every`.
-    """
-
-    validate: Callable[[nn.Module, int], dict[str, float]] | None = None
-    samples: Callable[[nn.Module, Sample, int, Path], None] | None = None
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """Losses of one step; NaN where a part did not run."""
-
-    step: int
-    discriminator_loss: float
-    generator_loss: float
-    content_loss: float
-    adversarial_loss: float
-    skipped: bool
-
-
-@dataclass
-class TrainingResult:
-    """What `fit` returns: per-step losses of this process and the last validation metrics."""
-
-    history: list[StepResult] = field(default_factory=list)
-    validation: dict[str, float] = field(default_factory=dict)
-    final_step: int = 0
-    seconds: float = 0.0
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -166,6 +120,7 @@ class Trainer:
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.step = 0
         self.nonfinite_streak = 0
+        self.dataset_size: int | None = None  # recorded in checkpoints, so a resume can tell the data changed
 
     # ----------------------------------------------------------------- construction helpers
     def _resolve_precision(self) -> torch.dtype:
@@ -212,62 +167,58 @@ class Trainer:
         found = sorted(self.checkpoint_dir.glob("step_*.pt"), key=_checkpoint_step)
         return found[-1] if found else None
 
-    def _payload(self) -> dict[str, Any]:
-        generator = _unwrap(self.generator)
-        payload: dict[str, Any] = {
-            "format": "gansuite-checkpoint-1",
-            "step": self.step,
-            "generator": generator.state_dict(),
-            "optimizer_g": self.optimizer_g.state_dict(),
-            "scaler_g": self.scaler_g.state_dict(),
-            "rng": capture_rng_state(),
-            "nonfinite_streak": self.nonfinite_streak,
-            "config": self.config.to_json(),
-            "extra_config": _json(self.extra_config),
-        }
-        if hasattr(generator, "spec"):
-            payload["generator_spec"] = generator.spec.to_json()
-        if self.ema is not None:
-            payload["ema"] = self.ema.state_dict()
-        if self.discriminator is not None and self.optimizer_d is not None:
-            discriminator = _unwrap(self.discriminator)
-            payload["discriminator"] = discriminator.state_dict()
-            payload["optimizer_d"] = self.optimizer_d.state_dict()
-            payload["scaler_d"] = self.scaler_d.state_dict()
-            if hasattr(discriminator, "spec"):
-                payload["discriminator_spec"] = discriminator.spec.to_json()
-        return payload
-
     def save(self) -> Path:
-        """Write a checkpoint of the current step atomically and prune old ones."""
+        """Write a checkpoint of the current step atomically and prune old ones.
+
+        Under DDP every rank calls it together: their random states are gathered into the
+        checkpoint, rank 0 writes it, and if writing fails every rank raises.
+
+        Raises:
+            OutputError: the disk is full (or the folder is not writable).
+        """
         path = self.checkpoint_dir / f"step_{self.step:08d}.pt"
-        save_checkpoint(path, self._payload())
-        old = sorted(self.checkpoint_dir.glob("step_*.pt"), key=_checkpoint_step)[: -self.config.keep_checkpoints]
-        for stale in old:
-            stale.unlink(missing_ok=True)
+        rng_states = gather_rng_states(self.context)
+
+        def write() -> None:
+            save_checkpoint(path, checkpoint_payload(self, rng_states))
+            old = sorted(self.checkpoint_dir.glob("step_*.pt"), key=_checkpoint_step)[: -self.config.keep_checkpoints]
+            for stale in old:
+                stale.unlink(missing_ok=True)
+
+        self._on_main(write, f"rank 0 could not write checkpoint {path}")
         return path
 
-    def resume(self, path: str | Path) -> None:
-        """Restore every piece of state from a checkpoint, so training continues exactly."""
-        payload = load_checkpoint(path, map_location=self.device)
-        try:
-            _unwrap(self.generator).load_state_dict(payload["generator"])
-            self.optimizer_g.load_state_dict(payload["optimizer_g"])
-            self.scaler_g.load_state_dict(payload["scaler_g"])
-            if self.ema is not None and "ema" in payload:
-                self.ema.load_state_dict(payload["ema"])
-            if self.discriminator is not None and self.optimizer_d is not None:
-                if "discriminator" not in payload:
-                    raise CheckpointError(f"{path} holds no discriminator, but this run trains one")
-                _unwrap(self.discriminator).load_state_dict(payload["discriminator"])
-                self.optimizer_d.load_state_dict(payload["optimizer_d"])
-                self.scaler_d.load_state_dict(payload["scaler_d"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise CheckpointError(f"{path} does not fit this run's networks ({exc})") from exc
-        self.step = int(payload["step"])
-        self.nonfinite_streak = int(payload.get("nonfinite_streak", 0))
-        if not self.context.enabled:
-            restore_rng_state(payload["rng"])
+    def _on_main(self, action: Callable[[], Any], failure: str) -> None:
+        """Run `action` on rank 0 only; if it raises, every rank raises (so none waits forever)."""
+        error: BaseException | None = None
+        if self.context.is_main:
+            try:
+                action()
+            except Exception as exc:  # re-raised below, once the other ranks know
+                error = exc
+        if not all_ranks_true(error is None, self.context):
+            raise error if error is not None else GansuiteError(failure)
+
+    def resume(self, path: str | Path, *, force: bool = False) -> None:
+        """Restore every piece of state from a checkpoint, so training continues exactly.
+
+        The checkpoint is read onto the CPU (``torch.set_rng_state`` takes CPU tensors only;
+        ``load_state_dict`` copies onto the networks' device). Under DDP each rank restores its
+        own random state.
+
+        Args:
+            path: the checkpoint.
+            force: resume even if settings that shape the run (batch size, learning rates,
+                losses, seed, schedule, recipe, networks, data) differ from the checkpoint's.
+
+        Raises:
+            CheckpointError: unreadable, or its networks do not fit this run's.
+            ConfigError: such a setting changed and `force` is False (the message names it).
+        """
+        payload = load_checkpoint(path, map_location="cpu")
+        if not force:
+            check_resume_settings(self, payload)
+        restore_training_state(self, payload, path)
 
     # ----------------------------------------------------------------- the loop
     def fit(
@@ -277,34 +228,69 @@ class Trainer:
         resume: str | Path | None = None,
         collate_fn: Callable[[Any], Any] | None = None,
         until: int | None = None,
+        force_resume: bool = False,
     ) -> TrainingResult:
         """Train until `config.steps` (or stop early at step `until`, checkpointed, to resume later).
 
+        The run folder is locked (``train.lock``) while this runs, so a second trainer cannot
+        write into it; a lock left by a dead process is taken over.
+
         Args:
-            dataset: a map-style dataset whose `__getitem__` takes a `SeededIndex`.
+            dataset: any map-style dataset (``torch.utils.data.Dataset`` with ``__len__``). One
+                that sets ``seeded_keys = True`` gets `SeededIndex` keys (index + per-sample
+                seed for its augmentations); any other gets plain int indices.
             resume: a checkpoint path, or "auto" for the latest one in `run_dir`, or None.
             collate_fn: the DataLoader's collate function (default: stack samples).
             until: stop after this step (for training in time-limited chunks); the schedule still
                 runs to `config.steps`.
+            force_resume: resume even if settings that shape the run changed (see `resume`).
+
+        Raises:
+            ConfigError: another trainer uses `run_dir`, or a resume with changed settings.
+            CheckpointError: the checkpoint to resume is unreadable or does not fit.
+            NonFiniteLossError: `config.max_nonfinite_steps` non-finite steps in a row.
+            OutputError: the disk filled up (one line saying so; rerun to resume).
         """
-        config = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(self.run_dir)
+        self._on_main(lock.acquire, f"{self.run_dir} is in use by another trainer")
+        try:
+            return self._fit(dataset, resume=resume, collate_fn=collate_fn, until=until, force_resume=force_resume)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(exc, exc.filename or self.run_dir) from exc
+            raise
+        finally:
+            lock.release()
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        *,
+        resume: str | Path | None,
+        collate_fn: Callable[[Any], Any] | None,
+        until: int | None,
+        force_resume: bool,
+    ) -> TrainingResult:
+        config = self.config
+        self.dataset_size = len(dataset)  # type: ignore[arg-type]
         if resume == "auto":
             resume = self.latest_checkpoint()
         if resume is not None:
-            self.resume(resume)
+            self.resume(resume, force=force_resume)
         if self.context.is_main:
             (self.run_dir / "config.json").write_text(
                 _json({"trainer": config.to_dict(), **self.extra_config}, indent=2) + "\n"
             )
         log = RunLog(self.run_dir, tensorboard=config.tensorboard, enabled=self.context.is_main)
         sampler = SeededSampler(
-            dataset_size=len(dataset),  # type: ignore[arg-type]
+            dataset_size=self.dataset_size,
             batch_size=config.batch_size,
             seed=config.seed,
             rank=self.context.rank,
             world_size=self.context.world_size,
             start_step=self.step,
+            seeded=accepts_seeded_keys(dataset),
         )
         loader = DataLoader(
             dataset,
@@ -324,19 +310,26 @@ class Trainer:
             desc="train", dynamic_ncols=True,
         )
         batches = iter(loader)
+        pending: list[PendingStep] = []  # losses stay on the device until a log step reads them back
         try:
             last = config.steps if until is None else min(until, config.steps)
             while self.step < last:
                 sample = self.head.prepare(next(batches))
-                outcome = self.train_step(sample)
-                result.history.append(outcome)
+                pending.append(self._step(sample))
                 self.step += 1
                 bar.update(1)
-                self._after_step(outcome, sample, log, result, bar)
+                log_step = bool(config.log_every) and self.step % config.log_every == 0
+                if log_step or len(pending) >= READ_BACK_EVERY:
+                    result.history.extend(read_back(pending))
+                    pending.clear()
+                if log_step:
+                    self._log(result.history[-1], log, bar)
+                self._after_step(sample, log, result)
         finally:
             bar.close()
+        result.history.extend(read_back(pending))
         off_period = not config.checkpoint_every or self.step % config.checkpoint_every
-        if self.context.is_main and (not result.history or off_period):
+        if not result.history or off_period:
             self.save()
         if self.hooks.validate is not None and self.context.is_main and self.step == config.steps:
             result.validation = self.hooks.validate(self.eval_generator(), self.step)
@@ -346,19 +339,18 @@ class Trainer:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _after_step(
-        self, outcome: StepResult, sample: Sample, log: RunLog, result: TrainingResult, bar: tqdm
-    ) -> None:
+    def _log(self, outcome: StepResult, log: RunLog, bar: tqdm) -> None:
+        values = {f.name: getattr(outcome, f.name) for f in fields(outcome) if f.name != "step"}
+        values["lr_factor"] = learning_rate_factor(self.config, outcome.step - 1)
+        log.write("train", outcome.step, values)
+        bar.set_postfix(g=f"{outcome.generator_loss:.4f}", d=f"{outcome.discriminator_loss:.4f}")
+
+    def _after_step(self, sample: Sample, log: RunLog, result: TrainingResult) -> None:
         config, step = self.config, self.step
-        if config.log_every and step % config.log_every == 0:
-            values = {f.name: getattr(outcome, f.name) for f in fields(outcome) if f.name != "step"}
-            values["lr_factor"] = learning_rate_factor(config, step - 1)
-            log.write("train", step, values)
-            bar.set_postfix(g=f"{outcome.generator_loss:.4f}", d=f"{outcome.discriminator_loss:.4f}")
+        if config.checkpoint_every and step % config.checkpoint_every == 0:
+            self.save()  # on every rank: it gathers their random states
         if not self.context.is_main:
             return
-        if config.checkpoint_every and step % config.checkpoint_every == 0:
-            self.save()
         if config.sample_every and step % config.sample_every == 0 and self.hooks.samples is not None:
             self.hooks.samples(self.eval_generator(), sample, step, self.run_dir)
         if config.validate_every and step % config.validate_every == 0 and self.hooks.validate is not None:
@@ -370,7 +362,13 @@ class Trainer:
         return self.ema.shadow if self.ema is not None else _unwrap(self.generator)
 
     def train_step(self, sample: Sample) -> StepResult:
-        """One step: a discriminator update, then a generator update every k-th step."""
+        """One step: a discriminator update, then a generator update every k-th step.
+
+        Reads the losses back to the host (one sync); `fit` defers that to its log steps.
+        """
+        return read_back([self._step(sample)])[0]
+
+    def _step(self, sample: Sample) -> PendingStep:
         sample = Sample(self._move(sample.inputs), self._move(sample.target), self._move(sample.condition))
         factor = learning_rate_factor(self.config, self.step)
         for group in self.optimizer_g.param_groups:
@@ -379,8 +377,9 @@ class Trainer:
             for group in self.optimizer_d.param_groups:
                 group["lr"] = self.config.discriminator_lr * factor
 
-        d_loss, d_ok = self.discriminator_step(sample) if self.discriminator is not None else (float("nan"), True)
-        g_total, g_content, g_adversarial, g_ok = (float("nan"),) * 3 + (True,)
+        nan = torch.full((), float("nan"), device=self.device)
+        d_loss, d_ok = self.discriminator_step(sample) if self.discriminator is not None else (nan, True)
+        g_total, g_content, g_adversarial, g_ok = nan, nan, nan, True
         in_warmup = self.step < self.config.discriminator_warmup_steps
         every = self.config.discriminator_updates_per_generator_update
         if not in_warmup and (self.step + 1) % every == 0:
@@ -396,30 +395,34 @@ class Trainer:
                 )
         else:
             self.nonfinite_streak = 0
-        return StepResult(self.step + 1, d_loss, g_total, g_content, g_adversarial, skipped=skipped)
+        losses = torch.stack([d_loss, g_total, g_content, g_adversarial]).float()
+        return PendingStep(self.step + 1, losses, skipped)
 
-    def _apply(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: Any, module: nn.Module) -> bool:
-        """Backward and update; a non-finite loss skips the update. Returns whether it stepped."""
-        optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss.detach()):
-            return False
-        scaler.scale(loss).backward()
-        if self.config.grad_clip > 0:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        return True
+    def _apply(
+        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: Any, module: nn.Module | None = None
+    ) -> bool:
+        """Backward and update unless the loss or a gradient is non-finite on any rank (`guarded_update`).
 
-    def discriminator_step(self, sample: Sample) -> tuple[float, bool]:
+        Returns whether the optimizer stepped; `module` is accepted for older callers and unused.
+        """
+        return guarded_update(loss, optimizer, scaler, context=self.context, grad_clip=self.config.grad_clip)
+
+    def discriminator_step(self, sample: Sample) -> tuple[torch.Tensor, bool]:
         """Update D on real targets versus detached generator outputs (plus R1 if enabled).
 
         Real and fake go through D as one concatenated batch: one forward per backward, which is
-        what DistributedDataParallel expects. Returns (loss, whether D was updated).
+        what DistributedDataParallel expects. R1's input gradient is taken of the loss-scaled
+        logits under fp16 (see `r1_penalty`). Returns (the detached 0-dim float32 loss on the
+        device, whether D was updated).
         """
         assert self.discriminator is not None and self.optimizer_d is not None and self.adversarial is not None
         with torch.no_grad(), self._autocast():
             fake = self.head.generate(_unwrap(self.generator), sample)
+        own_objective = getattr(self.head, "discriminator_loss", None)
+        if own_objective is not None:  # an adversary that is no real/fake classifier, e.g. Eve decoding a cipher
+            with self._autocast():
+                loss = own_objective(self.discriminator, sample, fake.detach()).float()
+            return loss.detach(), self._apply(loss, self.optimizer_d, self.scaler_d)
         real = sample.target.detach().requires_grad_(self.config.r1_gamma > 0)
         condition = sample.condition
         if condition is not None:
@@ -429,15 +432,18 @@ class Trainer:
             real_logits, fake_logits = logits.chunk(2)
             loss = self.adversarial.discriminator(real_logits, fake_logits)
         if self.config.r1_gamma > 0:
-            loss = loss + 0.5 * self.config.r1_gamma * r1_penalty(real_logits, real)
-        updated = self._apply(loss, self.optimizer_d, self.scaler_d, self.discriminator)
-        return float(loss.detach()), updated
+            # the scale as a tensor: no host sync (GradScaler.scale of a one)
+            scale = self.scaler_d.scale(torch.ones((), device=real.device)) if self.scaler_d.is_enabled() else None
+            loss = loss + 0.5 * self.config.r1_gamma * r1_penalty(real_logits, real, grad_scale=scale)
+        updated = self._apply(loss, self.optimizer_d, self.scaler_d)
+        return loss.detach(), updated
 
-    def generator_step(self, sample: Sample) -> tuple[float, float, float, bool]:
+    def generator_step(self, sample: Sample) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
         """Update G on weighted content losses plus the adversarial term.
 
         D is used unwrapped with its parameters frozen, so no gradient reaches it.
-        Returns (total, content, adversarial, whether G was updated).
+        Returns (total, content, adversarial) as detached 0-dim float32 tensors on the device, and
+        whether G was updated.
         """
         discriminator = _unwrap(self.discriminator) if self.discriminator is not None else None
         if discriminator is not None:
@@ -449,7 +455,12 @@ class Trainer:
                 for loss_fn in self.content_losses:
                     content = content + loss_fn(fake.float(), sample.target.float())
                 adversarial = fake.new_zeros((), dtype=torch.float32)
-                if discriminator is not None and self.adversarial is not None:
+                own_objective = getattr(self.head, "generator_loss", None)
+                if discriminator is not None and own_objective is not None:
+                    own_content, own_adversarial = own_objective(discriminator, sample, fake)
+                    content = content + own_content.float()
+                    adversarial = self.config.adversarial_weight * own_adversarial.float()
+                elif discriminator is not None and self.adversarial is not None:
                     fake_logits = discriminator(fake, sample.condition).float()
                     real_logits = fake_logits.new_zeros(())
                     if self.adversarial.generator_uses_real:
@@ -457,13 +468,13 @@ class Trainer:
                             real_logits = discriminator(sample.target, sample.condition).float()
                     adversarial = self.config.adversarial_weight * self.adversarial.generator(real_logits, fake_logits)
                 total = content + adversarial
-            updated = self._apply(total, self.optimizer_g, self.scaler_g, self.generator)
+            updated = self._apply(total, self.optimizer_g, self.scaler_g)
             if updated and self.ema is not None:
                 self.ema.update(_unwrap(self.generator))
         finally:
             if discriminator is not None:
                 discriminator.requires_grad_(True)
-        return float(total.detach()), float(content.detach()), float(adversarial.detach()), updated
+        return total.detach(), content.detach(), adversarial.detach(), updated
 
 
 def _json(value: Any, **kwargs: Any) -> str:

@@ -20,6 +20,7 @@ from gansuite.io.image import (
     to_tensor,
     write_image,
 )
+from gansuite.io.imresize import imresize, imresize_array  # the functions shadow the submodule's name
 from gansuite.io.tiling import Box, TileBox, plan_tiles, tiled_apply
 from gansuite.io.video import (
     DEFAULT_FPS,
@@ -57,6 +58,8 @@ __all__ = [
     "encode_array",
     "encode_bytes",
     "from_tensor",
+    "imresize",
+    "imresize_array",
     "iter_video_frames",
     "plan_tiles",
     "probe_video",

@@ -13,13 +13,19 @@ import numpy as np
 import torch
 
 from gansuite.errors import ConfigError, InputImageError, NotAvailableError
+from gansuite.io._quiet import native_stderr_captured
 
-__all__ = ["WRITE_FORMATS", "encode", "rgb_to_gray", "to_array"]
+__all__ = ["ALPHA_FORMATS", "FORMAT_MAX_SIDE", "WRITE_FORMATS", "encode", "is_opaque", "rgb_to_gray", "to_array"]
 
 WRITE_FORMATS: dict[str, int] = {".png": 16, ".tif": 16, ".tiff": 16, ".jpg": 8, ".jpeg": 8, ".webp": 8, ".bmp": 8}
 """Writable extensions and the highest bit depth each stores; higher depths are written as 8-bit."""
 
 _ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp")
+ALPHA_FORMATS = _ALPHA_FORMATS
+"""Writable extensions that store an alpha channel."""
+
+FORMAT_MAX_SIDE: dict[str, int] = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
+"""The largest width or height each format stores (libwebp's 14-bit size fields; libjpeg's JPEG_MAX_DIMENSION)."""
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, R, G, B
 
 
@@ -84,6 +90,14 @@ def to_array(color: np.ndarray, alpha: np.ndarray | None, bit_depth: int, graysc
     return np.stack(planes, axis=2)
 
 
+def is_opaque(alpha: np.ndarray | None) -> bool:
+    """Whether an `(H, W)` float alpha plane in [0, 1] is opaque everywhere at 8 bits (None counts as opaque)."""
+    if alpha is None:
+        return True
+    values = np.asarray(alpha)
+    return values.size > 0 and bool(np.isfinite(values).all()) and float(values.min()) >= 1.0 - 0.5 / 255
+
+
 def _check_float_image(values: object, what: str, name: str) -> np.ndarray:
     if not isinstance(values, np.ndarray):
         hint = "; convert with from_tensor first" if isinstance(values, torch.Tensor) else ""
@@ -145,6 +159,8 @@ def encode(
             f"{name}: cannot write image format {extension or '(no extension)'!r}; "
             f"accepted extensions: {', '.join(WRITE_FORMATS)}"
         )
+    if alpha is not None and extension not in _ALPHA_FORMATS and is_opaque(alpha):
+        alpha = None  # an all-opaque alpha (a typical screenshot) carries nothing a JPEG would lose
     if alpha is not None and extension not in _ALPHA_FORMATS:
         raise ConfigError(
             f"{name}: {extension} cannot store an alpha channel; write .png, .webp or .tif to keep it, "
@@ -161,10 +177,16 @@ def encode(
     elif extension == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
     reason = "encoder reported failure"
-    try:
-        ok, buffer = cv2.imencode(extension, array, params)
-    except cv2.error as error:
-        ok, reason = False, str(error).strip().splitlines()[-1]
+    with native_stderr_captured() as chatter:
+        try:
+            ok, buffer = cv2.imencode(extension, array, params)
+        except cv2.error as error:
+            ok, reason = False, str(error).strip().splitlines()[-1]
+    if not ok and chatter:
+        reason = chatter[-1].strip()
+    limit = FORMAT_MAX_SIDE.get(extension)
+    if not ok and limit is not None and max(array.shape[:2]) > limit:
+        reason = f"{extension} images are at most {limit} pixels a side, this one is {array.shape[1]}x{array.shape[0]}"
     if not ok:
         raise NotAvailableError(f"{name}: OpenCV could not encode {extension} ({reason}); try .png")
     return buffer.tobytes()

@@ -1,18 +1,23 @@
-"""Video reading and writing with OpenCV (FFmpeg backend), and folders of frame images.
+"""Video reading and writing with PyAV (FFmpeg's libraries), and folders of frame images.
 
 Inside gansuite a clip is `(T, H, W, C) float32 in [0, 1]`, RGB (C = 3) or gray (C = 1, BT.601
-luma). Anything OpenCV's FFmpeg backend decodes can be read (mp4, avi, mkv, mov, webm,
-animated GIF, ...), as well as a folder of frames (image files in natural order: 2.png before
-10.png; names starting with a dot are skipped).
+luma). Anything FFmpeg decodes can be read (mp4, mkv, mov, avi, webm, animated GIF, ...), as
+well as a folder of frames (image files in natural order: 2.png before 10.png; names starting
+with a dot are skipped). Frames are decoded with their own colour matrix and range, from 16
+bits for sources of more than 8, and turned upright when the file carries a rotation (phone
+clips). `iter_timed_frames` also gives each frame's timestamp, so a writer can keep them.
 
-Frame rates: a file's rate is what its container reports. GIF frames carry their own delays;
-FFmpeg reports the most common one as the rate, so variable delays are not represented, and a
-GIF without delays reads as 12.5 fps. A folder has no rate. Where none is known (or the value
-reported is not in (0, 1000]) `DEFAULT_FPS` is used; `fps=` overrides both.
+Frame rates: a file's rate is its video stream's average rate; the real timing is in the
+timestamps (GIF delays and variable frame rates included). A folder has no rate. Where none is
+known (or the value is not in (0, 1000]) `DEFAULT_FPS` is used; `fps=` overrides both.
 
-Writing uses OpenCV's FFmpeg writer: .mp4 (MPEG-4 Part 2, 'mp4v'), .avi (Motion JPEG) or .mkv
-(FFV1, lossless). The opencv-python wheels cannot write H.264. The writer needs even frame
-sizes (it silently crops odd ones), so odd sizes are refused.
+A file whose container promises more frames than decode is read up to where decoding stops,
+and one warning line says how many frames were read of how many (`on_warning`, by default a
+`VideoWarning`).
+
+Writing (`write_video`, `VideoWriter`) streams frames into H.264 yuv420p (.mp4, .mov, .m4v),
+FFV1 lossless (.mkv), Motion JPEG (.avi) or VP9 (.webm) by default, any `codec`/`crf`/
+`pix_fmt` on request, atomically; see `gansuite.io._av_write`.
 """
 
 from __future__ import annotations
@@ -21,23 +26,32 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from gansuite.core.atomic import atomic_path, check_output_path
-from gansuite.errors import ConfigError, InputImageError, InputVideoError, NotAvailableError, OutputError
-from gansuite.io.image import WRITE_FORMATS, _to_array, decode_array, read_image, rgb_to_gray, write_image
+from gansuite.errors import ConfigError, InputImageError, InputVideoError, OutputError
+from gansuite.io._av_read import DecodeStats, TimedFrame, decode_frames, stream_info
+from gansuite.io._av_write import CODECS, CONTAINER_CODECS, VideoWriter, check_codec
+from gansuite.io.image import WRITE_FORMATS, read_image, rgb_to_gray, write_image
 
 __all__ = [
+    "CODECS",
     "DEFAULT_FPS",
     "FRAME_EXTENSIONS",
     "VIDEO_CODECS",
+    "VIDEO_EXTENSIONS",
+    "TimedFrame",
     "VideoClip",
     "VideoInfo",
+    "VideoWarning",
+    "VideoWriter",
+    "check_codec",
+    "iter_timed_frames",
     "iter_video_frames",
     "probe_video",
     "read_video",
@@ -52,10 +66,26 @@ DEFAULT_FPS = 25.0
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """Image files taken from a frame folder (case-insensitive)."""
 
-VIDEO_CODECS: dict[str, str] = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "FFV1"}
-"""Writable extensions and the FourCC each is written with."""
+VIDEO_CODECS: dict[str, str] = CONTAINER_CODECS
+"""Writable extensions and the codec each is written with when none is given."""
+
+VIDEO_EXTENSIONS = (
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".flv", ".wmv",
+    ".3gp", ".ogv", ".vob", ".y4m",
+)
+"""Extensions taken as video files by `gansuite upscale` (anything FFmpeg reads can be opened directly)."""
 
 _MAX_FPS = 1000.0
+
+Warn = Callable[[str], None]
+
+
+class VideoWarning(UserWarning):
+    """A clip was read, but not all of it (fewer frames decoded than the container promises)."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, VideoWarning, stacklevel=3)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,9 +126,16 @@ class VideoInfo:
         fps: Frames per second, as `read_video` would report it.
         frame_count: Frames the container reports (an estimate for some formats), or the number
             of files in a frame folder; None when unknown.
-        height: Frame height in pixels.
-        width: Frame width in pixels.
+        height: Displayed (upright) frame height in pixels.
+        width: Displayed (upright) frame width in pixels.
         path: The file or folder.
+        time_base: Seconds per timestamp unit of the video stream (1 / fps for folders).
+        rate: `fps` as an exact fraction (24000/1001 for 23.976 fps).
+        duration: Seconds, or None when unknown.
+        rotation: Counter-clockwise degrees the file asks players to rotate by (applied on reading).
+        color: (range, matrix, primaries, transfer) tags as FFmpeg numbers, or None (folders).
+        bit_depth: 8, or 16 for sources of more than 8 bits per component.
+        other_streams: (index, "audio"/"subtitle", codec) of the file's other streams.
     """
 
     fps: float
@@ -106,18 +143,32 @@ class VideoInfo:
     height: int
     width: int
     path: Path
+    time_base: Fraction = Fraction(1, 25)
+    rate: Fraction = Fraction(25)
+    duration: float | None = None
+    rotation: int = 0
+    color: tuple[int, int, int, int] | None = None
+    bit_depth: int = 8
+    other_streams: tuple[tuple[int, str, str], ...] = ()
 
 
 def read_video(
-    path: str | os.PathLike[str], *, max_frames: int | None = None, grayscale: bool = False, fps: float | None = None
+    path: str | os.PathLike[str],
+    *,
+    max_frames: int | None = None,
+    grayscale: bool = False,
+    fps: float | None = None,
+    on_warning: Warn | None = None,
 ) -> VideoClip:
     """Reads a whole clip into memory (T x H x W x C x 4 bytes); see `iter_video_frames` for long ones.
 
     Args:
-        path: A video file OpenCV's FFmpeg backend reads, or a folder of frame images.
+        path: A video file FFmpeg decodes, or a folder of frame images.
         max_frames: Read at most this many frames from the start; None reads all.
         grayscale: Return gray frames (C = 1, BT.601 luma) instead of RGB.
         fps: Frame rate to report instead of the file's (or `DEFAULT_FPS` for folders).
+        on_warning: Called with one line when fewer frames decode than the file promises;
+            None issues a `VideoWarning`.
 
     Returns:
         The clip; `frames` is `(T, H, W, C) float32 in [0, 1]`, T >= 1.
@@ -129,12 +180,16 @@ def read_video(
     """
     source = Path(path)
     rate = probe_video(source, fps=fps).fps
-    frames = list(iter_video_frames(source, max_frames=max_frames, grayscale=grayscale))
+    frames = list(iter_video_frames(source, max_frames=max_frames, grayscale=grayscale, on_warning=on_warning))
     return VideoClip(np.stack(frames), rate, source)
 
 
 def iter_video_frames(
-    path: str | os.PathLike[str], *, max_frames: int | None = None, grayscale: bool = False
+    path: str | os.PathLike[str],
+    *,
+    max_frames: int | None = None,
+    grayscale: bool = False,
+    on_warning: Warn | None = None,
 ) -> Iterator[np.ndarray]:
     """Streams the frames of a video file or frame folder, one at a time.
 
@@ -142,9 +197,10 @@ def iter_video_frames(
     errors and an empty stream are reported while iterating.
 
     Args:
-        path: A video file OpenCV's FFmpeg backend reads, or a folder of frame images.
+        path: A video file FFmpeg decodes, or a folder of frame images.
         max_frames: Yield at most this many frames; None yields all.
         grayscale: Yield gray frames (C = 1, BT.601 luma) instead of RGB.
+        on_warning: As in `read_video`.
 
     Returns:
         An iterator of `(H, W, C) float32 in [0, 1]` frames, RGB (C = 3) or gray (C = 1).
@@ -153,20 +209,56 @@ def iter_video_frames(
         InputVideoError: As `read_video`.
         ConfigError: `max_frames` is out of range.
     """
+    timed = iter_timed_frames(path, max_frames=max_frames, on_warning=on_warning)
+    return (rgb_to_gray(frame.image)[:, :, None] if grayscale else frame.image for frame in timed)
+
+
+def iter_timed_frames(
+    path: str | os.PathLike[str],
+    *,
+    max_frames: int | None = None,
+    fps: float | None = None,
+    on_warning: Warn | None = None,
+) -> Iterator[TimedFrame]:
+    """Streams a clip's frames with their timestamps: `TimedFrame(image, index, pts, duration, time_base)`.
+
+    Files give their own presentation timestamps (in the stream's time base); a folder's frames
+    are spaced at `fps` (default `DEFAULT_FPS`) with time base 1 / fps. Memory holds one frame.
+
+    Args:
+        path: A video file FFmpeg decodes, or a folder of frame images.
+        max_frames: Yield at most this many frames; None yields all.
+        fps: For folders, the frame rate; ignored for files.
+        on_warning: As in `read_video`.
+
+    Returns:
+        An iterator of `TimedFrame`s, images `(H, W, 3) float32 in [0, 1]` RGB, upright.
+
+    Raises:
+        InputVideoError: As `read_video`.
+        ConfigError: `max_frames` or `fps` is out of range.
+    """
     if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
         raise ConfigError(f"max_frames must be a positive integer or None, got {max_frames!r}")
     source = Path(path)
     limit = math.inf if max_frames is None else max_frames
     if _is_folder(source):
-        return _check_frames(_folder_frames(source, _frame_files(source), limit), source, grayscale)
-    return _check_frames(_file_frames(source, _open_capture(source), limit), source, grayscale)
+        rate = _rate_fraction(_check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
+        folder = _folder_frames(source, _frame_files(source), limit)
+        frames: Iterator[TimedFrame] = (
+            TimedFrame(image, index, index, 1, 1 / rate) for index, image in enumerate(folder)
+        )
+        return _check_frames(frames, source, None, on_warning)
+    stats = DecodeStats()
+    return _check_frames(decode_frames(source, stats, limit=limit), source, stats if max_frames is None else None,
+                         on_warning)
 
 
 def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> VideoInfo:
-    """Reports a clip's frame rate, frame count and size, decoding at most one frame.
+    """Reports a clip's frame rate, frame count, size, timing and tags, decoding at most one frame.
 
     Args:
-        path: A video file OpenCV's FFmpeg backend reads, or a folder of frame images.
+        path: A video file FFmpeg decodes, or a folder of frame images.
         fps: Frame rate to report instead of the file's (or `DEFAULT_FPS` for folders).
 
     Returns:
@@ -182,17 +274,22 @@ def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> Vi
     if _is_folder(source):
         files = _frame_files(source)
         first = next(_folder_frames(source, files[:1], 1))
-        return VideoInfo(fps or DEFAULT_FPS, len(files), first.shape[0], first.shape[1], source)
-    capture = _open_capture(source)
-    try:
-        reported = capture.get(cv2.CAP_PROP_FPS)
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        height, width = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-    finally:
-        capture.release()
-    if fps is None:
-        fps = reported if math.isfinite(reported) and 0 < reported <= _MAX_FPS else DEFAULT_FPS
-    return VideoInfo(float(fps), count if count > 0 else None, height, width, source)
+        rate = _rate_fraction(fps or DEFAULT_FPS)
+        return VideoInfo(
+            float(rate), len(files), first.shape[0], first.shape[1], source, time_base=1 / rate, rate=rate,
+            duration=len(files) / float(rate),
+        )
+    info = stream_info(source)
+    rate = info.average_rate
+    if fps is not None:
+        rate = _rate_fraction(fps)
+    elif rate is None or not 0 < float(rate) <= _MAX_FPS:
+        rate = _rate_fraction(DEFAULT_FPS)
+    return VideoInfo(
+        float(rate), info.frame_count, info.height, info.width, source, time_base=info.time_base, rate=rate,
+        duration=info.duration, rotation=info.rotation, color=info.color, bit_depth=info.bit_depth,
+        other_streams=info.other_streams,
+    )
 
 
 def require_frames(clip: VideoClip, count: int, *, why: str = "") -> VideoClip:
@@ -224,70 +321,42 @@ def write_video(
     frames: np.ndarray | Iterable[np.ndarray],
     fps: float,
     *,
+    codec: str | None = None,
+    crf: int | None = None,
+    pix_fmt: str | None = None,
+    copy_from: str | os.PathLike[str] | None = None,
     overwrite: bool = True,
 ) -> Path:
-    """Writes frames to a video file atomically (temporary file beside it, then a rename).
+    """Writes frames to a video file, streaming and atomically (temporary file beside it, then a rename).
 
     Args:
-        path: Output file ending in .mp4 (MPEG-4 Part 2), .avi (Motion JPEG) or .mkv (FFV1,
-            lossless); its folder must exist.
+        path: Output file: .mp4/.mov/.m4v (H.264 yuv420p), .mkv (FFV1, lossless), .avi (Motion
+            JPEG) or .webm (VP9) unless `codec` says otherwise; its folder must exist.
         frames: `(T, H, W, C)` array or an iterable of `(H, W, C)` / `(H, W)` frames, floating
-            point in [0, 1], RGB (C = 3) or gray (C = 1, stored as RGB); H and W even.
-        fps: Frames per second, > 0.
+            point in [0, 1], RGB (C = 3) or gray (C = 1, stored as RGB). Odd sizes are kept
+            (in 4:4:4 where the default format is 4:2:0).
+        fps: Frames per second, > 0 (23.976, 29.97, ... are written as 24000/1001, 30000/1001, ...).
+        codec: One of `CODECS` (h264, h265, vp9, av1, ffv1, mjpeg, prores, mpeg4), or None.
+        crf: Constant rate factor for h264/h265/vp9/av1 (lower is better), or None for the default.
+        pix_fmt: Encoder pixel format (e.g. yuv420p10le for 10-bit), or None for the default.
+        copy_from: A video file whose audio and subtitle streams are copied in, or None.
         overwrite: Whether an existing file may be replaced.
 
     Returns:
         `path` as a `Path`.
 
     Raises:
-        ConfigError: Unknown extension, bad fps, or odd frame size.
+        ConfigError: Unknown extension or codec options, bad fps.
         InputVideoError: No frames, a frame that is not a valid image, or frames of different sizes.
-        NotAvailableError: OpenCV cannot open a writer for this format.
-        OutputError: Folder missing, path is a folder, or the written file is incomplete.
+        OutputError: Folder missing, path is a folder, or FFmpeg failed to write.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
-    target = Path(path)
-    extension = target.suffix.lower()
-    if extension not in VIDEO_CODECS:
-        raise ConfigError(
-            f"{target}: cannot write video format {extension or '(none)'!r}; accepted: {', '.join(VIDEO_CODECS)}"
-        )
-    fps = _check_fps(fps, str(target))
-    check_output_path(target, overwrite=overwrite)
-    with atomic_path(target, overwrite=overwrite) as temp:
-        writer: cv2.VideoWriter | None = None
-        written = 0
-        try:
-            for index, frame in enumerate(frames):
-                bgr = _frame_to_bgr(frame, f"{target} frame {index}")
-                height, width = bgr.shape[:2]
-                if writer is None:
-                    if height % 2 or width % 2:
-                        raise ConfigError(
-                            f"{target}: frames are {width}x{height}; OpenCV's video writer needs an even width and "
-                            "height (it would crop silently); crop or pad the frames by one pixel"
-                        )
-                    size = (width, height)
-                    fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[extension])
-                    writer = cv2.VideoWriter(str(temp), cv2.CAP_FFMPEG, fourcc, fps, size, True)
-                    if not writer.isOpened():
-                        raise NotAvailableError(
-                            f"{target}: OpenCV's FFmpeg backend cannot write {extension} ({VIDEO_CODECS[extension]}) "
-                            "here; try .avi or .mkv"
-                        )
-                elif (width, height) != size:
-                    raise InputVideoError(
-                        f"{target}: frame {index} is {width}x{height}, earlier frames {size[0]}x{size[1]}"
-                    )
-                writer.write(bgr)
-                written += 1
-        finally:
-            if writer is not None:
-                writer.release()
-        if written == 0:
-            raise InputVideoError(f"{target}: no frames to write; pass at least one (H, W, C) frame")
-        _verify_written(temp, target, written)
-    return target
+    fps = _check_fps(fps, str(path))
+    with VideoWriter(path, rate=_rate_fraction(fps), codec=codec, crf=crf, pix_fmt=pix_fmt, copy_from=copy_from,
+                     overwrite=overwrite) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return Path(path)
 
 
 def write_frames(
@@ -376,67 +445,30 @@ def _folder_frames(folder: Path, files: list[Path], limit: float) -> Iterator[np
             raise InputVideoError(f"frame {index} of folder {folder}: {error}") from None
 
 
-def _open_capture(source: Path) -> cv2.VideoCapture:
-    size = source.stat().st_size
-    if size == 0:
-        raise InputVideoError(f"{source}: video file is empty (0 bytes); re-export or re-download it")
-    capture = cv2.VideoCapture(str(source), cv2.CAP_FFMPEG)
-    if not capture.isOpened():
-        raise InputVideoError(
-            f"{source}: OpenCV (FFmpeg) cannot open this as a video ({size} bytes): it is not a video, or it is "
-            "corrupt or truncated; accepted: files FFmpeg decodes (mp4, avi, mkv, mov, webm, gif) or a folder of frames"
-        )
-    return capture
+def _rate_fraction(fps: float) -> Fraction:
+    from gansuite.io._av_write import _rate_fraction as exact
+
+    return exact(float(fps))
 
 
-def _file_frames(source: Path, capture: cv2.VideoCapture, limit: float) -> Iterator[np.ndarray]:
-    try:
-        index = 0
-        while index < limit:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            try:
-                yield decode_array(frame).color
-            except InputImageError as error:
-                raise InputVideoError(f"{source}: frame {index} cannot be used: {error}") from None
-            index += 1
-    finally:
-        capture.release()
-
-
-def _check_frames(frames: Iterator[np.ndarray], source: Path, grayscale: bool) -> Iterator[np.ndarray]:
-    """Converts RGB frames to the requested channels; reports an empty stream and size changes."""
+def _check_frames(
+    frames: Iterator[TimedFrame], source: Path, stats: DecodeStats | None, on_warning: Warn | None
+) -> Iterator[TimedFrame]:
+    """Reports an empty stream, size changes and (at the end) frames the container promised but did not give."""
     first_shape = None
-    for index, color in enumerate(frames):
+    for frame in frames:
+        shape = frame.image.shape
         if first_shape is None:
-            first_shape = color.shape
-        elif color.shape != first_shape:
+            first_shape = shape
+        elif shape != first_shape:
             raise InputVideoError(
-                f"{source}: frame {index} is {color.shape[1]}x{color.shape[0]}, earlier frames "
+                f"{source}: frame {frame.index} is {shape[1]}x{shape[0]}, earlier frames "
                 f"{first_shape[1]}x{first_shape[0]}; all frames of a clip must have one size"
             )
-        yield rgb_to_gray(color)[:, :, None] if grayscale else color
+        yield frame
     if first_shape is None:
-        raise InputVideoError(f"{source}: no frames could be decoded; the video is empty or corrupt")
-
-
-def _frame_to_bgr(frame: np.ndarray, name: str) -> np.ndarray:
-    try:
-        array = _to_array(frame, None, 8, False, name)
-    except InputImageError as error:
-        raise InputVideoError(str(error)) from None
-    return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR) if array.ndim == 2 else array
-
-
-def _verify_written(temp: Path, target: Path, written: int) -> None:
-    """Reopens the finished file: OpenCV's writer reports failures only as log warnings."""
-    capture = cv2.VideoCapture(str(temp), cv2.CAP_FFMPEG)
-    try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    finally:
-        capture.release()
-    if count != written:
-        raise OutputError(
-            f"{target}: the video writer produced {count} readable frames of {written}; nothing was written"
-        )
+        why = f" ({stats.first_error})" if stats is not None and stats.first_error else ""
+        raise InputVideoError(f"{source}: no frames could be decoded; the video is empty or corrupt{why}")
+    message = stats.shortfall_message(source) if stats is not None else None
+    if message:
+        (on_warning or _warn)(message)

@@ -8,6 +8,7 @@ and gradient energy evaluate next-frame prediction.
 
 from gansuite.metrics._color import quantize_8bit, rgb_to_y
 from gansuite.metrics.anomaly import equal_error_rate, frame_auc
+from gansuite.metrics.artifacts import jpeg_grid_strength
 from gansuite.metrics.perceptual import LPIPSMetric, LPIPSNet, resolve_device
 from gansuite.metrics.psnr_ssim import Channel, psnr, psnr_array, ssim, ssim_array
 from gansuite.metrics.video import HorizonScores, gradient_energy, per_horizon_scores
@@ -20,6 +21,7 @@ __all__ = [
     "equal_error_rate",
     "frame_auc",
     "gradient_energy",
+    "jpeg_grid_strength",
     "per_horizon_scores",
     "psnr",
     "psnr_array",

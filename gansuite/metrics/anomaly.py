@@ -51,7 +51,9 @@ def frame_auc(scores: Sequence[float] | np.ndarray, labels: Sequence[int] | np.n
     Raises:
         ConfigError: different lengths, non-finite scores, labels other than 0/1 or of one class.
     """
-    from sklearn.metrics import roc_auc_score
+    from gansuite._extras import require_extra
+
+    roc_auc_score = require_extra("bench", "sklearn.metrics", feature="frame-level AUC").roc_auc_score
 
     s, y = _check(scores, labels)
     return float(roc_auc_score(y, s))
@@ -74,7 +76,9 @@ def equal_error_rate(scores: Sequence[float] | np.ndarray, labels: Sequence[int]
     Raises:
         ConfigError: different lengths, non-finite scores, labels other than 0/1 or of one class.
     """
-    from sklearn.metrics import roc_curve
+    from gansuite._extras import require_extra
+
+    roc_curve = require_extra("bench", "sklearn.metrics", feature="the equal error rate").roc_curve
 
     s, y = _check(scores, labels)
     fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)

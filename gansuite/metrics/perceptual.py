@@ -46,8 +46,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def _build_lpips(net: LPIPSNet, backbones: str | os.PathLike[str] | None) -> torch.nn.Module:
-    import lpips
+    from gansuite._extras import require_extra
 
+    lpips = require_extra("bench", "lpips", feature="LPIPS")
     state = load_backbone_features(_BACKBONE_NAMES[net], backbones).state_dict()
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
         warnings.simplefilter("ignore")

@@ -2,6 +2,7 @@
 training, `FramePredictor` inference and anomaly scoring (Mathieu et al. 2016; Liu et al. 2018).
 """
 
+from gansuite.tasks.predict import flow_models as _flow_models  # noqa: F401  (registers flow-unet)
 from gansuite.tasks.predict import models as _models  # noqa: F401  (registers the generator)
 from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore, align_frame_labels, score_clip
 from gansuite.tasks.predict.data import ClipWindows, find_clips, load_clip

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from gansuite.errors import ConfigError
+from gansuite.io.image import decode_array
 from gansuite.tasks.predict.data import resize_frame
 from gansuite.tasks.predict.predictor import FramePredictor
 
@@ -37,6 +38,7 @@ __all__ = [
     "StreamingAnomalyScorer",
     "align_frame_labels",
     "anomaly_scores",
+    "as_float_frame",
     "prediction_psnr",
     "regularity",
     "score_clip",
@@ -130,6 +132,44 @@ def score_clip(predictor: FramePredictor, frames: np.ndarray) -> np.ndarray:
     return np.concatenate(scores)
 
 
+def as_float_frame(frame: np.ndarray, index: int = 0) -> np.ndarray:
+    """One video frame as `(H, W, C) float32 in [0, 1]`, RGB (C = 3) or gray (C = 1).
+
+    Args:
+        frame: uint8 or uint16 as OpenCV reads it ((H, W) / (H, W, 1) gray, (H, W, 3) BGR,
+            (H, W, 4) BGRA; converted through `gansuite.io.decode_array`, bit depth from the dtype),
+            or float (H, W) / (H, W, 1) / (H, W, 3) in [0, 1], RGB.
+        index: the frame's index in its stream, for the error message.
+
+    Returns:
+        (H, W, C) float32 in [0, 1]; integer frames come back as 3-channel RGB.
+
+    Raises:
+        ConfigError: not an array, a float frame with values outside [0, 1] (such as 0..255) or
+            NaN, a float frame of another shape, or a dtype other than uint8, uint16 or float.
+        InputImageError: an integer frame of a shape OpenCV does not produce.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise ConfigError(f"frame {index} is a {type(frame).__name__}; give a numpy array (H, W, C)")
+    if frame.dtype in (np.uint8, np.uint16):
+        return decode_array(frame).color
+    if frame.dtype.kind != "f":
+        raise ConfigError(
+            f"frame {index} has dtype {frame.dtype}; give uint8/uint16 frames as OpenCV reads them (BGR) or float "
+            "frames in [0, 1] (RGB)"
+        )
+    array = frame[..., None] if frame.ndim == 2 else frame
+    if array.ndim != 3 or array.shape[2] not in (1, 3):
+        raise ConfigError(f"frame {index} has shape {frame.shape}; float frames are (H, W), (H, W, 1) or (H, W, 3)")
+    low, high = float(np.min(array)), float(np.max(array))
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -1e-3 or high > 1.0 + 1e-3:
+        raise ConfigError(
+            f"frame {index} is float with values in [{low:g}, {high:g}]; float frames must be in [0, 1] (RGB). "
+            "Pass OpenCV frames as their uint8/uint16 arrays (converted from BGR), or divide by 255"
+        )
+    return np.clip(array, 0.0, 1.0).astype(np.float32, copy=False)
+
+
 @dataclass(frozen=True)
 class StreamScore:
     """The score of one arriving frame.
@@ -179,17 +219,22 @@ class StreamingAnomalyScorer:
         """Add the next frame; returns its score, or None while the first k frames arrive.
 
         Args:
-            frame: (H, W, C) float in [0, 1], RGB or gray, as `iter_video_frames` yields.
+            frame: either as OpenCV reads it, uint8 or uint16, (H, W) or (H, W, 1) gray or (H, W, 3)
+                BGR (converted by `gansuite.io.decode_array`); or (H, W, C) float in [0, 1], RGB or
+                gray, as `iter_video_frames` yields.
 
         Raises:
-            ConfigError: a frame of another size or channel count than the first.
+            ConfigError: a frame of another size or channel count than the first, a float frame
+                outside [0, 1] (e.g. 0..255 values) or with NaN, or another dtype.
+            InputImageError: an integer frame of a shape OpenCV does not produce.
         """
+        frame = as_float_frame(frame, self._index)
         if self._size is None:
             self._size = self.predictor.working_shape(*frame.shape[:2])
             self._shape = frame.shape
         elif frame.shape != self._shape:
             raise ConfigError(f"frame {self._index} has shape {frame.shape}, earlier frames {self._shape}")
-        small = resize_frame(np.asarray(frame, dtype=np.float32), self._size)
+        small = resize_frame(frame, self._size)
         result = None
         if len(self._context) == self._context.maxlen:
             context = torch.from_numpy(np.stack(self._context).transpose(0, 3, 1, 2).copy())[None]

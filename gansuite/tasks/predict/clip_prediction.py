@@ -4,8 +4,10 @@ What is predicted: with `start` given, frames ``start .. start+k-1`` are the con
 next `future` frames are predicted; without it the last k frames of the clip are the context,
 so the prediction continues the clip past its end. The video has one frame per predicted frame,
 at the clip's frame rate; side by side, each frame is last context frame | prediction | true
-frame (black where the clip has ended). Odd frame sizes are padded by one replicated pixel,
-since OpenCV's writer needs even sizes.
+frame (black where the clip has ended). The video goes through `gansuite.io.VideoWriter`
+(H.264 yuv420p for .mp4/.mov, FFV1 for .mkv; odd frame sizes are kept, in 4:4:4). With
+`write_output=False` (an evaluation without -o) no video is written. `--frames-dir` and
+`--future` are checked before any frame is predicted (`_clip_outputs`).
 
 Evaluation (`evaluate=True`) scores every window of k + future frames (every `stride` frames;
 only the window at `start` when given) with `HorizonAccumulator`, beside the copy-last-frame
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,11 @@ import numpy as np
 import torch
 
 from gansuite.core.atomic import check_output_path
-from gansuite.errors import ConfigError, InputVideoError, OutputError
-from gansuite.io.video import VIDEO_CODECS, iter_video_frames, probe_video, write_frames, write_video
+from gansuite.errors import ConfigError, InputVideoError
+from gansuite.io.video import VIDEO_CODECS, iter_video_frames, probe_video, write_video
 from gansuite.metrics import LPIPSMetric
+from gansuite.tasks.predict._clip_outputs import check_frames_dir, check_future_memory, write_frame_folder
+from gansuite.tasks.predict.baselines import flow_extrapolation
 from gansuite.tasks.predict.evaluation import HorizonAccumulator, copy_last_frame
 from gansuite.tasks.predict.predictor import FramePredictor
 
@@ -38,7 +43,7 @@ class ClipPredictionReport:
     """What `predict_clip_file` did.
 
     Attributes:
-        output: the written video.
+        output: the written video, or None when none was written (`write_output=False`).
         frames_dir: the folder of PNGs, or None.
         start: first context frame.
         context_frames: k.
@@ -50,7 +55,7 @@ class ClipPredictionReport:
         per_horizon: per step: psnr, ssim, lpips and the baseline's, or None without evaluation.
     """
 
-    output: Path
+    output: Path | None
     frames_dir: Path | None
     start: int
     context_frames: int
@@ -78,21 +83,19 @@ def _score(predictor: FramePredictor, windows: list[np.ndarray], future: int, sc
     context, target = clips[:, :-future], clips[:, -future:]
     scores.add("model", predictor.predict_batch(context, future), target)
     scores.add("copy-last", copy_last_frame(context, future), target)
+    scores.add("flow-extrapolation", flow_extrapolation(context, future), target)
 
 
-def _even(frame: np.ndarray) -> np.ndarray:
-    pad_h, pad_w = frame.shape[0] % 2, frame.shape[1] % 2
-    return np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge") if pad_h or pad_w else frame
-
-
-def _check_outputs(clip: Path, output: Path, frames_dir: Path | None, overwrite: bool) -> None:
-    if output.suffix.lower() not in VIDEO_CODECS:
-        raise ConfigError(f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}")
-    if output.resolve() == clip.resolve():
-        raise ConfigError(f"-o {output} is the input clip, which is never overwritten: choose another output")
-    check_output_path(output, overwrite=overwrite)
-    if frames_dir is not None and frames_dir.exists() and not frames_dir.is_dir():
-        raise OutputError(f"--frames-dir {frames_dir} exists and is not a folder")
+def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, overwrite: bool) -> None:
+    if output is not None:
+        if output.suffix.lower() not in VIDEO_CODECS:
+            raise ConfigError(
+                f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}"
+            )
+        if output.resolve() == clip.resolve():
+            raise ConfigError(f"-o {output} is the input clip, which is never overwritten: choose another output")
+        check_output_path(output, overwrite=overwrite)
+    check_frames_dir(clip, frames_dir, overwrite)
 
 
 def predict_clip_file(
@@ -108,6 +111,8 @@ def predict_clip_file(
     stride: int = 1,
     lpips: LPIPSMetric | None = None,
     overwrite: bool = False,
+    write_output: bool = True,
+    on_warning: Callable[[str], None] | None = None,
 ) -> ClipPredictionReport:
     """Predict `future` frames of `clip` and write them as a video (see the module docstring).
 
@@ -122,7 +127,10 @@ def predict_clip_file(
         evaluate: score the predictions per horizon against the clip, beside copy-last-frame.
         stride: frames between evaluated windows when `start` is None.
         lpips: an `LPIPSMetric` for the LPIPS columns, or None (reported as None).
-        overwrite: replace an existing output (the input is never overwritten).
+        overwrite: replace an existing output and the frames in `frames_dir` (the input is never
+            overwritten).
+        write_output: write the video; False writes none (`output` is then None in the report).
+        on_warning: called with one line for a clip that decodes fewer frames than it promises.
 
     Returns:
         A `ClipPredictionReport`.
@@ -136,10 +144,11 @@ def predict_clip_file(
     k = predictor.context_frames
     if future < 1 or stride < 1 or (start is not None and start < 0):
         raise ConfigError(f"--future and --stride must be >= 1 and --start >= 0; got {future}, {stride}, {start}")
-    target = Path(output) if output is not None else default_output(source)
+    target = (Path(output) if output is not None else default_output(source)) if write_output else None
     folder = Path(frames_dir) if frames_dir is not None else None
     _check_outputs(source, target, folder, overwrite)
     info = probe_video(source)
+    check_future_memory(future, info.height, info.width, predictor.channels, side_by_side)
     scores = HorizonAccumulator(future, lpips=lpips, quantize=True) if evaluate else None
     window_length = k + future
     last: deque[np.ndarray] = deque(maxlen=k)
@@ -147,7 +156,7 @@ def predict_clip_file(
     pending: list[np.ndarray] = []
     history: deque[np.ndarray] = deque(maxlen=window_length)
     count = 0
-    for index, frame in enumerate(iter_video_frames(source)):
+    for index, frame in enumerate(iter_video_frames(source, on_warning=on_warning)):
         count = index + 1
         last.append(frame)
         if start is not None and start <= index < start + window_length:
@@ -187,21 +196,24 @@ def predict_clip_file(
         if side_by_side:
             true = truth[step] if step < len(truth) else np.zeros_like(frame)
             frame = np.concatenate([context[-1], frame, true], axis=1)
-        frames.append(_even(frame))
+        frames.append(frame)
     if folder is not None:
-        write_frames(folder, predicted, overwrite=True)
-    write_video(target, frames, info.fps, overwrite=overwrite)
+        write_frame_folder(folder, predicted)
+    if target is not None:
+        write_video(target, frames, info.fps, overwrite=overwrite)
     per_horizon = None
     windows = 0
     if scores is not None:
         model, baseline = scores.results("model"), scores.results("copy-last")
+        flow = scores.results("flow-extrapolation")
         windows = model[0].count
         per_horizon = [
             {
                 "step": m.step, "psnr": m.psnr, "ssim": m.ssim, "lpips": m.lpips,
                 "baseline_psnr": b.psnr, "baseline_ssim": b.ssim, "baseline_lpips": b.lpips,
+                "flow_psnr": f.psnr, "flow_ssim": f.ssim, "flow_lpips": f.lpips,
             }
-            for m, b in zip(model, baseline, strict=True)
+            for m, b, f in zip(model, baseline, flow, strict=True)
         ]
     return ClipPredictionReport(
         output=target, frames_dir=folder, start=count - k if start is None else start, context_frames=k,

@@ -187,6 +187,8 @@ class ClipWindows(Dataset):
         InputVideoError: a clip cannot be read.
     """
 
+    seeded_keys = True  # __getitem__ takes a SeededIndex (see gansuite.core.sampling)
+
     def __init__(
         self,
         sources: Sequence[str | os.PathLike[str]],

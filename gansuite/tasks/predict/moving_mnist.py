@@ -104,6 +104,8 @@ class MovingMNIST(Dataset):
         ConfigError: bad options, a missing or malformed MNIST file, or fewer than 10000 digits.
     """
 
+    seeded_keys = True  # __getitem__ takes a SeededIndex (see gansuite.core.sampling)
+
     def __init__(
         self,
         root: str | os.PathLike[str],

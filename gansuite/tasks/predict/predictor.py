@@ -10,6 +10,7 @@ model on gray frames sees them replicated.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Sequence
@@ -74,10 +75,12 @@ class FramePredictor:
 
     Args:
         model: a generator with `context_frames` and `channels` attributes (``unet-predictor``).
-        device: "auto", "cpu", "cuda", ...
+        device: "auto", "cpu", "cuda", "cuda:N" or a `torch.device`.
         working_size: run the model at this exact (height, width), e.g. (256, 256) for Ped2.
         max_short_side: run the model on frames downscaled to this short side at most.
         batch_size: windows per forward pass in `predict_batch`.
+        copy_model: work on a copy of `model` (the default), so the caller's module is never
+            changed (no eval(), requires_grad or device change); False hands it over.
 
     Raises:
         ConfigError: a model without those attributes, or bad settings.
@@ -91,6 +94,7 @@ class FramePredictor:
         working_size: tuple[int, int] | None = None,
         max_short_side: int | None = None,
         batch_size: int = 8,
+        copy_model: bool = True,
     ) -> None:
         if not (hasattr(model, "context_frames") and hasattr(model, "channels")):
             raise ConfigError(f"{type(model).__name__} is not a next-frame predictor (no context_frames/channels)")
@@ -98,9 +102,7 @@ class FramePredictor:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         target_shape(1, 1, frame_size=working_size, max_short_side=max_short_side)  # validates the options
         self.device = resolve_device(device)
-        self.model = model.eval().to(self.device)
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
+        self.model = self._place(copy.deepcopy(model) if copy_model else model)
         self.working_size = None if working_size is None else (int(working_size[0]), int(working_size[1]))
         self.max_short_side = max_short_side
         self.batch_size = batch_size
@@ -126,9 +128,26 @@ class FramePredictor:
             frame_size = loaded.card.get("frame_size")
             settings["working_size"] = tuple(frame_size) if frame_size else None
             settings["max_short_side"] = loaded.card.get("max_short_side")
-        predictor = cls(loaded.module, **settings)  # type: ignore[arg-type]
+        predictor = cls(loaded.module, copy_model=False, **settings)  # type: ignore[arg-type]
         predictor.name, predictor.source = loaded.name, loaded.path
         return predictor
+
+    def _place(self, model: nn.Module) -> nn.Module:
+        """Eval mode, frozen, on `self.device`."""
+        model = model.eval().to(self.device)
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        return model
+
+    def to(self, device: str | torch.device) -> FramePredictor:
+        """Move the model to `device` in place and return self.
+
+        Raises:
+            ConfigError: an unknown device, or CUDA asked for but absent.
+        """
+        self.device = resolve_device(device)
+        self.model = self._place(self.model)
+        return self
 
     @property
     def context_frames(self) -> int:

@@ -65,7 +65,10 @@ def _from_checkpoint(path: Path) -> tuple[nn.Module, dict[str, Any]]:
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the recorded generator ({exc})") from exc
     extra = json.loads(payload.get("extra_config", "{}"))
-    return module.eval(), {k: extra[k] for k in ("recipe", "frame_size", "max_short_side") if k in extra}
+    card = {k: extra[k] for k in ("recipe", "frame_size", "max_short_side") if k in extra}
+    if extra.get("full_resolution"):  # the generator reduces the resolution itself (flow-unet)
+        card["max_short_side"] = None
+    return module.eval(), card
 
 
 def load_model(model: str | os.PathLike[str]) -> LoadedModel:
@@ -110,4 +113,31 @@ def load_model(model: str | os.PathLike[str]) -> LoadedModel:
             f"{path}: holds a {getattr(spec, 'name', type(module).__name__)!r} network, not a next-frame predictor; "
             "give weights exported by `gansuite train predict`"
         )
+    _check_card_sizes(path, card)
     return LoadedModel(module=module, card=card, name=name, path=path)
+
+
+MAX_WORKING_SIDE = 4096
+"""Largest working frame side a model card may ask for (frame_size, max_short_side)."""
+
+
+def _check_card_sizes(path: Path, card: dict[str, Any]) -> None:
+    """Refuses a card whose working size could not be what a recipe trained at (a corrupt or hostile card)."""
+    frame_size = card.get("frame_size")
+    if frame_size is not None:
+        valid = (
+            isinstance(frame_size, (list, tuple)) and len(frame_size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_WORKING_SIDE for v in frame_size)
+        )
+        if not valid:
+            raise CheckpointError(
+                f"{path}: its model card asks for frame_size {frame_size!r}; a working size is two integers from 1 "
+                f"to {MAX_WORKING_SIDE} (the card is corrupt or not written by gansuite)"
+            )
+    short = card.get("max_short_side")
+    integer = isinstance(short, int) and not isinstance(short, bool)
+    if short is not None and not (integer and 1 <= short <= MAX_WORKING_SIDE):
+        raise CheckpointError(
+            f"{path}: its model card asks for max_short_side {short!r}; expected null or an integer from 1 to "
+            f"{MAX_WORKING_SIDE} (the card is corrupt or not written by gansuite)"
+        )

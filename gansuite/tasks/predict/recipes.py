@@ -8,12 +8,16 @@
   8000 steps, dropping at 5000, reached a Ped2 AUC of 0.889 and was judged under-trained; the
   16000-step run reached 0.907). Their
   optical-flow loss is left out (no FlowNet here).
-- ``natural``: colour clips downscaled to a short side of at most 256, 128x128 random crops,
-  4 context frames, 2-step rollout, residual over the last frame; L1 + GDL + LSGAN. Half of the
-  training items are synthetic camera and layer motion over still images (`SyntheticMotion`)
-  when ``--stills`` folders are given. The shipped ``natural`` weights (and their twin's) are two
-  runs of it: the 8000-step schedule, then a warm restart from those weights with
-  ``--init … --steps 3000``.
+- ``natural``: the motion-aware ``flow-unet`` generator (classical DIS flow refined by a U-Net
+  at 1/4 resolution, a blend mask and a residual, warping the last frames; Deep Voxel Flow /
+  SDC-Net design): colour clips downscaled to a short side of at most 256, 128x128 random crops,
+  4 context frames, 2-step rollout; L1 + GDL + LSGAN. 65 % of the training items are synthetic
+  motion over still images (`SyntheticMotion` with accelerating pans, zooms, rotations, moving and
+  scaling layers, brightness changes) when ``--stills`` folders are given. Its weights run at the
+  input's full resolution (the network itself works at a reduced one).
+- ``natural-unet``: the previous design, a U-Net that draws the next frame (residual over the last
+  one), with 50 % plain synthetic motion; the weights shipped as ``natural`` until the flow model
+  replaced them were two runs of it (8000 steps, then ``--init … --steps 3000``).
 - ``mmnist``: Moving MNIST (Srivastava et al. 2015), 10 context frames → 1, trained through a
   3-step rollout so the 10-step predictions of the benchmark drift less.
 - ``*-mse``: each recipe's twin without the adversarial term (same content losses, schedule and
@@ -33,8 +37,9 @@ from gansuite.core.config import ContentLossConfig, TrainerConfig
 from gansuite.core.networks import NetworkSpec
 from gansuite.core.registry import Registry
 from gansuite.errors import ConfigError
+from gansuite.tasks.predict.synthetic import MotionRanges
 
-__all__ = ["RECIPES", "PredictRecipe", "get_recipe", "mse_twin", "predictor_spec"]
+__all__ = ["RECIPES", "PredictRecipe", "flow_predictor_spec", "get_recipe", "mse_twin", "predictor_spec"]
 
 _DATA_KINDS = ("clips", "mmnist")
 
@@ -63,6 +68,34 @@ def predictor_spec(
     )
 
 
+def flow_predictor_spec(
+    *,
+    context_frames: int,
+    channels: int,
+    base_channels: int = 24,
+    depth: int = 3,
+    internal_scale: int = 4,
+    max_internal_side: int = 256,
+    classical_flow: str = "medium",
+    max_flow_side: int = 256,
+) -> NetworkSpec:
+    """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
+    return NetworkSpec(
+        "generator",
+        "flow-unet",
+        {
+            "context_frames": context_frames,
+            "channels": channels,
+            "base_channels": base_channels,
+            "depth": depth,
+            "internal_scale": internal_scale,
+            "max_internal_side": max_internal_side,
+            "classical_flow": classical_flow,
+            "max_flow_side": max_flow_side,
+        },
+    )
+
+
 @dataclass(frozen=True)
 class PredictRecipe:
     """Everything a next-frame training run needs besides the data.
@@ -82,6 +115,9 @@ class PredictRecipe:
         stills_share: the fraction of training items rendered from still images
             (`SyntheticMotion`) when stills are given; the rest are real clip windows.
         flip: random horizontal flips.
+        motion: the synthetic motion ranges (None: `MotionRanges` defaults).
+        full_resolution: the trained model runs on frames at the input's size (its card has no
+            max_short_side), for generators that reduce the resolution themselves (``flow-unet``).
         description: one line for `--help`.
 
     Raises:
@@ -101,6 +137,8 @@ class PredictRecipe:
     crop_size: int | None = None
     stills_share: float = 0.0
     flip: bool = True
+    motion: MotionRanges | None = None
+    full_resolution: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -215,7 +253,7 @@ _register(
 )
 _register(
     PredictRecipe(
-        name="natural",
+        name="natural-unet",
         data_kind="clips",
         context_frames=4,
         rollout=2,
@@ -235,8 +273,40 @@ _register(
         max_short_side=256,
         crop_size=128,
         stills_share=0.5,
-        description="colour clips and synthetic motion over stills, 128x128 crops, 4 → 1 with a 2-step rollout, "
-        "L1 + GDL + LSGAN",
+        description="(previous natural) U-Net drawing the next frame; colour clips and synthetic motion over "
+        "stills, 128x128 crops, 4 → 1 with a 2-step rollout, L1 + GDL + LSGAN",
+    )
+)
+_register(
+    PredictRecipe(
+        name="natural",
+        data_kind="clips",
+        context_frames=4,
+        rollout=2,
+        grayscale=False,
+        generator=flow_predictor_spec(context_frames=4, channels=3),
+        discriminator=_patchgan(2, 3, 4, base_channels=16),
+        trainer=TrainerConfig(
+            steps=700,
+            batch_size=8,
+            generator_lr=3e-4,
+            discriminator_lr=3e-5,
+            content_losses=(ContentLossConfig("l1", 1.0), ContentLossConfig("gdl", 1.0)),
+            schedule="cosine",
+            warmup_steps=50,
+            **{**_COMMON, "ema_decay": 0.995, "checkpoint_every": 50, "keep_checkpoints": 2, "sample_every": 350,
+               "validate_every": 350},
+        ),
+        max_short_side=256,
+        crop_size=128,
+        stills_share=0.65,
+        motion=MotionRanges(
+            max_pan=6.0, max_zoom=0.03, max_rotation=1.5, max_layers=3, max_layer_speed=6.0,
+            max_acceleration=0.5, max_layer_zoom=0.03, max_brightness_change=0.03,
+        ),
+        full_resolution=True,
+        description="motion-aware flow-unet (DIS flow + learned correction, mask, residual; warps the last "
+        "frames); clips and varied synthetic motion over stills, 128x128 crops, 2-step rollout, L1 + GDL + LSGAN",
     )
 )
 _register(

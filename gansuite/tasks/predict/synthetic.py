@@ -41,6 +41,12 @@ class MotionRanges:
         max_rotation: camera rotation, in degrees per frame.
         max_layers: moving foreground layers per clip (each clip draws 0 to this many).
         max_layer_speed: layer translation, in output pixels per frame.
+        max_acceleration: change of the camera pan per frame, in output pixels per frame² (0: constant
+            velocity, the default).
+        max_layer_zoom: relative change of a layer's scale per frame (layers approaching or receding,
+            a parallax cue); 0 by default.
+        max_brightness_change: relative change of the overall brightness per frame (lighting and
+            exposure changes); 0 by default.
     """
 
     max_pan: float = 3.0
@@ -48,10 +54,16 @@ class MotionRanges:
     max_rotation: float = 1.0
     max_layers: int = 2
     max_layer_speed: float = 4.0
+    max_acceleration: float = 0.0
+    max_layer_zoom: float = 0.0
+    max_brightness_change: float = 0.0
 
     def __post_init__(self) -> None:
-        values = (self.max_pan, self.max_zoom, self.max_rotation, self.max_layers, self.max_layer_speed)
-        if min(values) < 0 or self.max_zoom >= 0.5:
+        values = (
+            self.max_pan, self.max_zoom, self.max_rotation, self.max_layers, self.max_layer_speed,
+            self.max_acceleration, self.max_layer_zoom, self.max_brightness_change,
+        )
+        if min(values) < 0 or self.max_zoom >= 0.5 or self.max_layer_zoom >= 0.5 or self.max_brightness_change >= 0.5:
             raise ConfigError(f"motion ranges must be >= 0 (and max_zoom < 0.5), got {self}")
 
 
@@ -72,6 +84,8 @@ class SyntheticMotion(Dataset):
         ConfigError: no images, or bad sizes.
         InputImageError: an image cannot be read.
     """
+
+    seeded_keys = True  # __getitem__ takes a SeededIndex (see gansuite.core.sampling)
 
     def __init__(
         self,
@@ -110,6 +124,9 @@ class SyntheticMotion(Dataset):
         for _ in range(int(rng.integers(0, self.motion.max_layers + 1))):
             source = self.images[int(rng.integers(0, len(self.images)))]
             _add_layer(frames, source, self.motion, rng)
+        if self.motion.max_brightness_change > 0:
+            gain = 1.0 + rng.uniform(-self.motion.max_brightness_change, self.motion.max_brightness_change)
+            frames *= (gain ** np.arange(self.num_frames, dtype=np.float32)).reshape(-1, 1, 1, 1)
         tensor = torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
         return tensor.clamp_(0.0, 1.0)
 
@@ -147,6 +164,7 @@ def _camera_motion(
     zoom = rng.uniform(-motion.max_zoom, motion.max_zoom)
     rotation = math.radians(rng.uniform(-motion.max_rotation, motion.max_rotation))
     angle0 = rng.uniform(-math.pi, math.pi) if rng.random() < 0.1 else 0.0
+    acceleration = _uniform_vector(rng, motion.max_acceleration) if motion.max_acceleration > 0 else np.zeros(2)
     margin = 0.5 * size * base_scale * math.sqrt(2)
     center0 = np.array(
         [rng.uniform(min(margin, width / 2), max(width - margin, width / 2)),
@@ -156,7 +174,7 @@ def _camera_motion(
     for t in range(num_frames):
         scale = base_scale * (1.0 + zoom) ** t  # source pixels per output pixel
         angle = angle0 + rotation * t
-        center = center0 + pan * base_scale * t
+        center = center0 + (pan * t + 0.5 * acceleration * t * t) * base_scale
         cos, sin = scale * math.cos(angle), scale * math.sin(angle)
         half = (size - 1) / 2
         matrix = np.array(
@@ -182,10 +200,11 @@ def _add_layer(frames: np.ndarray, source: np.ndarray, motion: MotionRanges, rng
     mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
     velocity = _uniform_vector(rng, motion.max_layer_speed)
     spin = math.radians(rng.uniform(-2 * motion.max_rotation, 2 * motion.max_rotation))
+    growth = rng.uniform(-motion.max_layer_zoom, motion.max_layer_zoom) if motion.max_layer_zoom > 0 else 0.0
     start = rng.uniform(0, size, 2) - np.array([layer_w, layer_h]) / 2
     for t in range(num_frames):
-        angle = spin * t
-        cos, sin = math.cos(angle), math.sin(angle)
+        angle, scale = spin * t, (1.0 + growth) ** t  # the layer drawn `scale` times its size
+        cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
         # inverse map: output pixel → patch pixel, rotating about the patch centre
         cx, cy = start + velocity * t + np.array([layer_w, layer_h]) / 2
         pw, ph = layer_w / 2, layer_h / 2

@@ -21,6 +21,7 @@ from gansuite.core.atomic import atomic_path
 from gansuite.core.checkpoint import load_weights
 from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
+from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
 from gansuite.core.sampling import SeededConcat
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
@@ -85,6 +86,7 @@ def build_dataset(
         grayscale=recipe.grayscale,
         length=synthetic_items,
         max_short_side=recipe.max_short_side,
+        **({"motion": recipe.motion} if recipe.motion is not None else {}),
     )
     return SeededConcat([clips, synthetic])
 
@@ -92,7 +94,9 @@ def build_dataset(
 def _sample_writer(head: PredictHead):
     def save(generator: nn.Module, sample: Sample, step: int, run_dir: Path) -> None:
         """Rows: last context frame | predictions (step 1 …) | true frames."""
-        from torchvision.utils import save_image
+        from gansuite._extras import require_extra
+
+        save_image = require_extra("train", "torchvision.utils", feature="training sample grids").save_image
 
         with torch.no_grad():
             fake = rollout(generator, sample.inputs[:4], head.rollout, head.channels, clamp=True).float()
@@ -123,6 +127,8 @@ def train_predict(
     num_workers: int | None = None,
     resume: bool = True,
     progress: bool = True,
+    checkpoint_every: int | None = None,
+    force_resume: bool = False,
 ) -> TrainingResult:
     """Train `recipe`; the run directory ends with the EMA generator exported with its card.
 
@@ -138,18 +144,24 @@ def train_predict(
         device: "auto", "cpu" or "cuda".
         resume: continue from the latest checkpoint in `out` if there is one.
         progress: show a progress bar.
+        checkpoint_every: override the recipe's checkpoint period in steps (0: only at the end).
+        force_resume: resume even if settings that shape the run changed since its checkpoint.
 
     Returns:
         The trainer's `TrainingResult`.
 
     Raises:
-        ConfigError, InputVideoError: unusable data or settings.
+        ConfigError, InputVideoError: unusable data or settings, `out` in use by another trainer, or a
+            resume with changed settings.
+        OutputError: the disk filled up.
         CheckpointError: `init` does not fit the recipe's generator.
     """
     run_dir = Path(out)
     config = recipe.trainer.override(
-        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers
+        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers,
+        checkpoint_every=checkpoint_every,
     )
+    seed_everything(config.seed)  # before any network is built: a fresh run is reproducible from its seed
     dataset = build_dataset(recipe, data, stills=stills)
     generator = build_network(recipe.generator)
     if init is not None:
@@ -178,6 +190,7 @@ def train_predict(
             "frame_size": list(recipe.frame_size) if recipe.frame_size else None,
             "max_short_side": recipe.max_short_side,
             "crop_size": recipe.crop_size,
+            "full_resolution": recipe.full_resolution,
             "data": [Path(d).name for d in data],
             "stills": [Path(d).name for d in stills],
             "init": Path(init).name if init else None,
@@ -185,7 +198,7 @@ def train_predict(
     )
     validate = validation_hook(build_dataset(recipe, val, validation=True), head, trainer.device) if val else None
     trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
-    result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
+    result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
         _export(trainer, recipe, data, stills, init, result, time.perf_counter() - started)
     return result
@@ -207,7 +220,8 @@ def _export(
         "rollout": recipe.rollout,
         "channels": recipe.channels,
         "frame_size": list(recipe.frame_size) if recipe.frame_size else None,
-        "max_short_side": recipe.max_short_side,
+        "max_short_side": None if recipe.full_resolution else recipe.max_short_side,
+        "train_max_short_side": recipe.max_short_side,
         "crop_size": recipe.crop_size,
         "adversarial_loss": trainer.config.adversarial_loss,
         "data": [Path(d).name for d in data],

@@ -42,6 +42,8 @@ class LineData:
 class LinePointsDataset(Dataset):
     """(x, y) pairs, x uniform in [-1, 1]: items are two (1,) float32 tensors."""
 
+    seeded_keys = True  # __getitem__ takes a SeededIndex (see gansuite.core.sampling)
+
     def __init__(self, data: LineData) -> None:
         rng = np.random.default_rng(data.seed)
         self.data = data

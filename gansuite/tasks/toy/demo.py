@@ -132,8 +132,9 @@ def run_toy_demo(
 
 def plot_toy_result(result: ToyResult, path: str | Path, *, data_x: np.ndarray | None = None) -> Path:
     """Scatter plot of the data, the MSE model's outputs and the GAN's samples, written to `path`."""
-    import matplotlib
+    from gansuite._extras import require_extra
 
+    matplotlib = require_extra("bench", "matplotlib", feature="--plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

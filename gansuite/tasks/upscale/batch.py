@@ -1,16 +1,30 @@
-"""Upscaling many files: expand inputs, name outputs, skip what exists, go on past bad files."""
+"""Upscaling many files: expand inputs, check the batch first, skip what exists, go on past bad files.
+
+Before any compute the whole batch goes through `gansuite.tasks.upscale.preflight.plan_batch`
+(output names, format limits, memory, alpha, output folders). Then each file is read, upscaled
+and written atomically; any failure of one file — a decode error, an OS error (permission, disk
+full, name too long), running out of memory — is one line naming the file, and the batch goes
+on. Animated GIF/APNG/WebP inputs have every frame upscaled into an animated file of the same
+kind with the same delays.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import glob
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gansuite.errors import ConfigError, GansuiteError
-from gansuite.io.image import read_image, write_image
+import torch
+
+from gansuite.core.atomic import is_temp_name, remove_stale_temps
+from gansuite.errors import ConfigError, GansuiteError, OutputExistsError
+from gansuite.io.image import DEFAULT_MAX_PIXELS, read_image, write_image
 from gansuite.tasks.upscale.data import IMAGE_SUFFIXES
+from gansuite.tasks.upscale.preflight import Job, looks_like_output, plan_batch
 from gansuite.tasks.upscale.upscaler import Upscaler
 
 __all__ = ["BatchReport", "expand_inputs", "output_path", "upscale_files"]
@@ -25,10 +39,21 @@ class BatchReport:
     written: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
+def _taken_from_folder(path: Path, skip_suffixes: Sequence[str]) -> bool:
+    """Folder and glob expansion skip dot files (temporary files among them) and gansuite's own outputs."""
+    return not (path.name.startswith(".") or is_temp_name(path.name) or looks_like_output(path, skip_suffixes))
+
+
+def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Sequence[str] = ()) -> list[Path]:
     """Files, folders (their images, sorted) and glob patterns → a de-duplicated list of files.
+
+    Folders and patterns never yield dot files (gansuite's temporary files are dot files) or
+    gansuite's own outputs (`<stem>_x<scale>.<ext>`, or a stem ending in one of `skip_suffixes`),
+    so rerunning `gansuite upscale photos/` does not upscale its earlier outputs. Files named
+    explicitly are always taken.
 
     Raises:
         ConfigError: an input names nothing.
@@ -37,11 +62,16 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files += sorted(
+                p for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and _taken_from_folder(p, skip_suffixes)
+            )
         elif path.exists():
             files.append(path)
         elif glob.has_magic(str(item)):
-            matches = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
+            found = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file() and not is_temp_name(p))
+            # a pattern that names only outputs (`*_x4.png`) is meant; otherwise outputs are left out
+            matches = [p for p in found if _taken_from_folder(p, skip_suffixes)] or found
             if not matches:
                 raise ConfigError(f"input pattern {item} matches no file")
             files += matches
@@ -73,11 +103,16 @@ def upscale_files(
     overwrite: bool = False,
     on_file: Callable[[Path, str], None] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
+    max_pixels: int | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Upscale each file; a bad file is recorded and the batch goes on.
 
-    Inputs are never overwritten: an output path equal to an input is a failure for that file.
-    Outputs are written atomically, so an interrupted run leaves no half-written file.
+    The batch is checked first (`plan_batch`): problems with the command as given stop it
+    before any compute, inputs that cannot be used fail at once. Inputs are never overwritten.
+    Outputs are written atomically, and without `overwrite` an output that appears while the
+    batch runs is not replaced (a no-clobber link). Temporary files of killed earlier runs in
+    the output folders are removed first.
 
     Args:
         upscaler: the configured `Upscaler`.
@@ -88,31 +123,83 @@ def upscale_files(
         overwrite: replace existing outputs (never inputs).
         on_file: called as (path, status) with status "written", "skipped" or an error line.
         on_tile: progress callback within large images.
+        max_pixels: the largest input in pixels (None: `GANSUITE_MAX_PIXELS`, else what memory allows).
+        on_note: called with each note of the check (e.g. outputs renamed to keep them apart).
+
+    Raises:
+        PreflightError: the batch as given cannot run (every problem listed); nothing was computed.
     """
     if ext not in ("auto", *_WRITE_EXTENSIONS):
         raise ConfigError(f"--ext must be auto, png, jpg or webp, got {ext!r}")
-    if out_dir is not None:
+    plan = plan_batch(
+        files, scale=upscaler.scale, outscale=upscaler.outscale, out_dir=out_dir, suffix=suffix, ext=ext,
+        max_pixels=max_pixels,
+    )
+    report = BatchReport(notes=list(plan.notes))
+    for note in plan.notes:
+        if on_note:
+            on_note(note)
+    for source, message in plan.failed:
+        report.failed.append((source, message))
+        if on_file:
+            on_file(source, message)
+    if out_dir is not None and plan.jobs:
         out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {f.resolve() for f in files}
-    report = BatchReport()
-    for source in files:
-        target = output_path(source, out_dir, suffix, ext)
+    for folder in {job.target.parent for job in plan.jobs}:
+        remove_stale_temps(folder)
+    read_limit = max(DEFAULT_MAX_PIXELS, max_pixels or 0)
+    for job in plan.jobs:
+        source, target = job.source, job.target
         try:
-            if target.resolve() in inputs:
-                raise ConfigError(f"{target} is one of the inputs and is never overwritten: change --suffix or -o")
             if target.exists() and not overwrite:
                 report.skipped.append(target)
                 if on_file:
                     on_file(source, "skipped")
                 continue
-            result = upscaler(read_image(source), on_tile=on_tile)
-            image = result.image
-            write_image(target, image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale)
+            if job.frames > 1:
+                _upscale_animation(upscaler, job, overwrite=overwrite, max_pixels=read_limit, on_tile=on_tile)
+            else:
+                image = read_image(source, max_pixels=read_limit)
+                if job.drop_alpha:  # opaque everywhere, and the format has no alpha
+                    image = dataclasses.replace(image, alpha=None)
+                image = upscaler(image, on_tile=on_tile).image
+                write_image(
+                    target, image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale,
+                    overwrite=overwrite,
+                )
             report.written.append(target)
             if on_file:
                 on_file(source, "written")
-        except GansuiteError as error:
-            report.failed.append((source, str(error)))
+        except (GansuiteError, OSError, MemoryError, torch.OutOfMemoryError) as error:
+            message = _failure_line(source, target, error)
+            report.failed.append((source, message))
             if on_file:
-                on_file(source, str(error))
+                on_file(source, message)
     return report
+
+
+def _upscale_animation(
+    upscaler: Upscaler, job: Job, *, overwrite: bool, max_pixels: int, on_tile: Callable[[int, int], None] | None
+) -> None:
+    """Every frame of an animated GIF/APNG/WebP upscaled, written as the same kind with the same delays."""
+    from gansuite.io.animation import read_animation, write_animation
+
+    animation = read_animation(job.source, max_pixels=max_pixels * job.frames)
+    frames = [upscaler(frame, on_tile=on_tile).image for frame in animation.frames]
+    write_animation(job.target, frames, animation.durations, loop=animation.loop, overwrite=overwrite)
+
+
+def _failure_line(source: Path, target: Path, error: BaseException) -> str:
+    """One line naming the file for any per-file failure."""
+    if isinstance(error, OutputExistsError):
+        return f"{target}: appeared while this batch ran and was not replaced (--overwrite replaces it)"
+    if isinstance(error, GansuiteError):
+        return str(error)
+    if isinstance(error, (MemoryError, torch.OutOfMemoryError)):
+        return f"{source}: ran out of memory while upscaling; use a smaller --tile, --device cpu, or a smaller input"
+    if isinstance(error, OSError):
+        where = error.filename or target
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"{source}: the disk holding {where} is full; nothing was written for this file"
+        return f"{source}: {error.strerror or type(error).__name__} ({where})"
+    return f"{source}: {type(error).__name__}: {error}"

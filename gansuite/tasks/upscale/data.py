@@ -34,6 +34,8 @@ class HighResCrops(Dataset):
         items_per_epoch: virtual dataset length (crops per pass).
     """
 
+    seeded_keys = True  # __getitem__ takes a SeededIndex (see gansuite.core.sampling)
+
     def __init__(
         self,
         folders: Sequence[str | os.PathLike[str]],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from torch import nn
@@ -9,7 +11,7 @@ from torch import nn
 from gansuite.core.trainer import Sample
 from gansuite.errors import ConfigError
 from gansuite.tasks.upscale.degradations import DEGRADATIONS
-from gansuite.tasks.upscale.realistic import unsharp_mask
+from gansuite.tasks.upscale.realistic import RealisticDegradationConfig, realistic_degradation_batch, unsharp_mask
 
 __all__ = ["UpscaleHead"]
 
@@ -21,15 +23,23 @@ class UpscaleHead:
         scale: upscaling factor.
         degradation: "bicubic" or "realistic".
         seed: seed of the realistic degradation's randomness (bicubic is deterministic).
+        realistic: parameters of the realistic degradation (default: Real-ESRGAN's).
     """
 
-    def __init__(self, *, scale: int, degradation: str = "bicubic", seed: int = 0) -> None:
+    def __init__(
+        self, *, scale: int, degradation: str = "bicubic", seed: int = 0,
+        realistic: RealisticDegradationConfig | None = None,
+    ) -> None:
         if degradation not in DEGRADATIONS:
             raise ConfigError(f"degradation {degradation!r} is not one of {sorted(DEGRADATIONS)}")
         self.scale = scale
-        self.degrade = DEGRADATIONS[degradation]
+        self.realistic = realistic or RealisticDegradationConfig()
+        self.degrade = (
+            partial(realistic_degradation_batch, config=self.realistic)
+            if degradation == "realistic" else DEGRADATIONS[degradation]
+        )
         # Real-ESRGAN trains on unsharp-masked targets (`gt_usm`): crisper than the camera's own
-        self.sharpen_target = degradation == "realistic"
+        self.sharpen_target = degradation == "realistic" and self.realistic.sharpen_target
         self.seed = seed
 
     def prepare(self, batch: torch.Tensor) -> Sample:

@@ -179,7 +179,9 @@ def sinc_kernel(size: int, cutoff: float) -> np.ndarray:
 
 
 def _bessel_j1(x: np.ndarray) -> np.ndarray:
-    from scipy.special import j1
+    from gansuite._extras import require_extra
+
+    j1 = require_extra("train", "scipy.special", feature="the sinc (ringing) kernel").j1
 
     return j1(x)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from gansuite.core.config import ContentLossConfig, TrainerConfig
 from gansuite.core.networks import NetworkSpec
 from gansuite.core.registry import Registry
+from gansuite.tasks.upscale.realistic import RealisticDegradationConfig
 
 __all__ = ["RECIPES", "UpscaleRecipe", "get_recipe"]
 
@@ -33,6 +34,7 @@ class UpscaleRecipe:
         patch_size: side of the HR training crops.
         scale_augment: extra downscaled copies of each training image.
         degradation: "bicubic" or "realistic".
+        realistic: parameters of the realistic degradation (None: Real-ESRGAN's defaults).
         init_from: shipped weights name to start from (stage 2), or None.
         init_transfer: load only the tensors of `init_from` that fit (the body of another
             scale's model; the upsampler starts fresh) instead of the whole network.
@@ -47,6 +49,7 @@ class UpscaleRecipe:
     patch_size: int
     scale_augment: tuple[float, ...] = (0.7, 0.5)
     degradation: str = "bicubic"
+    realistic: RealisticDegradationConfig | None = None
     init_from: str | None = None
     init_transfer: bool = False
     description: str = ""

@@ -14,6 +14,7 @@ from torch import nn
 from gansuite.core.atomic import atomic_path
 from gansuite.core.checkpoint import load_transferable_weights, load_weights
 from gansuite.core.networks import build_network
+from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import CheckpointError
@@ -27,7 +28,9 @@ __all__ = ["train_upscale"]
 
 def _save_samples(generator: nn.Module, sample: Sample, step: int, run_dir: Path) -> None:
     """A grid per sample: nearest-upscaled LR | generator output | HR target."""
-    from torchvision.utils import save_image
+    from gansuite._extras import require_extra
+
+    save_image = require_extra("train", "torchvision.utils", feature="training sample grids").save_image
 
     # the trainer hands hooks the batch as the head prepared it (on the CPU); the generator may be on CUDA
     device = next(generator.parameters()).device
@@ -56,6 +59,8 @@ def train_upscale(
     num_workers: int | None = None,
     resume: bool = True,
     progress: bool = True,
+    checkpoint_every: int | None = None,
+    force_resume: bool = False,
 ) -> TrainingResult:
     """Train `recipe` on HR image folders; the run directory ends with the EMA generator exported.
 
@@ -71,15 +76,23 @@ def train_upscale(
         device: "auto", "cpu" or "cuda".
         resume: continue from the latest checkpoint in `out` if there is one.
         progress: show a progress bar.
+        checkpoint_every: override the recipe's checkpoint period in steps (0: only at the end).
+        force_resume: resume even if settings that shape the run changed since its checkpoint.
 
     Returns:
         The trainer's `TrainingResult`.
+
+    Raises:
+        ConfigError: bad settings, `out` in use by another trainer, or a resume with changed settings.
+        OutputError: the disk filled up.
     """
     run_dir = Path(out)
     config = recipe.trainer.override(
-        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers
+        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers,
+        checkpoint_every=checkpoint_every,
     )
 
+    seed_everything(config.seed)  # before any network is built: a fresh run is reproducible from its seed
     generator = build_network(recipe.generator)
     init_path = _resolve_init(recipe, init)
     fresh: tuple[str, ...] = ()
@@ -90,11 +103,12 @@ def train_upscale(
     discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
     dataset = HighResCrops(data, patch_size=recipe.patch_size, scale_augment=recipe.scale_augment)
 
+    head = UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed, realistic=recipe.realistic)
     started = time.perf_counter()
     trainer = Trainer(
         generator=generator,
         discriminator=discriminator,
-        head=UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed),
+        head=head,
         config=config,
         run_dir=run_dir,
         hooks=TrainerHooks(validate=validation_hook(val, recipe.scale) if val else None, samples=_save_samples),
@@ -105,12 +119,13 @@ def train_upscale(
             "patch_size": recipe.patch_size,
             "scale_augment": list(recipe.scale_augment),
             "degradation": recipe.degradation,
+            **({"realistic_degradation": head.realistic.as_dict()} if recipe.degradation == "realistic" else {}),
             "data": [str(Path(d).name) for d in data],
             "init": str(init_path.name) if init_path else None,
             "init_fresh_tensors": list(fresh),
         },
     )
-    result = trainer.fit(dataset, resume="auto" if resume else None, until=until)
+    result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
         _export(trainer, recipe, data, init_path, result, time.perf_counter() - started)
     return result

@@ -10,8 +10,10 @@ PSNR-oriented and GAN weights (`realism`).
 
 from __future__ import annotations
 
+import copy
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import load_weights
 from gansuite.errors import CheckpointError, ConfigError
+from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, decode_array, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.io.tiling import tiled_apply
-from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+from gansuite.tasks.upscale.model_files import is_gansuite_weights
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights, shipped_weights_path
 
 __all__ = ["UpscaleResult", "Upscaler", "interpolate_weights"]
 
@@ -72,6 +75,21 @@ def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float
     return faithful
 
 
+def _resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:
+    """ "auto" → CUDA when present (for torch models), else the CPU; strings and torch.device as torch reads them."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() and runs_torch else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}") from exc
+    if resolved.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but CUDA is not available here; use --device cpu")
+    return resolved
+
+
 def _resolve(model: str | os.PathLike[str]) -> Path:
     if str(model) in SHIPPED_WEIGHTS:
         path = shipped_weights_path(str(model))
@@ -94,34 +112,36 @@ class Upscaler:
 
     Args:
         model: a generator taking (N, 3, h, w) float RGB in [0, 1], with `scale` and
-            `receptive_radius` attributes (the registered SR generators have both).
-        device: "auto", "cpu" or "cuda".
+            `receptive_radius` attributes (the registered SR generators have both); or any
+            callable with those two attributes mapping a float32 host tensor (N, 3, h, w) to
+            (N, 3, h·scale, w·scale), such as `gansuite.deploy.onnx.OnnxUpscaleModel` (an
+            onnxruntime session): it runs on the host in float32 with the same tiling and alpha.
+        device: "auto", "cpu", "cuda", "cuda:N" or a `torch.device`.
         precision: "auto" (fp16 on CUDA, bf16 where fp16 is unsupported; fp32 on CPU), "fp32",
             "fp16" or "bf16".
         tile: "auto" (from free memory), 0 (no tiling) or a tile side in input pixels.
         tile_overlap: context pixels around each tile; None uses the model's receptive radius,
             which makes tiled output equal the untiled one.
         outscale: final scale after the network (a high-quality MATLAB-bicubic resize), or None.
+        copy_model: work on a copy of `model` (the default), so the caller's module is never
+            changed (no eval(), requires_grad, device or memory-format change); False hands the
+            module over to the upscaler.
     """
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
         *,
-        device: str = "auto",
+        device: str | torch.device = "auto",
         precision: str = "auto",
         tile: int | str = "auto",
         tile_overlap: int | None = None,
         outscale: float | None = None,
+        copy_model: bool = True,
     ) -> None:
-        if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-            raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for, but CUDA is not available here; use --device cpu")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-        self.dtype = self._resolve_precision(precision)
+        self.device = _resolve_device(device, runs_torch=isinstance(model, nn.Module))
+        self.precision = precision
+        self.dtype = self._resolve_precision(precision, model)
         if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
             raise ConfigError(f"--tile must be auto, 0 or a positive size, got {tile!r}")
         if tile_overlap is not None and tile_overlap < 0:
@@ -132,11 +152,37 @@ class Upscaler:
         self.tile = tile
         self.tile_overlap = int(model.receptive_radius) if tile_overlap is None else tile_overlap
         self.outscale = outscale
-        self.model = model.eval().to(self.device)
-        if self.device.type == "cpu":
-            self.model = self.model.to(memory_format=torch.channels_last)
-        for parameter in self.model.parameters():
+        if not isinstance(model, nn.Module):  # a runtime of its own (onnxruntime): host tensors, float32
+            if self.device.type != "cpu" or self.dtype != torch.float32:
+                raise ConfigError(f"a {type(model).__name__} model takes float32 host tensors: use --device cpu "
+                                  "and --precision fp32 (its runtime picks its own device)")
+            self.model = model
+            return
+        self.model = self._place(copy.deepcopy(model) if copy_model else model)
+
+    def _place(self, model: nn.Module) -> nn.Module:
+        """Eval mode, frozen, on `self.device` (channels-last on the CPU, where it is faster)."""
+        model = model.eval().to(self.device)
+        memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
+        model = model.to(memory_format=memory_format)
+        for parameter in model.parameters():
             parameter.requires_grad_(False)
+        return model
+
+    def to(self, device: str | torch.device) -> Upscaler:
+        """Move the model to `device` in place and return self (an "auto" precision follows the device).
+
+        Raises:
+            ConfigError: an unknown device, CUDA asked for but absent, a precision the new device
+                lacks, or a model that runs on a runtime of its own (onnxruntime).
+        """
+        if not isinstance(self.model, nn.Module):
+            raise ConfigError(f"a {type(self.model).__name__} model picks its own device; it cannot be moved")
+        device = _resolve_device(device, runs_torch=True)
+        dtype = self._resolve_precision(self.precision, self.model, device=device)
+        self.device, self.dtype = device, dtype
+        self.model = self._place(self.model)
+        return self
 
     @classmethod
     def from_pretrained(
@@ -149,26 +195,69 @@ class Upscaler:
             realism: with the "x4" model, interpolate towards "x4-gan" (0 = faithful, 1 = GAN).
             **settings: `Upscaler` keyword arguments.
         """
-        model = load_weights(_resolve(name))
+        path = _resolve(name)
+        if realism is None and not is_gansuite_weights(path):
+            return cls.from_file(path, **settings)
+        if realism is not None and str(name) in SHIPPED_WEIGHTS and str(name).endswith("-gan"):
+            faithful = str(name).removesuffix("-gan")
+            raise ConfigError(
+                f"--model {name} and --realism conflict: --realism R blends {faithful} (R=0) with {name} (R=1); "
+                f"give --model {faithful} --realism R, or --model {name} alone"
+            )
+        model = load_upscale_weights(path)
         if realism is not None:
             detailed_name = f"{name}-gan" if f"{name}-gan" in SHIPPED_WEIGHTS else None
-            if str(name).endswith("-gan"):
-                detailed_name, name = str(name), str(name).removesuffix("-gan")
-                model = load_weights(_resolve(name))
             if detailed_name is None:
                 raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: x4 / x4-gan")
-            model = interpolate_weights(model, load_weights(_resolve(detailed_name)), realism)
-        return cls(model, **settings)  # type: ignore[arg-type]
+            model = interpolate_weights(model, load_upscale_weights(_resolve(detailed_name)), realism)
+        return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
 
-    def _resolve_precision(self, precision: str) -> torch.dtype:
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **settings: object) -> Upscaler:
+        """Load any SR model file: a gansuite `.safetensors`, or one spandrel recognises.
+
+        Third-party files (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN, ... as .pth,
+        .safetensors or .ckpt) are read without unpickling code and run through this engine
+        (tiling, alpha, 16-bit, gray, precision fallback). Unless `tile_overlap` is given, the
+        tile overlap is the model's effective receptive radius, probed once per file and cached
+        (`gansuite.tasks.upscale.receptive_field`).
+
+        Args:
+            path: the model file.
+            **settings: `Upscaler` keyword arguments.
+
+        Raises:
+            CheckpointError: a missing, unsafe or unrecognised file, or not an RGB SR model.
+            NotAvailableError: a third-party file without the optional spandrel package.
+        """
+        from gansuite.metrics.perceptual import resolve_device
+        from gansuite.tasks.upscale.model_files import load_model_file
+
+        overlap = settings.get("tile_overlap")
+        probe_device = resolve_device(settings.get("device", "auto"))  # type: ignore[arg-type]
+        model = load_model_file(
+            path, probe_device=probe_device, receptive_radius=overlap if isinstance(overlap, int) else None
+        )
+        return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
+
+    def _resolve_precision(
+        self, precision: str, model: object = None, *, device: torch.device | None = None
+    ) -> torch.dtype:
+        device = self.device if device is None else device
+        half_ok = bool(getattr(model, "supports_half", True))
+        bf16_ok = bool(getattr(model, "supports_bfloat16", True))
         if precision == "auto":
-            if self.device.type != "cuda":
+            if device.type != "cuda":
                 return torch.float32
-            return torch.float16
+            if half_ok:
+                return torch.float16
+            return torch.bfloat16 if bf16_ok and torch.cuda.is_bf16_supported() else torch.float32
         if precision not in _PRECISIONS:
             raise ConfigError(f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
-        if self.device.type != "cuda" and precision == "fp16":
+        if device.type != "cuda" and precision == "fp16":
             raise ConfigError("--precision fp16 needs CUDA; on the CPU use fp32 (the default)")
+        if (precision == "fp16" and not half_ok) or (precision == "bf16" and not bf16_ok):
+            raise ConfigError(f"--precision {precision}: this model's architecture does not support it; use fp32")
         return _PRECISIONS[precision]
 
     # ------------------------------------------------------------------ the pipeline
@@ -182,13 +271,20 @@ class Upscaler:
 
         Returns:
             An `UpscaleResult`; `encode_array(result.image...)` or `to_array(result)` gives back
-            the input's kind.
+            the input's kind. Gray content (R = G = B everywhere) comes back with equal channels;
+            the colour under fully transparent pixels is bled from their visible neighbours
+            first, so edges get no dark fringe (`gansuite.io.content`).
         """
         started = time.perf_counter()
         loaded = self._load(image)
         stats = {"tiles": 0, "fallback": 0}
-        color = torch.from_numpy(loaded.color).permute(2, 0, 1).unsqueeze(0)
+        gray = has_equal_channels(loaded.color)
+        # hidden colour under transparent pixels (often black) would bleed into the edges as a fringe
+        source = loaded.color if loaded.alpha is None else bleed_transparent_colour(loaded.color, loaded.alpha)
+        color = torch.from_numpy(source).permute(2, 0, 1).unsqueeze(0)
         out_color, tile = self._upscale(color, stats, on_tile)
+        if gray:  # gray content stays gray: average away the colour network's tint
+            out_color.copy_(out_color.mean(dim=1, keepdim=True).expand_as(out_color))
         out_alpha = None
         if loaded.alpha is not None:
             alpha = torch.from_numpy(loaded.alpha)[None, None].expand(1, 3, -1, -1).contiguous()
@@ -209,6 +305,90 @@ class Upscaler:
             seconds=time.perf_counter() - started,
         )
 
+    def upscale_tensor(self, images: torch.Tensor, *, on_tile=None) -> torch.Tensor:
+        """Upscale a batch of images held as a tensor, tiled and batched (for vision pipelines).
+
+        Like calling a spandrel descriptor, but with this engine's tiling, float32 fallback
+        and out-of-memory retry. Each tile of the batch is one forward pass; the batch and the
+        result stay on the input's device, only tiles visit `self.device`.
+
+        Args:
+            images: (N, C, H, W) float in [0, 1] on any device; C = 3 (RGB), 1 (gray: the
+                model sees it replicated to RGB, the output is the mean of its channels) or
+                4 (RGBA: the alpha channel is upscaled on its own, as gray).
+            on_tile: optional progress callback `(done, total)`.
+
+        Returns:
+            (N, C, H·s, W·s) in [0, 1], s = `outscale` or the model's scale, with the input's
+            dtype and device.
+
+        Raises:
+            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1.
+        """
+        if (
+            not isinstance(images, torch.Tensor)
+            or images.dim() != 4
+            or not images.is_floating_point()
+            or images.shape[1] not in (1, 3, 4)
+            or images.shape[0] == 0
+            or min(images.shape[-2:]) == 0
+        ):
+            got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            dtype = getattr(images, "dtype", "")
+            raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1], got {got} {dtype}")
+        stats = {"tiles": 0, "fallback": 0}
+        x = images.detach().float().clamp(0, 1)
+        channels = x.shape[1]
+        color = x.expand(-1, 3, -1, -1) if channels == 1 else x[:, :3]
+        out = self._upscale(color.contiguous(), stats, on_tile)[0]
+        if channels == 1:
+            out = out.mean(dim=1, keepdim=True)
+        elif channels == 4:
+            alpha = self._upscale(x[:, 3:].expand(-1, 3, -1, -1).contiguous(), stats, None)[0]
+            out = torch.cat([out, alpha.mean(dim=1, keepdim=True)], dim=1)
+        return out.to(images.dtype)
+
+    def upscale_frames(self, frames: Iterable[np.ndarray], *, batch_size: int = 1) -> Iterator[np.ndarray]:
+        """Upscale a stream of frames (a video) in batches; each result is yielded once its batch is done.
+
+        Memory holds one batch in and one out, whatever the length of `frames`; the frames are
+        run through `upscale_tensor` (tiling, precision, float32 fallback as for images).
+        `gansuite.tasks.upscale.video.upscale_video` wraps this with decoding and encoding.
+
+        Args:
+            frames: `(H, W, 3)` RGB or `(H, W, 1)` gray frames, float in [0, 1], all one size.
+            batch_size: frames per forward pass (>= 1); more helps on a GPU, not on a CPU.
+
+        Returns:
+            An iterator of `(H·s, W·s, C) float32 in [0, 1]` frames, in order.
+
+        Raises:
+            ConfigError: a bad `batch_size`, a frame that is not (H, W, 1|3) float, or frames of
+                different sizes.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
+        batch: list[np.ndarray] = []
+        for index, frame in enumerate(frames):
+            if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] in (1, 3)
+                    and np.issubdtype(frame.dtype, np.floating)):
+                got = getattr(frame, "shape", type(frame).__name__)
+                raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
+            if batch and frame.shape != batch[0].shape:
+                raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {batch[0].shape}: one size per clip")
+            batch.append(frame)
+            if len(batch) == batch_size:
+                yield from self._upscale_frame_batch(batch)
+                batch = []
+        if batch:
+            yield from self._upscale_frame_batch(batch)
+
+    def _upscale_frame_batch(self, batch: list[np.ndarray]) -> Iterator[np.ndarray]:
+        stacked = torch.from_numpy(np.stack(batch).astype(np.float32, copy=False)).permute(0, 3, 1, 2)
+        out = self.upscale_tensor(stacked).permute(0, 2, 3, 1).numpy()
+        for frame in out:
+            yield np.ascontiguousarray(frame)
+
     def to_array(self, result: UpscaleResult) -> np.ndarray:
         """The result as OpenCV would write it: same dtype and channels as the input array."""
         image = result.image
@@ -221,6 +401,11 @@ class Upscaler:
         if isinstance(image, np.ndarray):
             return decode_array(image)
         if isinstance(image, torch.Tensor):
+            if image.dim() == 4 and image.shape[0] > 1:
+                raise ConfigError(
+                    f"a batch of {image.shape[0]} images {tuple(image.shape)}: use upscale_tensor for (N, C, H, W) "
+                    "batches; this call upscales one image"
+                )
             tensor = image[0] if image.dim() == 4 else image
             if tensor.dim() != 3 or tensor.shape[0] != 3 or not tensor.is_floating_point():
                 shape = tuple(image.shape)
@@ -229,17 +414,25 @@ class Upscaler:
             return LoadedImage(color=np.ascontiguousarray(color), alpha=None, bit_depth=8, grayscale=False)
         raise ConfigError(f"cannot upscale a {type(image).__name__}: give a numpy array, a tensor or a LoadedImage")
 
-    def _auto_tile(self, height: int, width: int) -> int:
+    def _auto_tile(self, height: int, width: int, images: int = 1) -> int:
+        """The tile core side for `images` images of height x width: 0 when one pass fits the budget.
+
+        A tile sent to the network is the core plus the context overlap and the blending band
+        on each side, so the budget pays for (core + 2·(overlap + overlap // 2))² pixels.
+        """
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             budget = free * 0.5
         else:
             budget = 512 * 2**20  # keeps peak host memory of a large photo well under 2.5 GB
-        channels = max((p.shape[0] for p in self.model.parameters() if p.dim() == 4), default=64)
+        parameters = self.model.parameters() if isinstance(self.model, nn.Module) else ()
+        channels = max((p.shape[0] for p in parameters if p.dim() == 4), default=64)
         per_pixel = channels * _BYTES_PER_INPUT_PIXEL_PER_CHANNEL + 3 * 4 * self.scale**2 * 2
-        side = int((budget / per_pixel) ** 0.5)
-        side = max(32, min(side, 2048))
-        return 0 if height * width <= side * side else side
+        area = budget / per_pixel / max(1, images)  # input pixels one forward pass may hold
+        if height * width <= area:
+            return 0
+        band = 2 * (self.tile_overlap + self.tile_overlap // 2)  # what tiled_apply adds around each core
+        return max(32, min(int(area**0.5) - band, 2048))
 
     def _run_tile(self, tile: torch.Tensor, stats: dict[str, int]) -> torch.Tensor:
         stats["tiles"] += 1
@@ -256,9 +449,9 @@ class Upscaler:
             return self.model(tile.float()).float().clamp_(0, 1)
 
     def _upscale(self, image: torch.Tensor, stats: dict[str, int], on_tile) -> tuple[torch.Tensor, int]:
-        """(1, 3, H, W) float32 host tensor → (1, 3, H', W') float32 in [0, 1] on the host."""
+        """(N, 3, H, W) float32 tensor → (N, 3, H', W') float32 in [0, 1] where `image` is."""
         height, width = image.shape[-2:]
-        tile = self._auto_tile(height, width) if self.tile == "auto" else int(self.tile)
+        tile = self._auto_tile(height, width, image.shape[0]) if self.tile == "auto" else int(self.tile)
         while True:
             try:
                 out = tiled_apply(

@@ -1,0 +1,31 @@
+"""Digits from noise: a DCGAN (Radford et al. 2016) on MNIST, trained with gansuite's `Trainer`.
+
+`gansuite demo generate --n 64 -o grid.png` samples the shipped generator; `benchmarks/digits.py`
+trains it and measures it (Fréchet distance in a small MNIST classifier's feature space, class
+coverage, the discriminator-first warm-up).
+"""
+
+from apps.digits.data import DIGITS_EVAL, DIGITS_TRAIN, load_digits
+from apps.digits.evaluation import ClassCoverage, class_coverage, frechet_distance
+from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
+from apps.digits.models import ConvVAE, DCGANGenerator, DigitClassifier
+from apps.digits.training import DigitsHead, train_classifier, train_dcgan, train_vae
+
+__all__ = [
+    "DIGITS_EVAL",
+    "DIGITS_TRAIN",
+    "ClassCoverage",
+    "ConvVAE",
+    "DCGANGenerator",
+    "DigitClassifier",
+    "DigitGenerator",
+    "DigitsHead",
+    "class_coverage",
+    "frechet_distance",
+    "image_grid",
+    "interpolation_strip",
+    "load_digits",
+    "train_classifier",
+    "train_dcgan",
+    "train_vae",
+]

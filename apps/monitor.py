@@ -1,0 +1,352 @@
+"""Surveillance monitor: live, calibrated anomaly alerts from next-frame prediction error.
+
+Built only on gansuite's public API. A camera index, stream URL, video file or folder of frames
+goes in; each frame is predicted from the frames before it by a `FramePredictor` (the shipped
+``ped2`` model by default) and scored by `CalibratedAnomalyScorer` with a calibration made on
+footage known to be normal (`gansuite calibrate`). Out come:
+
+- one JSON line per frame: ``{"frame", "score", "threshold", "alert", "psnr", "patch_psnr", "motion"}``
+  (``score`` null for the first k frames, which have no prediction), and a line per alert event:
+  ``{"event": "alert_start", "frame"}`` / ``{"event": "alert_end", "start", "end", "frames", "peak"}``;
+- optionally a video: the frame with the prediction-error heat map overlaid, a red border while
+  alerting, and the score curve with the threshold along the bottom;
+- optionally a report folder: ``scores.png`` (score vs frame, threshold, alerts and, given
+  labels, the ground truth), ``report.md`` (events, speed, and with labels the share of
+  anomalous frames caught and the false-alarm rate), ``scores.jsonl``.
+
+    gansuite calibrate ped2/training --out ped2_calibration.json     # normal footage only
+    gansuite monitor ped2/testing/02 --calibration ped2_calibration.json --video out.mp4 --report report/
+    gansuite monitor 0 --calibration cam.json                         # webcam 0, JSON lines on stdout
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from gansuite.errors import ConfigError, InputVideoError
+from gansuite.io import DEFAULT_FPS, iter_video_frames, probe_video, write_video
+from gansuite.metrics import frame_auc
+from gansuite.tasks.predict import FramePredictor
+from gansuite.tasks.predict.calibration import AnomalyCalibration
+from gansuite.tasks.predict.live import CalibratedAnomalyScorer, LiveScore
+
+__all__ = ["MonitorResult", "capture_frames", "run_monitor", "source_fps"]
+
+_STRIP = 64  # height of the score-curve strip under the video, pixels
+_CURVE_FRAMES = 200  # frames shown in the strip
+
+
+def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Frames of a camera index, stream URL, video file or frame folder.
+
+    Cameras and URLs go through OpenCV (uint8 BGR frames); files and folders through
+    `gansuite.io.iter_video_frames` ((H, W, 3) float32 RGB in [0, 1]). The scorer takes both.
+
+    Raises:
+        InputVideoError: the source cannot be opened or yields no frame.
+    """
+    if not (source.isdigit() or "://" in source):
+        yield from iter_video_frames(source, max_frames=max_frames)
+        return
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+    if not capture.isOpened():
+        raise InputVideoError(f"{source}: cannot open it as a camera index or stream URL")
+    count = 0
+    try:
+        while max_frames is None or count < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield frame
+    finally:
+        capture.release()
+    if count == 0:
+        raise InputVideoError(f"{source}: opened, but no frame could be read")
+
+
+def source_fps(source: str) -> float:
+    """The source's frame rate: the file's, the camera's, else gansuite's default."""
+    if source.isdigit() or "://" in source:
+        capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+        capture.release()
+        return float(fps) if fps and fps > 0 else DEFAULT_FPS
+    try:
+        return float(probe_video(source).fps) or DEFAULT_FPS
+    except (InputVideoError, ConfigError, AttributeError):
+        return DEFAULT_FPS
+
+
+@dataclass
+class MonitorResult:
+    """What a monitor run saw.
+
+    Attributes:
+        records: one dict per frame (the JSON lines).
+        events: alert events, ``{"start", "end", "frames", "peak"}`` (end inclusive).
+        frames: frames read.
+        seconds: wall time of the whole run.
+        score_seconds: time spent scoring (prediction, evidence, calibration), excluding I/O.
+        fps: the source's frame rate.
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    frames: int = 0
+    seconds: float = 0.0
+    score_seconds: float = 0.0
+    fps: float = DEFAULT_FPS
+
+    @property
+    def realtime_factor(self) -> float:
+        """Frames scored per second of scoring time divided by the source's frame rate (> 1: faster than live)."""
+        return (self.frames / self.score_seconds) / self.fps if self.score_seconds > 0 else float("inf")
+
+
+def _display(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 1] for drawing, from either kind of source frame."""
+    if frame.dtype == np.uint8:
+        rgb = cv2.cvtColor(frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), cv2.COLOR_BGR2RGB)
+        return rgb.astype(np.float32) / 255.0
+    return np.repeat(frame, 3, axis=2) if frame.shape[2] == 1 else frame
+
+
+def overlay_frame(frame: np.ndarray, score: LiveScore | None, history: list[float], threshold: float) -> np.ndarray:
+    """The frame with the error heat map blended in and the score curve strip below.
+
+    Args:
+        frame: (H, W, 3) float32 RGB in [0, 1].
+        score: the frame's `LiveScore`, or None (no prediction yet).
+        history: recent scores (NaN where none), oldest first.
+        threshold: the alert threshold.
+
+    Returns:
+        (H + 64, W, 3) float32 RGB in [0, 1].
+    """
+    height, width = frame.shape[:2]
+    image = (frame * 255).astype(np.uint8)
+    if score is not None:
+        # heat: RMS error 0 .. 0.25 mapped onto the colour map; large errors saturate
+        heat = np.sqrt(cv2.resize(score.error_map, (width, height), interpolation=cv2.INTER_LINEAR))
+        level = np.clip(heat / 0.25, 0, 1)
+        colour = cv2.cvtColor(cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+        weight = (0.15 + 0.6 * level)[..., None]
+        image = (image * (1 - weight) + colour * weight).astype(np.uint8)
+        if score.alert:
+            cv2.rectangle(image, (1, 1), (width - 2, height - 2), (255, 0, 0), 3)
+    strip = np.full((_STRIP, width, 3), 24, np.uint8)
+    values = np.asarray(history[-_CURVE_FRAMES:], dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    top = max(threshold * 1.5, float(finite.max()) if finite.size else 1.0, 1e-6)
+    bottom = min(0.0, float(finite.min()) if finite.size else 0.0)
+
+    def y_of(v: float) -> int:
+        return round((_STRIP - 4) - (v - bottom) / (top - bottom) * (_STRIP - 8))
+
+    cv2.line(strip, (0, y_of(threshold)), (width - 1, y_of(threshold)), (255, 80, 80), 1)
+    step = (width - 1) / max(1, _CURVE_FRAMES - 1)
+    points = [(int(i * step), y_of(v)) for i, v in enumerate(values) if np.isfinite(v)]
+    if len(points) > 1:
+        cv2.polylines(strip, [np.array(points, np.int32)], False, (255, 255, 255), 1)
+    text = "warming up" if score is None else f"score {score.score:+.2f}  thr {threshold:.2f}"
+    cv2.putText(strip, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 200, 200), 1, cv2.LINE_AA)
+    return np.concatenate([image, strip]).astype(np.float32) / 255.0
+
+
+def run_monitor(
+    source: str,
+    predictor: FramePredictor,
+    calibration: AnomalyCalibration,
+    *,
+    threshold: float | None = None,
+    max_frames: int | None = None,
+    video: str | Path | None = None,
+    fps: float | None = None,
+    emit: Callable[[dict[str, Any]], None] | None = None,
+) -> MonitorResult:
+    """Score a source frame by frame, emitting JSON-ready records and alert events as they happen.
+
+    Args:
+        source: camera index, stream URL, video file or frame folder.
+        predictor: the `FramePredictor` the calibration was made with.
+        calibration: the `AnomalyCalibration`.
+        threshold: alert threshold (default the calibration's).
+        max_frames: stop after this many frames.
+        video: write the overlay video here (.mp4, .mkv, .avi, ...).
+        fps: the source's frame rate (default: probed, else 25).
+        emit: called with each frame record and each event as soon as it is known.
+
+    Returns:
+        The `MonitorResult`.
+
+    Raises:
+        InputVideoError: the source cannot be read.
+        ConfigError: frames of changing size or wrong values.
+    """
+    scorer = CalibratedAnomalyScorer(predictor, calibration, threshold=threshold)
+    result = MonitorResult(fps=fps or source_fps(source))
+    history: list[float] = []
+    open_event: dict[str, Any] | None = None
+    send = emit or (lambda record: None)
+    started = time.perf_counter()
+
+    def frames() -> Iterator[np.ndarray]:
+        nonlocal open_event
+        for index, frame in enumerate(capture_frames(source, max_frames=max_frames)):
+            tick = time.perf_counter()
+            score = scorer.update(frame)
+            result.score_seconds += time.perf_counter() - tick
+            result.frames += 1
+            record: dict[str, Any] = score.to_json_dict() if score is not None else {
+                "frame": index, "score": None, "threshold": round(scorer.threshold, 4), "alert": False}
+            result.records.append(record)
+            send(record)
+            history.append(score.score if score is not None else float("nan"))
+            alert = score is not None and score.alert
+            if alert and open_event is None:
+                open_event = {"start": index, "peak": score.score}
+                send({"event": "alert_start", "frame": index, "score": round(score.score, 4)})
+            elif alert and open_event is not None:
+                open_event["peak"] = max(open_event["peak"], score.score)
+            elif not alert and open_event is not None:
+                _close(open_event, index - 1, result, send)
+                open_event = None
+            if video is not None:
+                yield overlay_frame(_display(frame), score, history, scorer.threshold)
+
+    if video is not None:
+        write_video(video, frames(), result.fps)
+    else:
+        for _ in frames():
+            pass
+    if open_event is not None:
+        _close(open_event, result.frames - 1, result, send)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _close(event: dict[str, Any], end: int, result: MonitorResult, send: Callable[[dict[str, Any]], None]) -> None:
+    done = {"start": event["start"], "end": end, "frames": end - event["start"] + 1, "peak": round(event["peak"], 4)}
+    result.events.append(done)
+    send({"event": "alert_end", **done})
+
+
+def write_report(
+    folder: str | Path,
+    result: MonitorResult,
+    calibration: AnomalyCalibration,
+    *,
+    source: str,
+    model: str,
+    labels: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Write ``scores.png``, ``report.md`` and ``scores.jsonl`` into `folder`; returns the summary.
+
+    Args:
+        folder: created if missing.
+        result: the `MonitorResult`.
+        calibration: the calibration used (named in the report).
+        source: the source, as given.
+        model: the model's name.
+        labels: 0/1 per frame of the source (1 = anomalous), at least as many as frames read, or None.
+
+    Raises:
+        ConfigError: fewer labels than frames, or values other than 0/1.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    scored = [r for r in result.records if r["score"] is not None]
+    index = np.array([r["frame"] for r in scored], dtype=np.int64)
+    scores = np.array([r["score"] for r in scored], dtype=np.float64)
+    alerts = np.array([r["alert"] for r in scored], dtype=bool)
+    threshold = scored[0]["threshold"] if scored else calibration.threshold
+    summary: dict[str, Any] = {
+        "source": source, "model": model, "frames": result.frames, "scored": int(index.size),
+        "threshold": threshold, "calibration_data": calibration.calibration_data,
+        "calibration_false_alarm_rate": calibration.false_alarm_rate, "alert_frames": int(alerts.sum()),
+        "events": result.events, "fps": result.fps, "seconds": round(result.seconds, 2),
+        "score_ms_per_frame": round(1000 * result.score_seconds / max(1, result.frames), 2),
+        "realtime_factor": round(result.realtime_factor, 2),
+    }
+    truth = None
+    if labels is not None:
+        flat = np.asarray(labels).ravel()
+        if flat.size < result.frames or not np.isin(flat, (0, 1)).all():
+            raise ConfigError(f"--labels: need 0/1 labels for all {result.frames} frames, got {flat.size} values "
+                              f"({np.unique(flat)[:5]})")
+        truth = flat[: result.frames].astype(np.int64)
+        y = truth[index]
+        summary["anomalous_frames"] = int(y.sum())
+        summary["detection_rate"] = float(alerts[y == 1].mean()) if y.sum() else None
+        summary["false_alarm_rate"] = float(alerts[y == 0].mean()) if (y == 0).any() else None
+        summary["clip_auc"] = frame_auc(scores, y) if 0 < y.sum() < y.size else None
+    with open(out / "scores.jsonl", "w") as handle:
+        for record in result.records:
+            handle.write(json.dumps(record) + "\n")
+    _plot(out / "scores.png", index, scores, alerts, threshold, truth, source)
+    (out / "report.md").write_text(_markdown(summary, calibration))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _plot(path: Path, index: np.ndarray, scores: np.ndarray, alerts: np.ndarray, threshold: float,
+          truth: np.ndarray | None, source: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 3.2), dpi=110)
+    if truth is not None:
+        axes.fill_between(np.arange(truth.size), 0, 1, where=truth == 1, transform=axes.get_xaxis_transform(),
+                          color="tab:red", alpha=0.15, step="mid", label="ground truth: anomalous")
+    axes.plot(index, scores, color="tab:blue", lw=1.2, label="live score")
+    axes.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:.2f}")
+    axes.scatter(index[alerts], scores[alerts], s=6, color="tab:red", zorder=3, label="alert")
+    axes.set_xlabel("frame")
+    axes.set_ylabel("score (calibration std)")
+    axes.set_title(f"anomaly score: {Path(source).name or source}", fontsize=10)
+    axes.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _markdown(summary: dict[str, Any], calibration: AnomalyCalibration) -> str:
+    lines = [
+        f"# Anomaly monitor report: {summary['source']}",
+        "",
+        f"- Model `{summary['model']}`; calibration on {calibration.calibration_data or '?'} "
+        f"({calibration.calibration_frames} normal frames), threshold {summary['threshold']:.3f} set for "
+        f"{calibration.false_alarm_rate:.1%} false alarms there; score = {' + '.join(calibration.causal.features)} "
+        f"(z-scores), {calibration.causal.smoothing}-frame causal mean.",
+        f"- Frames: {summary['frames']} read, {summary['scored']} scored; {summary['alert_frames']} alerting, "
+        f"{len(summary['events'])} alert events.",
+        f"- Speed: {summary['score_ms_per_frame']} ms per frame scoring; source at {summary['fps']:g} fps → "
+        f"real-time factor {summary['realtime_factor']} (> 1 keeps up with the source); "
+        f"whole run {summary['seconds']} s.",
+    ]
+    if "detection_rate" in summary:
+        def pct(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.1%}"
+
+        auc = summary["clip_auc"]
+        lines.append(
+            f"- Against the labels: {summary['anomalous_frames']} anomalous scored frames, "
+            f"{pct(summary['detection_rate'])} caught; false-alarm rate on normal frames "
+            f"{pct(summary['false_alarm_rate'])}; clip AUC {'n/a' if auc is None else f'{auc:.3f}'}."
+        )
+    lines += ["", "![scores](scores.png)", "", "| Event | Start frame | End frame | Frames | Peak score |",
+              "| ---: | ---: | ---: | ---: | ---: |"]
+    for i, event in enumerate(summary["events"], 1):
+        lines.append(f"| {i} | {event['start']} | {event['end']} | {event['frames']} | {event['peak']:.2f} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""The video half of `gansuite upscale`: video files among the inputs go through the video pipeline."""
+
+from __future__ import annotations
+
+import glob
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["split_video_inputs", "upscale_video_inputs"]
+
+
+def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
+    """(video files, the other inputs): files and glob matches with a video extension are videos.
+
+    Folders stay with the other inputs (their images are upscaled one by one, as before).
+    """
+    from gansuite.tasks.upscale.video import is_video_file
+
+    videos: list[Path] = []
+    others: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if is_video_file(path):
+            videos.append(path)
+        elif not path.exists() and glob.has_magic(str(item)):
+            matches = sorted(Path(p) for p in glob.glob(str(item)))
+            found = [m for m in matches if is_video_file(m)]
+            videos += found
+            if len(found) < len(matches) or not matches:
+                others.append(item)
+        else:
+            others.append(item)
+    unique = list(dict.fromkeys(v.resolve() for v in videos))
+    return [Path(v) for v in unique], tuple(others)
+
+
+def upscale_video_inputs(
+    upscaler: Any,
+    videos: Sequence[Path],
+    *,
+    out: Path | None,
+    suffix: str,
+    codec: str,
+    crf: int | None,
+    pix_fmt: str | None,
+    batch_size: int,
+    overwrite: bool,
+) -> int:
+    """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns the failures."""
+    from tqdm import tqdm
+
+    from gansuite.errors import GansuiteError, OutputExistsError
+    from gansuite.tasks.upscale.video import upscale_video, video_output_path
+
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for source in videos:
+        target = video_output_path(source, out, suffix)
+        if target.exists() and not overwrite:
+            click.echo(f"skipped {source}: {target} exists (--overwrite to replace)", err=True)
+            continue
+        bar = tqdm(unit="frame", desc=source.name, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+
+        def on_start(total: int | None, bar: Any = bar) -> None:
+            bar.reset(total=total)
+
+        def on_frame(done: int, bar: Any = bar) -> None:
+            bar.update(done - bar.n)
+
+        try:
+            report = upscale_video(
+                upscaler, source, target, codec=codec, crf=crf, pix_fmt=pix_fmt, batch_size=batch_size,
+                overwrite=overwrite, on_start=on_start, on_frame=on_frame,
+                on_warning=lambda line: tqdm.write(f"warning: {line}", file=sys.stderr),
+            )
+        except OutputExistsError as error:
+            bar.close()
+            click.echo(f"skipped {source}: {error}", err=True)
+            continue
+        except GansuiteError as error:
+            bar.close()
+            failed += 1
+            click.echo(f"error: {error}" if str(source) in str(error) else f"error: {source}: {error}", err=True)
+            continue
+        bar.close()
+        streams = f", copied {', '.join(report.copied_streams)}" if report.copied_streams else ", no audio"
+        click.echo(
+            f"wrote {report.output}: {report.frames} frames {report.input_size[0]}x{report.input_size[1]} → "
+            f"{report.output_size[0]}x{report.output_size[1]}, {report.codec} {report.pix_fmt}{streams}, "
+            f"{report.frames_per_second:.2f} frames/s"
+        )
+    return failed

@@ -1,0 +1,58 @@
+"""`gansuite demo crypto | generate | sketch`: the applications in `apps/` (built on the public API)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gansuite.cli.demo import demo
+
+
+@demo.command("crypto")
+@click.option("--seeds", type=click.IntRange(1, 100), default=5, show_default=True, help="Independent runs.")
+@click.option("--first-seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=100), default=6000, show_default=True,
+              help="Trainer steps per seed (Eve updates every step, Alice/Bob every second).")
+@click.option("--fresh-eve-steps", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Steps of the fresh Eve trained against each frozen Alice (0 skips this test).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, as_json: bool) -> None:
+    """Adversarial neural cryptography (Abadi & Andersen 2016): Alice and Bob learn to hide 16-bit messages from Eve."""
+    from apps.crypto import SUCCESS_BOB_BITS, SUCCESS_EVE_BITS, run_crypto_demo
+
+    result = run_crypto_demo(seeds=seeds, first_seed=first_seed, steps=steps, fresh_eve_steps=fresh_eve_steps)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    click.echo(f"{result.bits}-bit messages and keys; errors in bits wrong (chance: {result.bits // 2}).")
+    for run in result.runs:
+        verdict = "success" if run.success else "not converged"
+        click.echo(f"  seed {run.seed}: Bob {run.bob_bits_wrong:.3f}  Eve {run.eve_bits_wrong:.2f}  "
+                   f"({verdict}, {run.seconds:.0f} s)")
+    click.echo(f"success (Bob < {SUCCESS_BOB_BITS}, Eve > {SUCCESS_EVE_BITS}) in {result.success_rate:.0%} "
+               f"of {len(result.runs)} seeds; best seed {result.best.seed}")
+
+
+@demo.command("generate")
+@click.option("--n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Digits to draw.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="grid.png",
+              show_default=True, help="Grid image to write (PNG).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
+@click.option("--interpolate", type=click.IntRange(min=2), default=None,
+              help="Write latent interpolation strips of this many digits instead (n // this many rows).")
+@click.option("--model", default="digits_dcgan", show_default=True, help="Shipped model name or weights file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, model: str, overwrite: bool) -> None:
+    """Digits from random noise with the shipped DCGAN (Radford et al. 2016, trained on MNIST)."""
+    from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
+    from gansuite.io.image import write_image
+
+    generator = DigitGenerator.from_pretrained(model)
+    if interpolate is not None:
+        grid = interpolation_strip(generator, steps=interpolate, rows=max(1, count // interpolate), seed=seed)
+    else:
+        grid = image_grid(generator.sample(count, seed=seed))
+    write_image(output, grid[..., 0], grayscale=True, overwrite=overwrite)
+    click.echo(f"wrote {output} ({grid.shape[1]}x{grid.shape[0]})")

@@ -1,0 +1,100 @@
+"""`gansuite calibrate` and `gansuite monitor`: calibrated live anomaly alerts (the app in `apps/monitor.py`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gansuite.cli._base import main
+
+
+@main.command("calibrate")
+@click.argument("normal", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Calibration JSON to write.")
+@click.option("--model", default="ped2", show_default=True, help="Shipped predict model or gansuite weights file.")
+@click.option("--false-alarm-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.01,
+              show_default=True, help="Share of the normal frames allowed to alert.")
+@click.option("--features", default="patch_psnr,motion", show_default=True,
+              help="Evidence combined: any of frame_psnr, patch_psnr, motion (comma-separated).")
+@click.option("--smoothing", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Causal mean over the last N frames' scores.")
+@click.option("--baseline-frames", type=click.IntRange(min=2), help="Slow running baseline time constant (frames).")
+@click.option("--patch-size", type=click.IntRange(min=2), default=32, show_default=True,
+              help="Patch side at the model's working resolution.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="Folder caching per-clip evidence.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def calibrate_command(
+    normal: tuple[Path, ...], out: Path, model: str, false_alarm_rate: float, features: str, smoothing: int,
+    baseline_frames: int | None, patch_size: int, cache: Path | None, device: str,
+) -> None:
+    """Fix the score normalisation and alert threshold on clips known to be NORMAL (videos or frame folders)."""
+    from gansuite.bench.anomaly_causal import clips_evidence
+    from gansuite.tasks.predict.calibration import CausalConfig, calibrate
+    from gansuite.tasks.predict.data import find_clips
+    from gansuite.tasks.predict.evidence import EvidenceConfig
+    from gansuite.tasks.predict.predictor import FramePredictor
+
+    predictor = FramePredictor.from_pretrained(model, device=device)
+    causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
+                          baseline_frames=baseline_frames)
+    config = EvidenceConfig(patch_size=patch_size, motion="motion" in causal.features)
+    clips = find_clips(list(normal))
+    evidence, _ = clips_evidence(predictor, clips, config, cache_dir=cache,
+                                 progress=lambda line: click.echo(line, err=True))
+    calibration = calibrate(
+        evidence, false_alarm_rate=false_alarm_rate, evidence_config=config, causal=causal,
+        calibration_data=", ".join(str(p.resolve()) for p in normal), model=predictor.name or model,
+    )
+    calibration.save(out)
+    click.echo(f"wrote {out}: {calibration.calibration_frames} normal frames from {len(clips)} clips, threshold "
+               f"{calibration.threshold:.4f} for {false_alarm_rate:.2%} false alarms")
+
+
+@main.command("monitor")
+@click.argument("source")
+@click.option("--calibration", "calibration_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON from `gansuite calibrate`.")
+@click.option("--model", default="ped2", show_default=True, help="The predict model the calibration was made with.")
+@click.option("--threshold", type=float, help="Alert threshold (default: the calibration's).")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
+@click.option("--video", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the heat-map overlay video with the score curve here (.mp4, .mkv, .avi).")
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path),
+              help="Write scores.png, report.md, summary.json and scores.jsonl into this folder.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="0/1 frame labels .npy for the report (1 = anomalous).")
+@click.option("--labels-offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Index of the source's first frame in --labels (e.g. a test clip's offset in Ped2's file).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Source frame rate (default: probed).")
+@click.option("--quiet", is_flag=True, help="No JSON lines on stdout (events still go to the report).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def monitor_command(
+    source: str, calibration_file: Path, model: str, threshold: float | None, max_frames: int | None,
+    video: Path | None, report: Path | None, labels: Path | None, labels_offset: int, fps: float | None, quiet: bool,
+    device: str,
+) -> None:
+    """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
+    from apps.monitor import run_monitor, write_report
+    from gansuite.bench.anomaly import load_frame_labels
+    from gansuite.errors import ConfigError
+    from gansuite.tasks.predict.calibration import load_calibration
+    from gansuite.tasks.predict.predictor import FramePredictor
+
+    calibration = load_calibration(calibration_file)
+    predictor = FramePredictor.from_pretrained(model, device=device)
+    if calibration.model and predictor.name and calibration.model != predictor.name:
+        raise ConfigError(f"--calibration {calibration_file} was made with model {calibration.model}, not "
+                          f"{predictor.name}; pass --model {calibration.model} or calibrate again")
+    truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
+    result = run_monitor(
+        source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
+        emit=None if quiet else lambda record: click.echo(json.dumps(record)),
+    )
+    if report is not None:
+        summary = write_report(report, result, calibration, source=source, model=predictor.name or model,
+                               labels=truth)
+        click.echo(f"report in {report}: {summary['alert_frames']} alerting frames, {len(result.events)} events, "
+                   f"real-time factor {summary['realtime_factor']}", err=True)

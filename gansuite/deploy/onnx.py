@@ -1,0 +1,410 @@
+"""ONNX export of the upscalers and next-frame predictors, and an onnxruntime upscaler.
+
+Export goes through ``torch.onnx.export`` (the TorchScript exporter, which needs nothing beyond
+torch) at opset 17 or later, with the batch, height and width axes dynamic — unlike Real-ESRGAN's
+export script, which fixes a 64x64 input — so one file serves any image size and batch.
+
+The graph and its metadata:
+
+- upscaler: input ``low_res`` (N, 3, h, w) float32 RGB in [0, 1] → output ``high_res``
+  (N, 3, h·scale, w·scale) float32 (nominally [0, 1], not clamped; `Upscaler` clamps).
+- predictor: input ``context`` (N, k·C, H, W) float32 in [0, 1], the k context frames oldest
+  first stacked along channels → output ``next_frame`` (N, C, H, W) float32 (not clamped);
+  several steps ahead: feed each prediction back as the newest frame (`rollout`).
+- ``metadata_props``: ``gansuite_kind`` ("upscale" or "predict"), ``gansuite_spec`` (the
+  network spec JSON), ``gansuite_card`` (the model card JSON, as in the safetensors file),
+  ``gansuite_version``, and ``gansuite_scale`` + ``gansuite_receptive_radius`` (upscalers) or
+  ``gansuite_context_frames`` + ``gansuite_channels`` (predictors).
+
+`OnnxUpscaleModel` wraps an onnxruntime session as a callable with `scale` and
+`receptive_radius`, which `Upscaler` accepts in place of a torch module, so tiling, alpha and
+8/16-bit I/O are the same as with torch. `cached_onnx_upscaler` exports a shipped model or a
+weights file once into a cache folder (``GANSUITE_CACHE``, else ``$XDG_CACHE_HOME/gansuite``,
+else ``~/.cache/gansuite``), keyed by the weights' sha256, the realism and the opset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gansuite._extras import require_extra
+from gansuite.core.atomic import atomic_path, check_output_path
+from gansuite.errors import CheckpointError, ConfigError
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "ExportReport",
+    "OnnxUpscaleModel",
+    "cache_dir",
+    "cached_onnx_upscaler",
+    "export_onnx",
+    "load_exportable",
+    "onnx_upscaler",
+    "read_onnx_metadata",
+]
+
+DEFAULT_OPSET = 17
+"""The lowest opset exported (the first with LayerNormalization; every op used here is older)."""
+
+_IO_NAMES = {"upscale": ("low_res", "high_res"), "predict": ("context", "next_frame")}
+
+
+@dataclass(frozen=True)
+class ExportableModel:
+    """A torch network ready for export, with what the ONNX metadata records.
+
+    Attributes:
+        module: the network on the CPU, eval mode, float32, contiguous weights.
+        kind: "upscale" or "predict".
+        name: the shipped name or the file's stem.
+        source: the weights file (the first one, with realism).
+        card: the model card.
+    """
+
+    module: nn.Module
+    kind: str
+    name: str
+    source: Path | None
+    card: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What `export_onnx` wrote and how closely it matches torch.
+
+    Attributes:
+        path: the .onnx file.
+        kind: "upscale" or "predict".
+        opset: the ONNX opset.
+        input_shape: the (N, C, H, W) of the check input (odd sizes, batch 2), or None unchecked.
+        max_abs_diff: max |onnxruntime − torch| on that input (float32), or None unchecked.
+    """
+
+    path: Path
+    kind: str
+    opset: int
+    input_shape: tuple[int, ...] | None
+    max_abs_diff: float | None
+
+
+def load_exportable(model: str | os.PathLike[str], *, realism: float | None = None) -> ExportableModel:
+    """The network a name or file stands for: a shipped upscaler or predictor, or a gansuite file.
+
+    Args:
+        model: a shipped upscaler ("x4", "x4-gan", "x2"), a shipped predictor ("natural", "ped2",
+            ...), a gansuite ``.safetensors`` weights file, or a predictor's training ``.pt``.
+        realism: upscalers with a GAN twin only: blend the weights as `Upscaler.from_pretrained`.
+
+    Raises:
+        CheckpointError: an unknown name, a missing or unreadable file, an ``.onnx`` file, or a
+            network that is neither an upscaler nor a next-frame predictor.
+        ConfigError: `realism` for a model without a GAN twin.
+    """
+    from gansuite.core.checkpoint import load_weights
+    from gansuite.tasks.predict.pretrained import SHIPPED_MODELS, load_model
+    from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+    from gansuite.tasks.upscale.upscaler import Upscaler
+
+    text = str(model)
+    if text.lower().endswith(".onnx"):
+        raise CheckpointError(f"--model {text} is already an ONNX file; give a shipped name or a .safetensors file")
+    if text in SHIPPED_WEIGHTS or (realism is not None and text not in SHIPPED_MODELS):
+        module = Upscaler.from_pretrained(text, realism=realism, device="cpu", precision="fp32").model
+        module = module.to(memory_format=torch.contiguous_format)
+        card = dict(getattr(module, "card", {}))
+        if realism is not None:
+            card["realism"] = realism
+        source = shipped_weights_path(text) if text in SHIPPED_WEIGHTS else Path(text)
+        return ExportableModel(module=module, kind="upscale", name=Path(text).stem, source=source, card=card)
+    if text in SHIPPED_MODELS or text.endswith(".pt"):
+        loaded = load_model(text)
+        return ExportableModel(module=loaded.module, kind="predict", name=loaded.name, source=loaded.path,
+                               card=dict(loaded.card))
+    path = Path(text)
+    if not path.is_file():
+        names = ", ".join([*sorted(SHIPPED_WEIGHTS), *SHIPPED_MODELS])
+        raise CheckpointError(f"--model {text!r} is neither a shipped model ({names}) nor an existing file")
+    module = load_weights(path)
+    card = dict(getattr(module, "card", {}))
+    if hasattr(module, "scale") and hasattr(module, "receptive_radius"):
+        return ExportableModel(module=module, kind="upscale", name=path.stem, source=path, card=card)
+    if hasattr(module, "context_frames") and hasattr(module, "channels"):
+        return ExportableModel(module=module, kind="predict", name=path.stem, source=path, card=card)
+    spec = getattr(module, "spec", None)
+    raise CheckpointError(
+        f"{path}: holds a {getattr(spec, 'name', type(module).__name__)!r} network, which is neither an upscaler "
+        "nor a next-frame predictor; only those are exported"
+    )
+
+
+def _metadata(exportable: ExportableModel) -> dict[str, str]:
+    module = exportable.module
+    spec = getattr(module, "spec", None)
+    values = {
+        "gansuite_kind": exportable.kind,
+        "gansuite_name": exportable.name,
+        "gansuite_card": json.dumps(exportable.card, sort_keys=True),
+        "gansuite_version": _version(),
+    }
+    if spec is not None:
+        values["gansuite_spec"] = spec.to_json()
+    if exportable.kind == "upscale":
+        values["gansuite_scale"] = str(int(module.scale))
+        values["gansuite_receptive_radius"] = str(int(module.receptive_radius))
+    else:
+        values["gansuite_context_frames"] = str(int(module.context_frames))
+        values["gansuite_channels"] = str(int(module.channels))
+    return values
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gansuite")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _example_input(exportable: ExportableModel, batch: int, height: int, width: int) -> torch.Tensor:
+    module = exportable.module
+    channels = 3 if exportable.kind == "upscale" else int(module.context_frames) * int(module.channels)
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(batch, channels, height, width, generator=generator)
+
+
+def export_onnx(
+    exportable: ExportableModel,
+    path: str | os.PathLike[str],
+    *,
+    opset: int = DEFAULT_OPSET,
+    verify: bool = True,
+    overwrite: bool = False,
+) -> ExportReport:
+    """Write `exportable` as an ONNX file with dynamic batch/height/width and its card in the metadata.
+
+    Args:
+        exportable: from `load_exportable`.
+        path: the ``.onnx`` file to write (atomically).
+        opset: ONNX opset, >= 17.
+        verify: run the file in onnxruntime on a batch of 2 at an odd size (23x17) and compare it
+            with torch (the size differs from the one traced, so dynamic axes are exercised).
+        overwrite: replace an existing file.
+
+    Returns:
+        An `ExportReport`.
+
+    Raises:
+        ConfigError: opset below 17 or a file name not ending in ``.onnx``.
+        OutputError, OutputExistsError: the file cannot be written.
+        MissingExtraError: onnx (or, with `verify`, onnxruntime) is not installed.
+    """
+    onnx = require_extra("onnx", "onnx", feature="ONNX export")
+    if opset < DEFAULT_OPSET:
+        raise ConfigError(f"--opset {opset}: gansuite exports opset {DEFAULT_OPSET} or later")
+    target = Path(path)
+    if target.suffix.lower() != ".onnx":
+        raise ConfigError(f"-o {target}: an ONNX file name must end in .onnx")
+    check_output_path(target, overwrite=overwrite)
+    module = exportable.module.eval().float()
+    input_name, output_name = _IO_NAMES[exportable.kind]
+    out_axes = {0: "batch", 2: "out_height", 3: "out_width"} if exportable.kind == "upscale" else {
+        0: "batch", 2: "height", 3: "width"}
+    # traced at sizes that are not multiples of 2, 4 or 8, so size-dependent padding is recorded as ops
+    example = _example_input(exportable, 1, 37, 29)
+    with atomic_path(target, overwrite=overwrite) as temp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and deprecation notes about the TorchScript exporter
+        torch.onnx.export(
+            module, (example,), str(temp), dynamo=False, opset_version=opset, input_names=[input_name],
+            output_names=[output_name], do_constant_folding=True,
+            dynamic_axes={input_name: {0: "batch", 2: "height", 3: "width"}, output_name: out_axes},
+        )
+        graph = onnx.load(str(temp))
+        graph.producer_name = "gansuite"
+        graph.doc_string = (
+            f"gansuite {exportable.kind} model {exportable.name!r}: {input_name} -> {output_name}; "
+            "see metadata_props gansuite_card"
+        )
+        for key, value in _metadata(exportable).items():
+            entry = graph.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(temp))
+    if not verify:
+        return ExportReport(path=target, kind=exportable.kind, opset=opset, input_shape=None, max_abs_diff=None)
+    check = _example_input(exportable, 2, 23, 17)
+    session = _session(target)
+    try:
+        produced = session.run(None, {input_name: check.numpy()})[0]
+    except Exception as exc:  # onnxruntime's own exception types
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{target}: the exported graph fails in onnxruntime on a {tuple(check.shape)} input "
+                              f"({message[:300]})") from exc
+    with torch.no_grad():
+        expected = module(check).float().numpy()
+    if produced.shape != expected.shape:
+        raise CheckpointError(f"{target}: ONNX output {produced.shape} differs from torch's {expected.shape}")
+    difference = float(np.abs(produced - expected).max())
+    return ExportReport(path=target, kind=exportable.kind, opset=opset, input_shape=tuple(check.shape),
+                        max_abs_diff=difference)
+
+
+def _session(path: Path, *, threads: int | None = None, providers: list[str] | None = None) -> Any:
+    ort = require_extra("onnx", "onnxruntime", feature="the onnxruntime engine")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), sess_options=options,
+                                    providers=providers or ["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: onnxruntime cannot load it ({message})") from exc
+
+
+def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file as a dict (needs only onnxruntime).
+
+    Raises:
+        CheckpointError: a missing or unreadable file.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise CheckpointError(f"ONNX file {source} does not exist")
+    return dict(_session(source).get_modelmeta().custom_metadata_map)
+
+
+class OnnxUpscaleModel:
+    """An exported upscaler in onnxruntime, callable like the torch model (host tensors, float32).
+
+    Pass it to `Upscaler` for tiling, alpha and 8/16-bit I/O::
+
+        Upscaler(OnnxUpscaleModel("x4.onnx"), tile="auto")
+
+    Args:
+        path: an ``.onnx`` file written by `export_onnx` (its metadata gives scale and receptive radius).
+        threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
+        providers: onnxruntime execution providers (default: the CPU one).
+
+    Raises:
+        CheckpointError: a missing or unreadable file, or one that is not a gansuite upscaler.
+        MissingExtraError: onnxruntime is not installed.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, threads: int | None = None, providers: list[str] | None = None
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CheckpointError(f"--model {self.path}: ONNX file does not exist")
+        self.session = _session(self.path, threads=threads, providers=providers)
+        metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        if metadata.get("gansuite_kind") != "upscale":
+            raise CheckpointError(
+                f"{self.path}: not an upscaler exported by `gansuite export onnx` (metadata gansuite_kind is "
+                f"{metadata.get('gansuite_kind')!r})"
+            )
+        self.scale = int(metadata["gansuite_scale"])
+        self.receptive_radius = int(metadata["gansuite_receptive_radius"])
+        self.card: dict[str, Any] = json.loads(metadata.get("gansuite_card", "{}"))
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, low_res: torch.Tensor) -> torch.Tensor:
+        """(N, 3, h, w) float RGB in [0, 1] → (N, 3, h·scale, w·scale) float32 on the host."""
+        array = np.ascontiguousarray(low_res.detach().to("cpu", torch.float32).numpy())
+        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+
+
+def cache_dir() -> Path:
+    """Where exported ONNX files are cached: ``GANSUITE_CACHE``, else ``$XDG_CACHE_HOME/gansuite``, else ~/.cache."""
+    if os.environ.get("GANSUITE_CACHE"):
+        return Path(os.environ["GANSUITE_CACHE"]) / "onnx"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gansuite" / "onnx"
+
+
+def cached_onnx_upscaler(
+    model: str | os.PathLike[str], *, realism: float | None = None, opset: int = DEFAULT_OPSET
+) -> Path:
+    """The ONNX file of an upscaler, exported into `cache_dir()` on first use.
+
+    Args:
+        model: a shipped upscaler name or a gansuite ``.safetensors`` file; an ``.onnx`` file is
+            returned as it is.
+        realism: as `Upscaler.from_pretrained` (part of the cache key).
+        opset: ONNX opset (part of the cache key).
+
+    Raises:
+        CheckpointError, ConfigError: as `load_exportable`, or a predictor given as an upscaler.
+        MissingExtraError: onnx is not installed and the file is not cached yet.
+    """
+    from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+
+    text = str(model)
+    if text.lower().endswith(".onnx"):
+        if realism is not None:
+            raise ConfigError("--realism blends torch weights; it cannot change an .onnx file: export with --realism")
+        return Path(text)
+    sources = [shipped_weights_path(text) if text in SHIPPED_WEIGHTS else Path(text)]
+    if realism is not None and text in SHIPPED_WEIGHTS and f"{text}-gan" in SHIPPED_WEIGHTS:
+        sources.append(shipped_weights_path(f"{text}-gan"))
+    if not all(source.is_file() for source in sources):
+        load_exportable(text, realism=realism)  # raises the error that names what is missing
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(hashlib.sha256(source.read_bytes()).hexdigest().encode())
+    digest.update(f"realism={realism};opset={opset};torch={torch.__version__}".encode())
+    target = cache_dir() / f"{Path(text).stem}-{digest.hexdigest()[:16]}.onnx"
+    if target.is_file():
+        return target
+    exportable = load_exportable(text, realism=realism)
+    if exportable.kind != "upscale":
+        raise ConfigError(f"--model {text} is a next-frame predictor, not an upscaler")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(exportable, target, opset=opset, verify=False, overwrite=True)
+    return target
+
+
+def onnx_upscaler(
+    model: str | os.PathLike[str], *, realism: float | None = None, rank: int = 0, world_size: int = 1,
+    threads: int | None = None, **settings: Any,
+) -> Any:
+    """An `Upscaler` running an ONNX upscaler (a file, or a model exported to the cache) in onnxruntime.
+
+    Args:
+        model: an ``.onnx`` file written by `export_onnx`, a shipped upscaler name or a gansuite
+            ``.safetensors`` file (exported into `cache_dir()` on first use).
+        realism: as `Upscaler.from_pretrained` (not for ``.onnx`` files).
+        rank, world_size: under torchrun, rank 0 exports to the cache while the others wait.
+        threads: onnxruntime intra-op threads.
+        **settings: `Upscaler` keyword arguments; device "auto" means the CPU here.
+
+    Raises:
+        CheckpointError, ConfigError, MissingExtraError: as `cached_onnx_upscaler` and `OnnxUpscaleModel`.
+    """
+    from gansuite.tasks.upscale.upscaler import Upscaler
+
+    if settings.get("device", "auto") == "auto":
+        settings["device"] = "cpu"
+    if world_size > 1 and rank != 0:
+        import torch.distributed as dist
+
+        dist.barrier()  # rank 0 exports first
+        path = cached_onnx_upscaler(model, realism=realism)
+    else:
+        path = cached_onnx_upscaler(model, realism=realism)
+        if world_size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+    return Upscaler(OnnxUpscaleModel(path, threads=threads), **settings)

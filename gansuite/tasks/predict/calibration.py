@@ -1,0 +1,274 @@
+"""Calibrated, causal anomaly scores: normalisation and threshold fixed on footage known to be normal.
+
+Liu et al.'s offline protocol min-max normalises each test clip with its own future; a live
+camera cannot. Here:
+
+1. `calibrate` measures the `FrameEvidence` (patch PSNR, motion, whole-frame PSNR) of clips
+   known to be normal (UCSD Ped2: its 16 training clips) and fixes each feature's mean and
+   standard deviation there. A frame's raw score is the mean of its chosen features' z-scores,
+   signed so that larger = more anomalous.
+2. The live score (`CausalScorer`) is the mean raw score of the last `smoothing` frames, minus
+   an optional slow running baseline: an exponential average of the raw score with a time
+   constant of `baseline_frames` frames, starting from the calibration level and frozen while
+   an alert is raised, so a scene that grows busier or darker moves the level slowly but an
+   anomaly does not absorb itself.
+3. The threshold is the (1 - false_alarm_rate) quantile of the live scores of the calibration
+   clips (each run from a fresh start), so at most that share of normal calibration frames alerts.
+
+A score depends only on the frame and the frames before it. The calibration is a small JSON file
+(`AnomalyCalibration.save` / `load_calibration`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gansuite.errors import ConfigError
+from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, signed_features
+
+__all__ = [
+    "AnomalyCalibration",
+    "CausalConfig",
+    "CausalScorer",
+    "calibrate",
+    "causal_scores",
+    "load_calibration",
+]
+
+_FORMAT = "gansuite-anomaly-calibration/1"
+
+
+@dataclass(frozen=True)
+class CausalConfig:
+    """How the live score is formed from the evidence.
+
+    Attributes:
+        features: the evidence combined (mean of z-scores): names from `FEATURES`.
+        smoothing: mean over the last `smoothing` frames' raw scores (1 = none), >= 1.
+        baseline_frames: time constant of the running baseline in frames, or None for none.
+    """
+
+    features: tuple[str, ...] = ("patch_psnr", "motion")
+    smoothing: int = 5
+    baseline_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))
+        unknown = [name for name in self.features if name not in FEATURES]
+        if not self.features or unknown:
+            raise ConfigError(f"features {list(self.features)}: choose one or more of {list(FEATURES)}")
+        if self.smoothing < 1:
+            raise ConfigError(f"smoothing must be >= 1 frame, got {self.smoothing}")
+        if self.baseline_frames is not None and self.baseline_frames < 2:
+            raise ConfigError(f"baseline_frames must be >= 2 or None, got {self.baseline_frames}")
+
+
+@dataclass(frozen=True)
+class AnomalyCalibration:
+    """Normalisation and threshold fixed on normal footage.
+
+    Attributes:
+        evidence: how the evidence was measured (must match at scoring time).
+        causal: how the live score is formed.
+        means: per feature, mean of the signed feature on the calibration frames.
+        stds: per feature, its standard deviation (> 0).
+        threshold: live score at and above which a frame alerts.
+        false_alarm_rate: the share of calibration frames the threshold was set to let alert.
+        calibration_frames: frames scored in calibration.
+        calibration_data: what the calibration clips were (free text, e.g. a folder).
+        model: the predictor the evidence came from (name or file).
+        level: mean raw score on the calibration frames (the baseline's start).
+    """
+
+    evidence: EvidenceConfig
+    causal: CausalConfig
+    means: dict[str, float]
+    stds: dict[str, float]
+    threshold: float
+    false_alarm_rate: float
+    calibration_frames: int
+    calibration_data: str = ""
+    model: str = ""
+    level: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def raw_scores(self, evidence: FrameEvidence) -> np.ndarray:
+        """(N,) mean z-score of the chosen features of each frame (no smoothing, no baseline)."""
+        signed = signed_features(evidence)
+        parts = [(signed[name] - self.means[name]) / self.stds[name] for name in self.causal.features]
+        return np.mean(parts, axis=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the file format)."""
+        data = asdict(self)
+        data["causal"]["features"] = list(self.causal.features)
+        return {"format": _FORMAT, **data}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the calibration as JSON (atomically); returns the path."""
+        from gansuite.core.atomic import atomic_write_bytes
+
+        target = Path(path)
+        atomic_write_bytes(target, (json.dumps(self.to_dict(), indent=2) + "\n").encode())
+        return target
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "calibration") -> AnomalyCalibration:
+        """Rebuild from `to_dict` output.
+
+        Raises:
+            ConfigError: not a gansuite calibration, or missing/invalid fields.
+        """
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ConfigError(f"{source} is not a gansuite anomaly calibration (format {_FORMAT}); make one with "
+                              "`gansuite calibrate`")
+        try:
+            causal = dict(data["causal"])
+            calibration = cls(
+                evidence=EvidenceConfig(**data["evidence"]),
+                causal=CausalConfig(**{**causal, "features": tuple(causal["features"])}),
+                means={str(k): float(v) for k, v in data["means"].items()},
+                stds={str(k): float(v) for k, v in data["stds"].items()},
+                threshold=float(data["threshold"]),
+                false_alarm_rate=float(data["false_alarm_rate"]),
+                calibration_frames=int(data["calibration_frames"]),
+                calibration_data=str(data.get("calibration_data", "")),
+                model=str(data.get("model", "")),
+                level=float(data.get("level", 0.0)),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: invalid calibration ({type(exc).__name__}: {exc})") from None
+        missing = [n for n in calibration.causal.features if n not in calibration.means or n not in calibration.stds]
+        if missing or any(not calibration.stds[n] > 0 for n in calibration.causal.features):
+            raise ConfigError(f"{source}: features {missing or calibration.causal.features} lack a mean or a std > 0")
+        return calibration
+
+
+def load_calibration(path: str | os.PathLike[str]) -> AnomalyCalibration:
+    """Read a calibration JSON written by `AnomalyCalibration.save`.
+
+    Raises:
+        ConfigError: missing, unreadable or invalid file.
+    """
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--calibration {file} does not exist; make one with `gansuite calibrate`") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--calibration {file} is not readable JSON ({exc})") from None
+    return AnomalyCalibration.from_dict(data, source=str(file))
+
+
+class CausalScorer:
+    """Turns each frame's evidence into a live score and an alert, using only the past.
+
+    Args:
+        calibration: the `AnomalyCalibration`; `threshold` may be overridden.
+        threshold: alert threshold, default the calibration's.
+    """
+
+    def __init__(self, calibration: AnomalyCalibration, *, threshold: float | None = None) -> None:
+        self.calibration = calibration
+        self.threshold = calibration.threshold if threshold is None else float(threshold)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream: empty smoothing window, baseline back to the calibration level."""
+        self._recent: deque[float] = deque(maxlen=self.calibration.causal.smoothing)
+        self._baseline = self.calibration.level
+        self.alert = False
+
+    def update(self, raw: float) -> tuple[float, bool]:
+        """Add one frame's raw score (`AnomalyCalibration.raw_scores`); returns (score, alert)."""
+        self._recent.append(float(raw))
+        smoothed = sum(self._recent) / len(self._recent)
+        score = smoothed - (self._baseline - self.calibration.level)
+        self.alert = score >= self.threshold
+        frames = self.calibration.causal.baseline_frames
+        if frames is not None and not self.alert:
+            self._baseline += (smoothed - self._baseline) / frames
+        return score, self.alert
+
+
+def causal_scores(
+    calibration: AnomalyCalibration, evidence: FrameEvidence, *, threshold: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Live scores and alerts of one clip's frames, scored in order from a fresh start.
+
+    Returns:
+        (N,) float64 scores and (N,) bool alerts.
+    """
+    scorer = CausalScorer(calibration, threshold=threshold)
+    pairs = [scorer.update(value) for value in calibration.raw_scores(evidence)]
+    return np.array([p[0] for p in pairs], dtype=np.float64), np.array([p[1] for p in pairs], dtype=bool)
+
+
+def _quantile_threshold(scores: np.ndarray, false_alarm_rate: float) -> float:
+    """The smallest threshold letting at most `false_alarm_rate` of `scores` reach it."""
+    ordered = np.sort(scores)[::-1]
+    allowed = math.floor(false_alarm_rate * ordered.size)
+    return float(np.nextafter(ordered[allowed], np.inf))
+
+
+def calibrate(
+    evidence_per_clip: Sequence[FrameEvidence],
+    *,
+    false_alarm_rate: float = 0.01,
+    evidence_config: EvidenceConfig | None = None,
+    causal: CausalConfig | None = None,
+    calibration_data: str = "",
+    model: str = "",
+) -> AnomalyCalibration:
+    """Fix the normalisation and the threshold on clips known to be normal.
+
+    Args:
+        evidence_per_clip: the `FrameEvidence` of each normal clip (`clip_evidence`).
+        false_alarm_rate: share of calibration frames allowed to alert, in (0, 1).
+        evidence_config: how the evidence was measured (recorded; default `EvidenceConfig()`).
+        causal: how the live score is formed (default `CausalConfig()`).
+        calibration_data: a description of the clips, recorded in the file.
+        model: the predictor's name or file, recorded in the file.
+
+    Returns:
+        The `AnomalyCalibration`: over the calibration clips (each scored from a fresh start),
+        the share of frames whose live score reaches the threshold is at most `false_alarm_rate`
+        (ties aside).
+
+    Raises:
+        ConfigError: no frames, a rate outside (0, 1), or a feature constant on every frame.
+    """
+    if not 0.0 < false_alarm_rate < 1.0:
+        raise ConfigError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
+    clips = [clip for clip in evidence_per_clip if len(clip) > 0]
+    if not clips:
+        raise ConfigError("calibration needs at least one scored frame of normal footage")
+    causal = causal or CausalConfig()
+    signed = signed_features(FrameEvidence.concatenate(clips))
+    means = {name: float(np.mean(values)) for name, values in signed.items()}
+    stds = {name: float(np.std(values)) for name, values in signed.items()}
+    flat = [name for name in causal.features if not stds[name] > 0]
+    if flat:
+        raise ConfigError(f"features {flat} are constant on the calibration frames; drop them from the features")
+    stds = {name: (value if value > 0 else 1.0) for name, value in stds.items()}
+    calibration = AnomalyCalibration(
+        evidence=evidence_config or EvidenceConfig(), causal=causal, means=means, stds=stds, threshold=math.inf,
+        false_alarm_rate=false_alarm_rate, calibration_frames=sum(len(c) for c in clips),
+        calibration_data=calibration_data, model=model,
+    )
+    calibration = replace(calibration, level=float(np.mean(calibration.raw_scores(FrameEvidence.concatenate(clips)))))
+    # With a baseline the alerts freeze it, so the scores depend on the threshold: iterate to a fixed point.
+    for _ in range(1 if causal.baseline_frames is None else 4):
+        scores = np.concatenate([causal_scores(calibration, clip)[0] for clip in clips])
+        calibration = replace(calibration, threshold=_quantile_threshold(scores, false_alarm_rate))
+    return calibration

@@ -1,0 +1,200 @@
+"""``flow-unet``: a next-frame generator that predicts motion and warps the last frames.
+
+The design of Deep Voxel Flow (Liu et al., ICCV 2017) and SDC-Net (Reda et al., ECCV 2018):
+instead of drawing the next frame, the network predicts a dense flow field, an occlusion /
+blend mask and a small residual, and the frame is the last context frame warped along the flow
+with ``grid_sample`` — so it learns how things move rather than what they look like, keeps the
+input's sharpness, and generalises from little data.
+
+Coarse to fine: the coarse motion comes from classical optical flow between the last two frames
+(OpenCV DIS, `dis_flow`, computed at no more than `max_flow_side` on the short side), and a
+U-Net run at a reduced resolution (1/`internal_scale`, and at most `max_internal_side` on the
+short side) sees the context frames, that flow and the frames it warps, and predicts
+
+- a flow correction ΔF (added to the classical flow F₀),
+- a blend mask m between the last frame warped by F and the frame before it warped by 2F (a
+  second look at the same moving point, for pixels the last frame gets wrong),
+- an RGB residual r (brightness changes, disocclusions),
+
+all upsampled (bilinear) to the input size, where the full-resolution frames are warped:
+``next = (1 − m)·warp(I[t−1], F) + m·warp(I[t−2], 2F) + r``, clamped to [0, 1]. The output
+heads start at zero (m ≈ 0.0025), so an untrained model already gives the optical-flow
+extrapolation baseline and training only has to learn the corrections.
+
+Costs: DIS runs on the CPU (NumPy), per batch item, without gradient; the network cost is that of
+a small U-Net at the reduced resolution. Not exportable to ONNX (DIS is an OpenCV call).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gansuite.core.blocks import conv, init_weights
+from gansuite.core.networks import GENERATORS
+from gansuite.errors import ConfigError
+from gansuite.tasks.predict.baselines import DIS_PRESETS, backward_warp, dis_flow
+
+__all__ = ["FlowUNetPredictor"]
+
+_FLOW_NORM = 4.0  # flow channels are fed to the U-Net in units of 4 working-resolution pixels
+_MASK_BIAS = -6.0  # the blend mask starts at sigmoid(-6) ≈ 0.0025: the last frame warped alone
+
+
+class _DoubleConv(nn.Sequential):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            conv(in_channels, out_channels),
+            nn.LeakyReLU(0.2, inplace=True),
+            conv(out_channels, out_channels),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    shrink = size[0] <= x.shape[-2] and size[1] <= x.shape[-1]
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrink)
+
+
+def _resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (N, 2, H, W) pixel flow to `size`, rescaling its x and y offsets to the new pixels."""
+    height, width = flow.shape[-2:]
+    if (height, width) == tuple(size):
+        return flow
+    scale = flow.new_tensor([size[1] / width, size[0] / height]).view(1, 2, 1, 1)
+    return _resize(flow, size) * scale
+
+
+@GENERATORS.register("flow-unet")
+class FlowUNetPredictor(nn.Module):
+    """Motion-aware next-frame predictor: classical flow + a U-Net's flow correction, mask and residual.
+
+    Args:
+        context_frames: k >= 2, the frames the model sees.
+        channels: C, 1 (gray) or 3 (RGB).
+        base_channels: U-Net features at the working resolution; doubled per level up to 4x.
+        depth: U-Net down-sampling levels, 1..5.
+        internal_scale: the U-Net runs at 1/this of the input resolution (at least).
+        max_internal_side: ... and at most this short side (bounds the cost on large frames).
+        classical_flow: a DIS preset ("ultrafast", "fast", "medium") for the coarse flow, or
+            "none" to learn the whole flow.
+        max_flow_side: DIS runs on frames downscaled to at most this short side.
+
+    Forward:
+        x: (N, k·C, H, W) float in [0, 1], the context frames oldest first, stacked along
+            channels; any H, W >= 2.
+        Returns (N, C, H, W) float32 in [0, 1], the next frame.
+
+    Raises:
+        ConfigError: bad settings, or an input of the wrong layout.
+    """
+
+    def __init__(
+        self, *, context_frames: int = 4, channels: int = 3, base_channels: int = 24, depth: int = 3,
+        internal_scale: int = 2, max_internal_side: int = 256, classical_flow: str = "medium",
+        max_flow_side: int = 360,
+    ) -> None:
+        super().__init__()
+        if context_frames < 2 or channels not in (1, 3) or base_channels < 1 or not 1 <= depth <= 5:
+            raise ConfigError(
+                f"flow-unet: need context_frames >= 2, channels 1 or 3, base_channels >= 1 and depth 1..5; "
+                f"got {context_frames}, {channels}, {base_channels}, {depth}"
+            )
+        if internal_scale < 1 or max_internal_side < 8 or max_flow_side < 8:
+            raise ConfigError(
+                f"flow-unet: internal_scale >= 1, max_internal_side >= 8 and max_flow_side >= 8 needed, got "
+                f"{internal_scale}, {max_internal_side}, {max_flow_side}"
+            )
+        if classical_flow != "none" and classical_flow not in DIS_PRESETS:
+            raise ConfigError(f"flow-unet: classical_flow must be 'none' or one of {sorted(DIS_PRESETS)}")
+        self.context_frames, self.channels, self.depth = context_frames, channels, depth
+        self.internal_scale, self.max_internal_side = internal_scale, max_internal_side
+        self.classical_flow, self.max_flow_side = classical_flow, max_flow_side
+        widths = [base_channels * min(2**level, 4) for level in range(depth + 1)]
+        # context frames, flow (2), last frame warped by F0, frame before warped by 2·F0
+        in_channels = context_frames * channels + 2 + 2 * channels
+        self.encoders = nn.ModuleList(
+            _DoubleConv(in_channels if level == 0 else widths[level - 1], widths[level]) for level in range(depth + 1)
+        )
+        self.upconvs = nn.ModuleList(
+            nn.ConvTranspose2d(widths[level], widths[level - 1], kernel_size=2, stride=2)
+            for level in range(depth, 0, -1)
+        )
+        self.decoders = nn.ModuleList(
+            _DoubleConv(2 * widths[level - 1], widths[level - 1]) for level in range(depth, 0, -1)
+        )
+        self.head = conv(widths[0], 3 + channels)  # ΔF (2), mask logit (1), residual (C)
+        init_weights(self)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) the U-Net runs at (before padding to a multiple of 2**depth)."""
+        factor = max(float(self.internal_scale), min(height, width) / self.max_internal_side)
+        return max(1, round(height / factor)), max(1, round(width / factor))
+
+    def _classical_flow(self, last: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """(N, 2, H, W) pixel flow from the last frame to the one before (zeros without classical flow)."""
+        n, _, height, width = last.shape
+        if self.classical_flow == "none":
+            return last.new_zeros(n, 2, height, width)
+        factor = min(height, width) / self.max_flow_side
+        if factor > 1:
+            size = (max(1, round(height / factor)), max(1, round(width / factor)))
+            flow = dis_flow(_resize(last, size), _resize(previous, size), preset=self.classical_flow)
+            return _resize_flow(flow, (height, width))
+        return dis_flow(last, previous, preset=self.classical_flow)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, c = self.context_frames, self.channels
+        if x.dim() != 4 or x.shape[1] != k * c or min(x.shape[-2:]) < 2:
+            raise ConfigError(
+                f"flow-unet expects (N, {k * c}, H >= 2, W >= 2) = {k} context frames x {c} channels stacked, "
+                f"got {tuple(x.shape)}"
+            )
+        x = x.float().contiguous()
+        height, width = x.shape[-2:]
+        last, previous = x[:, -c:], x[:, -2 * c : -c]
+        with torch.no_grad():
+            flow0 = self._classical_flow(last, previous)  # (N, 2, H, W) pixels
+        size = self.working_size(height, width)
+        small_flow = _resize_flow(flow0, size)
+        small_last, small_previous = _resize(last, size), _resize(previous, size)
+        features = torch.cat(
+            [
+                _resize(x, size),
+                small_flow / _FLOW_NORM,
+                backward_warp(small_last, small_flow),
+                backward_warp(small_previous, 2.0 * small_flow),
+            ],
+            dim=1,
+        )  # (N, k·C + 2 + 2C, h, w)
+        multiple = 2**self.depth
+        pad_h, pad_w = (-size[0]) % multiple, (-size[1]) % multiple
+        y = F.pad(features, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else features
+        skips = []
+        for level, encoder in enumerate(self.encoders):
+            if level:
+                y = F.max_pool2d(y, 2)
+            y = encoder(y)
+            skips.append(y)
+        for upconv, decoder, skip in zip(self.upconvs, self.decoders, reversed(skips[:-1]), strict=True):
+            y = F.leaky_relu(upconv(y), 0.2)
+            y = decoder(torch.cat([y, skip], dim=1))
+        out = self.head(y)[..., : size[0], : size[1]]  # (N, 3 + C, h, w)
+        delta = out[:, :2] * _FLOW_NORM  # working-resolution pixels
+        flow = flow0 + _resize_flow(delta, (height, width))
+        mask = torch.sigmoid(_resize(out[:, 2:3], (height, width)) + _MASK_BIAS)
+        residual = _resize(out[:, 3:], (height, width))
+        warped = backward_warp(last, flow)
+        warped_previous = backward_warp(previous, 2.0 * flow)
+        return ((1.0 - mask) * warped + mask * warped_previous + residual).clamp(0.0, 1.0)
+
+    def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, ...]:
+        # odd sizes exercise the padding; a shifted pattern gives the classical flow something to find
+        base = torch.rand(batch_size, self.channels, 29, 35)
+        frames = [torch.roll(base, shifts=(0, t), dims=(2, 3)) for t in range(self.context_frames)]
+        return (torch.cat(frames, dim=1)[..., 2:29, 3:35],)

@@ -1,0 +1,153 @@
+"""ONNX export (`gansuite export onnx`) and the onnxruntime engine (`gansuite upscale --engine onnxruntime`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from _upscale_helpers import export_tiny, random_array
+from click.testing import CliRunner
+
+from gansuite.cli import main
+from gansuite.core.checkpoint import export_weights
+from gansuite.core.networks import NetworkSpec, build_network
+from gansuite.deploy.onnx import (
+    OnnxUpscaleModel,
+    cached_onnx_upscaler,
+    export_onnx,
+    load_exportable,
+    read_onnx_metadata,
+)
+from gansuite.errors import CheckpointError, ConfigError, MissingExtraError
+from gansuite.tasks.upscale.upscaler import Upscaler
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+# every registered upscaler and predictor layout, tiny; the predictors cover odd-size padding
+# inside the graph, space-to-depth and gray/RGB
+NETWORKS = {
+    "compact-x4": NetworkSpec("generator", "compact", {"scale": 4, "channels": 8, "num_convs": 2}),
+    "compact-x2-lrelu": NetworkSpec("generator", "compact",
+                                    {"scale": 2, "channels": 8, "num_convs": 2, "activation": "lrelu"}),
+    "srresnet-x4": NetworkSpec("generator", "srresnet", {"scale": 4, "channels": 4, "num_blocks": 1}),
+    "rrdbnet-x2": NetworkSpec("generator", "rrdbnet", {"scale": 2, "channels": 4, "num_blocks": 1, "growth": 2}),
+    "unet-rgb": NetworkSpec("generator", "unet-predictor",
+                            {"context_frames": 3, "channels": 3, "base_channels": 4, "depth": 2}),
+    "unet-gray-s2d": NetworkSpec("generator", "unet-predictor",
+                                 {"context_frames": 4, "channels": 1, "base_channels": 4, "depth": 3,
+                                  "residual": False, "space_to_depth": 2}),
+}
+
+
+def _exported(tmp_path: Path, key: str) -> tuple[torch.nn.Module, Path]:
+    torch.manual_seed(1)
+    module = build_network(NETWORKS[key]).eval()
+    weights = export_weights(tmp_path / f"{key}.safetensors", module, card={"note": "tiny", "steps": 3})
+    report = export_onnx(load_exportable(weights), tmp_path / f"{key}.onnx", verify=False)
+    return module, report.path
+
+
+@pytest.mark.parametrize("key", sorted(NETWORKS))
+def test_onnx_output_equals_torch_on_random_odd_sizes_and_batches(tmp_path: Path, key: str) -> None:
+    module, path = _exported(tmp_path, key)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    channels = 3 if hasattr(module, "scale") else module.context_frames * module.channels
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        batch = int(rng.integers(1, 4))
+        height, width = (int(v) * 2 + 1 for v in rng.integers(4, 20, size=2))  # odd, 9..39
+        x = torch.rand(batch, channels, height, width)
+        produced = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+        with torch.no_grad():
+            expected = module(x).numpy()
+        assert produced.shape == expected.shape
+        assert np.abs(produced - expected).max() <= 1e-4, (batch, height, width)
+
+
+def test_onnx_has_dynamic_axes_opset_17_and_the_card_in_its_metadata(tmp_path: Path) -> None:
+    _, path = _exported(tmp_path, "compact-x4")
+    graph = onnx.load(str(path))
+    assert max(entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx")) >= 17
+    dims = graph.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in dims] == ["batch", "", "height", "width"] and dims[1].dim_value == 3
+    metadata = read_onnx_metadata(path)
+    assert metadata["gansuite_kind"] == "upscale" and metadata["gansuite_scale"] == "4"
+    assert json.loads(metadata["gansuite_card"]) == {"note": "tiny", "steps": 3}
+    assert json.loads(metadata["gansuite_spec"])["kwargs"]["channels"] == 8
+    _, predictor = _exported(tmp_path, "unet-gray-s2d")
+    metadata = read_onnx_metadata(predictor)
+    assert (metadata["gansuite_kind"], metadata["gansuite_context_frames"], metadata["gansuite_channels"]) == (
+        "predict", "4", "1")
+
+
+def test_onnxruntime_upscaler_equals_torch_with_tiles_alpha_and_16_bit(tmp_path: Path) -> None:
+    weights = export_tiny(tmp_path / "tiny.safetensors", "compact", 4)
+    path = export_onnx(load_exportable(weights), tmp_path / "tiny.onnx").path
+    image = random_array(37, 29, channels=4, dtype=np.uint16)
+    with_torch = Upscaler.from_pretrained(weights, device="cpu", tile=16)(image)
+    with_onnx = Upscaler(OnnxUpscaleModel(path), tile=16)(image)
+    assert with_onnx.tiles == with_torch.tiles > 1
+    assert with_onnx.image.bit_depth == 16 and with_onnx.image.alpha is not None
+    assert np.abs(with_onnx.image.color - with_torch.image.color).max() <= 1e-4
+    assert np.abs(with_onnx.image.alpha - with_torch.image.alpha).max() <= 1e-4
+
+
+def test_cli_export_then_upscale_with_onnxruntime_matches_torch(tmp_path: Path) -> None:
+    weights = export_tiny(tmp_path / "tiny.safetensors", "compact", 2)
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "onnx", "--model", str(weights), "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0, result.output
+    assert "max |onnxruntime - torch|" in result.output
+    source = tmp_path / "in" / "photo.png"
+    source.parent.mkdir()
+    cv2.imwrite(str(source), random_array(21, 15, channels=3))
+    for engine, model, folder in (("onnxruntime", tmp_path / "m.onnx", "ort"), ("torch", weights, "torch")):
+        result = runner.invoke(main, ["upscale", str(source), "-o", str(tmp_path / folder), "--model", str(model),
+                                      "--engine", engine, "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+    onnx_out = cv2.imread(str(tmp_path / "ort" / "photo_x2.png")).astype(int)
+    torch_out = cv2.imread(str(tmp_path / "torch" / "photo_x2.png")).astype(int)
+    assert onnx_out.shape == (42, 30, 3)
+    assert np.abs(onnx_out - torch_out).max() <= 1  # float32 agreement, then 8-bit rounding
+
+
+def test_engine_onnxruntime_exports_a_weights_file_to_the_cache_once(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GANSUITE_CACHE", str(tmp_path / "cache"))
+    weights = export_tiny(tmp_path / "tiny.safetensors", "compact", 4)
+    first = cached_onnx_upscaler(weights)
+    assert first.parent == tmp_path / "cache" / "onnx" and first.suffix == ".onnx"
+    stamp = first.stat().st_mtime_ns
+    assert cached_onnx_upscaler(weights) == first and first.stat().st_mtime_ns == stamp
+    export_tiny(weights, "compact", 4, seed=5)  # new weights → a new cache entry
+    assert cached_onnx_upscaler(weights) != first
+
+
+def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "onnx", "--model", "no-such-model", "-o", str(tmp_path / "a.onnx")])
+    assert result.exit_code != 0 and "neither a shipped model" in result.output
+    weights = export_tiny(tmp_path / "tiny.safetensors")
+    result = runner.invoke(main, ["export", "onnx", "--model", str(weights), "-o", str(tmp_path / "a.txt")])
+    assert result.exit_code != 0 and "must end in .onnx" in result.output
+    result = runner.invoke(main, ["export", "onnx", "--model", str(weights), "--opset", "13"])
+    assert result.exit_code == 2 and "--opset" in result.output
+    with pytest.raises(ConfigError, match="--realism"):
+        cached_onnx_upscaler(tmp_path / "x.onnx", realism=0.5)
+    _, predictor = _exported(tmp_path, "unet-rgb")
+    with pytest.raises(CheckpointError, match="not an upscaler"):
+        OnnxUpscaleModel(predictor)
+    with pytest.raises(CheckpointError, match="already an ONNX file"):
+        load_exportable(predictor)
+
+
+def test_missing_onnxruntime_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    _, path = _exported(tmp_path, "compact-x4")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'gansuite\[onnx\]'"):
+        OnnxUpscaleModel(path)

@@ -1,0 +1,123 @@
+"""`predict-frames` outputs and checks: frames-dir safety, evaluation without a video, truncated clips,
+--future bound, model-card sizes, LPIPS offline note, H.264 output, odd sizes kept."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import av
+import pytest
+from _predict_helpers import (
+    export_tiny,
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    write_clip_folder,
+    write_clip_video,
+)
+from click.testing import CliRunner
+
+from gansuite.cli import main
+from gansuite.cli._base import lpips_or_note
+from gansuite.io.video import read_video
+from tests._video_helpers import make_clip, stream_summary
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_tiny(tmp_path_factory.mktemp("model") / "tiny.safetensors", context=2, channels=3)
+
+
+def _run(*args: str) -> object:
+    return CliRunner().invoke(main, ["predict-frames", *args])
+
+
+def test_frames_dir_never_the_input_folder(tmp_path: Path, model: Path) -> None:
+    folder = write_clip_folder(tmp_path / "clip", frames=6)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = _run(str(folder), "--model", str(model), "--frames-dir", str(folder), "--overwrite", "-o",
+                  str(tmp_path / "o.mp4"))
+    assert result.exit_code == 1
+    assert "--frames-dir" in result.output and "is the input clip's frame folder" in result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_frames_dir_obeys_overwrite_and_keeps_no_stale_frames(tmp_path: Path, model: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=8)
+    frames = tmp_path / "pngs"
+    first = _run(str(clip), "--model", str(model), "--future", "4", "--frames-dir", str(frames))
+    assert first.exit_code == 0, first.output
+    assert len(list(frames.iterdir())) == 4
+    again = _run(str(clip), "--model", str(model), "--future", "2", "--frames-dir", str(frames), "-o",
+                 str(tmp_path / "b.mp4"))
+    assert again.exit_code == 1 and "already holds 4 frames" in again.output and "--overwrite" in again.output
+    replaced = _run(str(clip), "--model", str(model), "--future", "2", "--frames-dir", str(frames), "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in frames.iterdir()) == ["000000.png", "000001.png"]  # no stale 000002/000003
+
+
+def test_evaluate_without_output_writes_no_video(tmp_path: Path, model: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=8)
+    for _ in range(2):  # a rerun neither fails nor litters
+        result = _run(str(clip), "--model", str(model), "--future", "2", "--evaluate", "--json", "--backbones",
+                      str(tmp_path / "none"))
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["output"] is None
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mkv"]
+
+
+def test_truncated_clip_gives_one_warning_line(tmp_path: Path, model: Path) -> None:
+    clip = tmp_path / "tail.mp4"
+    make_clip(clip, frames=30, audio=False, faststart=True)
+    with av.open(str(clip)) as container:
+        cut = [p.pos for p in container.demux(video=0) if p.size][15]
+    data = bytearray(clip.read_bytes())
+    data[cut:] = bytes(len(data) - cut)
+    clip.write_bytes(bytes(data))
+    result = _run(str(clip), "--model", str(model), "--future", "1", "-o", str(tmp_path / "p.mp4"))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "of the 30 frames the container promises" in warnings[0]
+
+
+def test_future_bounded_by_memory(tmp_path: Path, model: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=6)
+    result = _run(str(clip), "--model", str(model), "--future", str(10**12))
+    assert result.exit_code == 1
+    assert f"--future {10**12}: the predicted 32x24 frames would need" in result.output
+    assert "use --future" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_card_frame_size_bomb_refused(tmp_path: Path) -> None:
+    bomb = export_tiny(tmp_path / "bomb.safetensors", card={"task": "predict", "frame_size": [20000, 20000]})
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=6)
+    result = _run(str(clip), "--model", str(bomb))
+    assert result.exit_code == 1
+    assert "bomb.safetensors: its model card asks for frame_size [20000, 20000]" in result.output
+
+
+def test_lpips_note_at_once_when_offline(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("GANSUITE_BACKBONES", raising=False)
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent-torch-home")
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("LPIPSMetric was built: a download would have been tried")
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    monkeypatch.setattr("gansuite.metrics.LPIPSMetric", no_download)
+    assert lpips_or_note(None, "cpu") is None
+    assert "cannot reach download.pytorch.org" in capsys.readouterr().err
+
+
+def test_h264_output_keeps_odd_sizes_and_side_by_side(tmp_path: Path, model: Path) -> None:
+    clip = write_clip_video(tmp_path / "odd.mkv", frames=6, height=21, width=31)
+    out = tmp_path / "odd.mp4"
+    result = _run(str(clip), "--model", str(model), "--future", "2", "--side-by-side", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    summary = stream_summary(out)
+    assert summary["streams"] == [("video", "h264")] and summary["size"] == (93, 21)
+    assert read_video(out).frames.shape == (2, 21, 93, 3)

@@ -1,0 +1,127 @@
+"""The motion-aware ``flow-unet`` predictor and the recipes that use it."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from _predict_helpers import one_thread  # noqa: F401  (autouse: tiny convolutions on one thread)
+
+from gansuite.core.networks import build_network
+from gansuite.errors import ConfigError
+from gansuite.tasks.predict.baselines import flow_extrapolation
+from gansuite.tasks.predict.flow_models import FlowUNetPredictor
+from gansuite.tasks.predict.models import rollout
+from gansuite.tasks.predict.recipes import flow_predictor_spec, get_recipe
+
+
+def _moving_texture(frames: int, height: int, width: int, velocity: tuple[int, int] = (2, 1)) -> torch.Tensor:
+    """(1, T·3, H, W): a smooth RGB texture translating `velocity` pixels per frame, stacked along channels."""
+    noise = np.random.default_rng(0).random((height + 64, width + 64, 3)).astype(np.float32)
+    big = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    big = (big - big.min()) / np.ptp(big)
+    dx, dy = velocity
+    clip = [big[32 - t * dy : 32 - t * dy + height, 32 - t * dx : 32 - t * dx + width] for t in range(frames)]
+    return torch.from_numpy(np.concatenate(clip, axis=2).transpose(2, 0, 1).copy())[None]
+
+
+@pytest.mark.parametrize(("height", "width"), [(17, 23), (2, 2), (64, 64), (9, 70)])
+def test_any_size_gives_a_frame_in_range(height: int, width: int) -> None:
+    model = FlowUNetPredictor(context_frames=3, channels=3, base_channels=4, depth=2).eval()
+    torch.manual_seed(0)
+    for p in model.head.parameters():  # a non-zero head, so the learned corrections are exercised
+        p.data.normal_(0, 0.5)
+    with torch.no_grad():
+        out = model(torch.rand(2, 9, height, width))
+    assert out.shape == (2, 3, height, width) and out.dtype == torch.float32
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def test_an_untrained_model_is_the_flow_extrapolation_baseline() -> None:
+    """The zero-initialised heads leave the classical flow, warped last frame and (almost) no blend."""
+    model = FlowUNetPredictor(context_frames=4, channels=3, base_channels=4, depth=2, max_flow_side=512).eval()
+    x = _moving_texture(4, 48, 64)
+    with torch.no_grad():
+        out = model(x)
+    baseline = flow_extrapolation(x.view(1, 4, 3, 48, 64), 1)[:, 0]
+    assert (out - baseline).abs().mean() < 2e-3
+
+
+def test_gray_model_and_rollout_keep_shapes() -> None:
+    model = FlowUNetPredictor(context_frames=2, channels=1, base_channels=4, depth=1, classical_flow="none")
+    out = rollout(model, torch.rand(2, 2, 20, 24), 3, 1)
+    assert out.shape == (2, 3, 20, 24)
+    out.mean().backward()
+    assert model.head.weight.grad is not None and model.head.weight.grad.abs().sum() > 0
+
+
+def test_working_size_is_reduced_and_bounded() -> None:
+    model = FlowUNetPredictor(internal_scale=4, max_internal_side=256)
+    assert model.working_size(128, 128) == (32, 32)
+    assert model.working_size(360, 640) == (90, 160)
+    assert model.working_size(2160, 3840) == (256, 455)  # large frames: short side capped
+
+
+def test_bad_settings_and_inputs_are_explained() -> None:
+    with pytest.raises(ConfigError, match="context_frames >= 2"):
+        FlowUNetPredictor(context_frames=1)
+    with pytest.raises(ConfigError, match="classical_flow"):
+        FlowUNetPredictor(classical_flow="raft")
+    with pytest.raises(ConfigError, match=r"expects \(N, 12, H >= 2, W >= 2\)"):
+        FlowUNetPredictor(base_channels=4)(torch.rand(1, 9, 16, 16))
+
+
+def test_natural_recipes_use_the_flow_model_and_differ_only_in_the_adversarial_term() -> None:
+    gan, mse = get_recipe("natural"), get_recipe("natural-mse")
+    assert gan.generator.name == "flow-unet" and gan.full_resolution
+    assert gan.generator == mse.generator and gan.trainer.steps == mse.trainer.steps
+    assert gan.trainer.uses_discriminator and not mse.trainer.uses_discriminator
+    assert gan.motion is not None and gan.motion.max_brightness_change > 0
+    assert get_recipe("natural-unet").generator.name == "unet-predictor"
+    assert build_network(flow_predictor_spec(context_frames=4, channels=3)).context_frames == 4
+
+
+def test_shipped_size_model_runs_a_640x360_frame_quickly() -> None:
+    """The recipe's generator at 640x360 on one thread: the predict-frames >= 5 frames/s budget."""
+    model = build_network(get_recipe("natural").generator).eval()
+    x = torch.rand(1, 12, 360, 640)
+    with torch.no_grad():
+        model(x)
+        started = time.perf_counter()
+        model(x)
+    assert time.perf_counter() - started < 1.0  # generous: ~0.1-0.2 s on an idle core
+
+
+def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path) -> None:
+    import dataclasses
+    import json
+
+    from _predict_helpers import write_clip_folder
+
+    from gansuite.tasks.predict import FramePredictor, train_predict
+    from gansuite.tasks.predict.synthetic import MotionRanges
+
+    write_clip_folder(tmp_path / "clip", frames=10, height=24, width=32)
+    recipe = get_recipe("natural")
+    quiet = {"progress": False, "tensorboard": False, "log_every": 1, "checkpoint_every": 0, "sample_every": 0,
+             "validate_every": 0, "batch_size": 2}
+    tiny = dataclasses.replace(
+        recipe,
+        generator=flow_predictor_spec(context_frames=4, channels=3, base_channels=4, depth=1),
+        trainer=recipe.trainer.replace(**quiet),
+        crop_size=16,
+        motion=MotionRanges(max_pan=2.0, max_acceleration=0.3, max_layer_zoom=0.05, max_brightness_change=0.05),
+    )
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    cv2.imwrite(str(stills / "a.png"), (np.random.default_rng(0).random((40, 48, 3)) * 255).astype(np.uint8))
+    train_predict(tiny, data=[tmp_path / "clip"], stills=[stills], out=tmp_path / "run", steps=2, device="cpu")
+    card = json.loads((tmp_path / "run" / "generator_ema.json").read_text())
+    assert card["max_short_side"] is None and card["train_max_short_side"] == 256
+    predictor = FramePredictor.from_pretrained(tmp_path / "run" / "generator_ema.safetensors")
+    assert predictor.max_short_side is None and predictor.working_shape(720, 1280) == (720, 1280)
+    out = predictor.predict_frames(np.random.default_rng(1).random((4, 20, 30, 3)).astype(np.float32), 2)
+    assert out.shape == (2, 20, 30, 3)

@@ -1,0 +1,207 @@
+"""Calibrated causal anomaly scores, the live scorer, input validation, `gansuite calibrate` / `monitor`.
+
+Synthetic footage: gray 32x32 clips of a drifting background with a slowly moving square, which
+a copy-last-frame model predicts well; an anomaly is a small block of random noise in a corner
+for a run of frames (unpredictable, and local: a small share of the frame).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _predict_helpers import (
+    copy_last_model,
+    export_tiny,
+    moving_square,
+    one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+)
+from click.testing import CliRunner
+
+from gansuite.bench.anomaly_causal import Variant, run_causal_anomaly_benchmark
+from gansuite.cli import main
+from gansuite.errors import ConfigError
+from gansuite.io import write_frames
+from gansuite.tasks.predict import FramePredictor, StreamingAnomalyScorer
+from gansuite.tasks.predict.calibration import (
+    AnomalyCalibration,
+    CausalConfig,
+    calibrate,
+    causal_scores,
+    load_calibration,
+)
+from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence, clip_evidence
+from gansuite.tasks.predict.live import CalibratedAnomalyScorer
+
+_EVIDENCE = EvidenceConfig(patch_size=8)
+
+
+def _clip(length: int, seed: int, anomaly: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 32, 32, 1) frames and (T,) labels; frames in `anomaly` get an 8x8 noise block."""
+    frames = moving_square(length, 32, 32, channels=1)
+    rng = np.random.default_rng(seed)
+    frames = np.clip(frames + rng.normal(0, 0.01, frames.shape).astype(np.float32), 0, 1)
+    labels = np.zeros(length, dtype=np.int64)
+    if anomaly is not None:
+        start, stop = anomaly
+        frames[start:stop, 20:28, 20:28] = rng.random((stop - start, 8, 8, 1), dtype=np.float32)
+        labels[start:stop] = 1
+    return frames, labels
+
+
+@pytest.fixture(scope="module")
+def predictor() -> FramePredictor:
+    return FramePredictor(copy_last_model(context=2, channels=1), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def calibration(predictor: FramePredictor) -> AnomalyCalibration:
+    normal = [clip_evidence(predictor, _clip(30, seed)[0], _EVIDENCE) for seed in range(4)]
+    return calibrate(normal, false_alarm_rate=0.05, evidence_config=_EVIDENCE, causal=CausalConfig(smoothing=1))
+
+
+def test_injected_anomaly_scores_above_normal_frames(predictor: FramePredictor, calibration: AnomalyCalibration) -> None:
+    frames, labels = _clip(40, seed=11, anomaly=(20, 28))
+    scores, alerts = causal_scores(calibration, clip_evidence(predictor, frames, _EVIDENCE))
+    y = labels[2:]
+    normal = np.r_[0:18, 28:38]  # scored frames 2..19 and 30..39 (frames 28, 29 still have noise in their context)
+    assert scores[y == 1].min() > scores[normal].max()
+    assert alerts[y == 1].all() and alerts[normal].mean() <= 0.1
+
+
+def test_threshold_gives_the_requested_false_alarm_rate_on_the_calibration_scores() -> None:
+    rng = np.random.default_rng(0)
+    clips = [FrameEvidence(rng.normal(30, 1, n), rng.normal(20, 2, n), rng.gamma(2.0, 1.0, n)) for n in (300, 500, 200)]
+    for rate in (0.01, 0.05, 0.2):
+        for smoothing in (1, 5):
+            calibration = calibrate(clips, false_alarm_rate=rate, causal=CausalConfig(smoothing=smoothing))
+            alerts = np.concatenate([causal_scores(calibration, clip)[1] for clip in clips])
+            assert rate - 1.5 / alerts.size <= alerts.mean() <= rate
+    with pytest.raises(ConfigError, match="false_alarm_rate must be in"):
+        calibrate(clips, false_alarm_rate=1.0)
+    with pytest.raises(ConfigError, match="choose one or more of"):
+        CausalConfig(features=("psnr",))
+
+
+def test_scores_of_frame_t_do_not_change_when_later_frames_change(predictor: FramePredictor,
+                                                                  calibration: AnomalyCalibration) -> None:
+    frames, _ = _clip(30, seed=5)
+    changed = frames.copy()
+    changed[15:] = np.random.default_rng(1).random(changed[15:].shape, dtype=np.float32)
+    for setting in (calibration, AnomalyCalibration(**{**calibration.__dict__,
+                                                       "causal": CausalConfig(smoothing=3, baseline_frames=4)})):
+        live = [CalibratedAnomalyScorer(predictor, setting) for _ in range(2)]
+        a = [s.score for s in live[0].score_stream(frames)]
+        b = [s.score for s in live[1].score_stream(changed)]
+        assert a[: 15 - 2] == b[: 15 - 2]  # frames 2 .. 14 are scored identically
+        assert a[15 - 2] != b[15 - 2]
+
+
+def test_live_scorer_matches_the_whole_clip_computation(predictor: FramePredictor,
+                                                        calibration: AnomalyCalibration) -> None:
+    frames, _ = _clip(24, seed=9, anomaly=(10, 15))
+    live = list(CalibratedAnomalyScorer(predictor, calibration).score_stream(frames))
+    batch, alerts = causal_scores(calibration, clip_evidence(predictor, frames, _EVIDENCE))
+    assert [s.frame_index for s in live] == list(range(2, 24))
+    np.testing.assert_allclose([s.score for s in live], batch, rtol=1e-5, atol=1e-6)
+    assert [s.alert for s in live] == alerts.tolist()
+    assert live[0].error_map.shape == (32, 32)
+
+
+def test_running_baseline_follows_a_slow_level_change_and_freezes_in_alerts() -> None:
+    rng = np.random.default_rng(2)
+    normal = [FrameEvidence(rng.normal(30, 1, 400), rng.normal(20, 1, 400), np.zeros(400))]
+    causal = CausalConfig(features=("patch_psnr",), smoothing=1, baseline_frames=50)
+    calibration = calibrate(normal, false_alarm_rate=0.01, causal=causal)
+    darker = FrameEvidence(np.full(600, 30.0), np.full(600, 20.0) - np.linspace(0, 4, 600), np.zeros(600))
+    scores, _ = causal_scores(calibration, darker)
+    fixed, _ = causal_scores(AnomalyCalibration(**{**calibration.__dict__, "causal": CausalConfig(
+        features=("patch_psnr",), smoothing=1)}), darker)
+    assert scores[-1] < 0.5 * fixed[-1]  # the slow drift is absorbed
+    jump = FrameEvidence(np.full(200, 30.0), np.r_[np.full(20, 20.0), np.full(180, 5.0)], np.zeros(200))
+    scores, alerts = causal_scores(calibration, jump)
+    assert alerts[20:].all() and scores[-1] == pytest.approx(scores[20])  # frozen while alerting
+
+
+def test_calibration_json_round_trip(calibration: AnomalyCalibration, tmp_path: Path) -> None:
+    path = calibration.save(tmp_path / "calibration.json")
+    assert load_calibration(path) == calibration
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    with pytest.raises(ConfigError, match="not a gansuite anomaly calibration"):
+        load_calibration(tmp_path / "bad.json")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_calibration(tmp_path / "missing.json")
+
+
+def test_streaming_scorer_takes_opencv_frames_and_refuses_wrong_ranges(predictor: FramePredictor) -> None:
+    frames = _clip(8, seed=4)[0]
+    rgb = np.repeat(frames, 3, axis=3)
+    as_opencv = [np.rint(frame[..., ::-1] * 255).astype(np.uint8) for frame in rgb]  # BGR uint8, as cv2 reads
+    as_float = [frame.astype(np.float32) / 255 for frame in as_opencv]  # the same frames as float
+    from_uint8 = [s.psnr for s in StreamingAnomalyScorer(predictor).score_stream(as_opencv)]
+    from_float = [s.psnr for s in StreamingAnomalyScorer(predictor).score_stream([f[..., ::-1] for f in as_float])]
+    np.testing.assert_allclose(from_uint8, from_float, rtol=1e-5)
+    assert min(from_uint8) > 20  # not the -43 dB of 0..255 values read as [0, 1]
+    with pytest.raises(ConfigError, match=r"float frames must be in \[0, 1\]"):
+        StreamingAnomalyScorer(predictor).update(as_opencv[0].astype(np.float32))
+    with pytest.raises(ConfigError, match="has dtype int32"):
+        StreamingAnomalyScorer(predictor).update(as_opencv[0].astype(np.int32))
+
+
+def _write_set(root: Path) -> tuple[Path, Path, np.ndarray]:
+    normal, test, labels = root / "normal", root / "test", []
+    for seed in range(3):
+        write_frames(normal / f"{seed + 1:02d}", _clip(24, seed)[0])
+    for i, anomaly in enumerate(((12, 20), (4, 10), (14, 24))):
+        frames, y = _clip(24, 20 + i, anomaly)
+        write_frames(test / f"{i + 1:02d}", frames)
+        labels.append(y)
+    return normal, test, np.concatenate(labels)[None]
+
+
+def test_benchmark_reports_offline_and_causal_side_by_side(predictor: FramePredictor, tmp_path: Path) -> None:
+    normal, test, labels = _write_set(tmp_path)
+    variants = (Variant("whole-frame PSNR", CausalConfig(features=("frame_psnr",), smoothing=1)),
+                Variant("patch (default)", CausalConfig(features=("patch_psnr",), smoothing=1)))
+    report = run_causal_anomaly_benchmark(test, labels, normal, model=predictor, evidence=_EVIDENCE,
+                                          variants=variants, false_alarm_rate=0.05,
+                                          calibration_out=tmp_path / "calibration.json")
+    patch = report.rows[1]
+    assert patch["causal"]["micro_auc"] > 0.95 and patch["offline"]["micro_auc"] > 0.9
+    assert patch["detection_rate"] > 0.9 and patch["calibration_false_alarm_rate"] <= 0.05
+    assert report.n_frames == 3 * 22 and report.rows[0]["causal"]["macro_clips"] == 3
+    assert "Causal micro AUC" in report.to_markdown() and str(normal.resolve()) in report.to_markdown()
+    assert load_calibration(tmp_path / "calibration.json").causal.features == ("patch_psnr",)
+
+
+def test_cli_calibrate_and_monitor_write_lines_video_and_report(tmp_path: Path) -> None:
+    normal, test, labels = _write_set(tmp_path)
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    runner = CliRunner()
+    result = runner.invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"), "--model", str(model),
+                                  "--patch-size", "8", "--false-alarm-rate", "0.05", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    np.save(tmp_path / "labels.npy", labels)
+    args = ["monitor", str(test / "01"), "--calibration", str(tmp_path / "cal.json"), "--model", str(model),
+            "--video", str(tmp_path / "out.mkv"), "--report", str(tmp_path / "report"),
+            "--labels", str(tmp_path / "labels.npy"), "--fps", "10"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    frames = [line for line in lines if "frame" in line and "event" not in line]
+    assert [line["frame"] for line in frames] == list(range(24))
+    assert frames[0]["score"] is None and all({"score", "threshold", "alert"} <= set(f) for f in frames)
+    starts = [line for line in lines if line.get("event") == "alert_start"]
+    ends = [line for line in lines if line.get("event") == "alert_end"]
+    assert len(starts) == len(ends)
+    assert (tmp_path / "out.mkv").stat().st_size > 0
+    for name in ("scores.png", "report.md", "summary.json", "scores.jsonl"):
+        assert (tmp_path / "report" / name).is_file()
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["scored"] == 22 and "detection_rate" in summary and summary["realtime_factor"] > 0
+    assert "caught" in (tmp_path / "report" / "report.md").read_text()
+    result = runner.invoke(main, ["monitor", str(test / "01"), "--calibration", str(tmp_path / "labels.npy"),
+                                  "--model", str(model)])
+    assert result.exit_code == 1 and "labels.npy is not readable JSON" in result.output
