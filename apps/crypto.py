@@ -152,6 +152,8 @@ class RandomMessages(Dataset):
         self.plaintexts = _random_bits(size, bits, generator)
         self.keys = _random_bits(size, bits, generator)
 
+    seeded_keys = True  # batches are fetched whole; the keys only carry indices
+
     def __len__(self) -> int:
         return len(self.plaintexts)
 

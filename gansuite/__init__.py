@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from gansuite.io.image import LoadedImage, read_image, write_image
     from gansuite.io.imresize import imresize
     from gansuite.metrics.psnr_ssim import psnr, ssim
+    from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, LiveScore, load_calibration
     from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore
     from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
     from gansuite.tasks.upscale.upscaler import Upscaler, UpscaleResult
@@ -45,6 +46,10 @@ _EXPORTS: dict[str, str] = {
     "PredictionResult": "gansuite.tasks.predict.predictor",
     "StreamingAnomalyScorer": "gansuite.tasks.predict.anomaly",
     "StreamScore": "gansuite.tasks.predict.anomaly",
+    "CalibratedAnomalyScorer": "gansuite.tasks.predict",
+    "LiveScore": "gansuite.tasks.predict",
+    "AnomalyCalibration": "gansuite.tasks.predict",
+    "load_calibration": "gansuite.tasks.predict",
     # training
     "Trainer": "gansuite.core.trainer",
     "TrainerConfig": "gansuite.core.config",
@@ -70,6 +75,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AnomalyCalibration",
+    "CalibratedAnomalyScorer",
     "CheckpointError",
     "ConfigError",
     "ContentLossConfig",
@@ -78,6 +85,7 @@ __all__ = [
     "GansuiteError",
     "InputImageError",
     "InputVideoError",
+    "LiveScore",
     "LoadedImage",
     "NotAvailableError",
     "OutputError",
@@ -91,6 +99,7 @@ __all__ = [
     "UpscaleResult",
     "Upscaler",
     "imresize",
+    "load_calibration",
     "psnr",
     "read_image",
     "ssim",

@@ -10,7 +10,6 @@ do with each kind.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import zlib
@@ -54,7 +53,8 @@ def png_header_only(width: int, height: int) -> bytes:
 
 def exif_blob(orientation: int) -> bytes:
     """A minimal little-endian TIFF-structured EXIF block with one Orientation (274) entry."""
-    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, orientation) + b"\0\0\0\0"
+    entry = struct.pack("<HHII", 274, 3, 1, orientation)  # tag, SHORT, count 1, value
+    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + entry + b"\0\0\0\0"
 
 
 def pil_save(path: Path, array_rgb_or_rgba: np.ndarray, **options: object) -> Path:
@@ -65,7 +65,9 @@ def pil_save(path: Path, array_rgb_or_rgba: np.ndarray, **options: object) -> Pa
     return path
 
 
-def animated(path: Path, count: int = 3, durations: tuple[int, ...] = (40, 120, 250), size: tuple[int, int] = (10, 8)) -> Path:
+def animated(
+    path: Path, count: int = 3, durations: tuple[int, ...] = (40, 120, 250), size: tuple[int, int] = (10, 8)
+) -> Path:
     """An animated GIF/APNG/WebP (from the suffix) of `count` distinct frames with the given delays."""
     from PIL import Image
 

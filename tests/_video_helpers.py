@@ -33,12 +33,13 @@ def make_clip(
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",
     faststart: bool = False,
+    subtitles: bool = False,
 ) -> list[np.ndarray]:
     """Writes a clip (frames `pattern(i)`, stored as given) and returns its uint8 RGB frames.
 
     `pts` in `time_base` units (default: spaced at `rate`); `rotation`: a display matrix asking
     players to rotate counter-clockwise by that many degrees; `audio`: a mono 16 kHz AAC sine
-    covering the clip.
+    covering the clip; `subtitles`: two SubRip cues (use a .mkv `path`).
     """
     if pts is None:
         pts = [round(i / (rate * time_base)) for i in range(frames)]
@@ -51,6 +52,12 @@ def make_clip(
     if rotation:
         stream.set_display_rotation(rotation)
     sound = container.add_stream("aac", rate=16000) if audio else None
+    cues = text = None
+    if subtitles:  # every stream must exist before the first packet is written
+        srt = path.with_name(path.stem + "_cues.srt")
+        srt.write_text("1\n00:00:00,000 --> 00:00:00,120\nHello\n\n2\n00:00:00,120 --> 00:00:00,240\nWorld\n")
+        cues = av.open(str(srt))
+        text = container.add_stream_from_template(cues.streams[0])
     images = []
     for index, stamp in enumerate(pts):
         image = pattern(index, height, width)
@@ -71,7 +78,15 @@ def make_clip(
             piece.sample_rate, piece.pts = 16000, start
             container.mux(sound.encode(piece))
         container.mux(sound.encode(None))
+    if cues is not None:
+        for packet in cues.demux(cues.streams[0]):
+            if packet.size:
+                packet.stream = text
+                container.mux(packet)
     container.close()
+    if cues is not None:
+        cues.close()
+        Path(cues.name).unlink()
     return images
 
 

@@ -1,4 +1,4 @@
-"""apps/anomaly_monitor.py: per-frame JSON lines from a video, an alert at a sudden change."""
+"""apps/anomaly_monitor.py (`gansuite monitor` as a script): JSON lines per frame, an alert at a sudden change."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from _predict_helpers import (
     moving_square,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
 )
+from click.testing import CliRunner
 
 from gansuite.core.checkpoint import export_weights
 from gansuite.io.video import write_video
@@ -28,30 +29,44 @@ def monitor():
     return module
 
 
-def test_scores_every_frame_after_the_context_and_alerts_at_a_cut(
-    monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _calibrated(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy-last model and its calibration on three normal moving-square videos."""
+    from gansuite.cli import main as gansuite_main
+
+    model = export_weights(tmp_path / "copy.safetensors", copy_last_model(context=2), card={"task": "predict"})
+    normal = tmp_path / "normal"
+    normal.mkdir()
+    for i in range(3):
+        write_video(normal / f"{i}.mkv", moving_square(16 + 4 * i, 24, 32), 10.0)
+    result = CliRunner().invoke(gansuite_main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"),
+                                                "--model", str(model), "--patch-size", "8", "--smoothing", "1",
+                                                "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    return model, tmp_path / "cal.json"
+
+
+def test_scores_every_frame_and_alerts_at_a_cut(monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, calibration = _calibrated(tmp_path)
     clip = moving_square(16, 24, 32)
     clip[10] = 1.0 - clip[10]  # one inverted frame: copy-last mispredicts it and the frame after
     video = write_video(tmp_path / "clip.mkv", clip, 10.0)
-    model = export_weights(tmp_path / "copy.safetensors", copy_last_model(context=2), card={"task": "predict"})
-    code = monitor.main([str(video), "--model", str(model), "--window", "50", "--threshold", "0.9",
-                         "--device", "cpu"])
+    code = monitor.main([str(video), "--model", str(model), "--calibration", str(calibration), "--device", "cpu"])
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["frame"] for line in lines] == list(range(2, 16))
-    anomaly = {line["frame"]: line["anomaly"] for line in lines}
-    assert max(anomaly, key=anomaly.get) in (10, 11)
-    assert [line["frame"] for line in lines if line["alert"]] and all(
-        line["frame"] in (10, 11) for line in lines if line["alert"] and line["frame"] > 3
-    )
-    assert np.isfinite([line["psnr"] for line in lines]).all()
+    frames = [line for line in lines if "event" not in line]
+    assert [line["frame"] for line in frames] == list(range(16))
+    scores = {line["frame"]: line["score"] for line in frames if line["score"] is not None}
+    assert sorted(scores) == list(range(2, 16)) and max(scores, key=scores.get) in (10, 11)
+    assert {line["frame"] for line in frames if line["alert"]} <= {10, 11} and frames[10]["alert"]
+    assert [line["event"] for line in lines if "event" in line][:2] == ["alert_start", "alert_end"]
+    assert np.isfinite([line["psnr"] for line in frames if line["score"] is not None]).all()
 
 
 def test_a_source_that_cannot_be_opened_is_one_error_line(
     monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = export_weights(tmp_path / "copy.safetensors", copy_last_model(context=2), card={"task": "predict"})
-    code = monitor.main([str(tmp_path / "missing.mp4"), "--model", str(model), "--device", "cpu"])
+    model, calibration = _calibrated(tmp_path)
+    code = monitor.main([str(tmp_path / "missing.mp4"), "--model", str(model), "--calibration", str(calibration),
+                         "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(err) == 1 and "cannot open" in err[0]
+    assert code == 1 and len(err) == 1 and "missing.mp4" in err[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from _data import require
 from safetensors.torch import save_file
 
 from gansuite.bench import _sr_methods
@@ -191,22 +191,13 @@ def test_bicubic_method_shape() -> None:
 
 
 @pytest.fixture
-def sr_data() -> Path:
-    root = os.environ.get("GANSUITE_DATA")
-    if not root:
-        pytest.skip("GANSUITE_DATA is unset: point it at the shared datasets folder to run this test")
-    folder = Path(root) / "sr"
-    if not folder.is_dir():
-        pytest.skip(f"GANSUITE_DATA={root} has no sr/ folder")
-    return folder
+def sr_data(data_dir: Path) -> Path:
+    return require(data_dir / "sr", "the sr/ datasets folder")
 
 
 @pytest.fixture
-def backbones() -> Path:
-    root = os.environ.get("GANSUITE_BACKBONES")
-    if not root:
-        pytest.skip("GANSUITE_BACKBONES is unset: point it at the shared weights folder to run this test")
-    return Path(root)
+def backbones(backbones_dir: Path) -> Path:
+    return backbones_dir
 
 
 @pytest.mark.data
@@ -245,9 +236,7 @@ def test_reproduces_published_bicubic_x2_and_matlab_lr(sr_data: Path) -> None:
 @pytest.mark.data
 def test_peer_model_runs_through_spandrel(sr_data: Path, backbones: Path) -> None:
     pytest.importorskip("spandrel", reason="spandrel (optional 'peers' extra) is not installed")
-    peer = backbones / PEER_FILE
-    if not peer.is_file():
-        pytest.skip(f"{peer} is missing from GANSUITE_BACKBONES")
+    peer = require(backbones / PEER_FILE, "the peer model file in GANSUITE_BACKBONES")
     report = run_sr_benchmark(
         ["bicubic", str(peer)], {"Set5": sr_data / "Set5" / "HR"}, scale=4, device="cpu", backbones=backbones
     )

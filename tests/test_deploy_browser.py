@@ -111,7 +111,10 @@ def test_upload_an_image_and_get_the_upscaled_result_in_chromium(tmp_path: Path)
                     "#upscale-result img", "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
                 )
                 assert sizes == [[384, 320], [384, 320]]  # before (bicubic) and after, at the output size
-                page.locator("#upscale-download").get_by_text("photo_x4.png").wait_for(state="visible")
+                page.wait_for_function(  # the download, full size, named after the upload
+                    "() => { const e = document.querySelector('#upscale-download');"
+                    " return e !== null && e.innerText.replace(/\\s/g, '').includes('photo_x4.png'); }"
+                )
                 page.get_by_text("no image: drop an image").first.wait_for(state="hidden")
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from _data import require
 
 from gansuite.errors import ConfigError, InputImageError
 from gansuite.io.imresize import imresize, imresize_array, resize_weights
 
 
 @pytest.fixture
-def sr_data() -> Path:
-    root = os.environ.get("GANSUITE_DATA")
-    if not root:
-        pytest.skip("GANSUITE_DATA is unset: point it at the shared datasets folder to run this test")
-    folder = Path(root) / "sr"
-    if not folder.is_dir():
-        pytest.skip(f"GANSUITE_DATA={root} has no sr/ folder")
-    return folder
+def sr_data(data_dir: Path) -> Path:
+    return require(data_dir / "sr", "the sr/ datasets folder")
 
 
 @pytest.mark.parametrize("scale", [0.25, 0.5, 2.0, 3.0])

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from _data import require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -431,8 +432,8 @@ def test_shared_benchmark_images(data_dir: Path) -> None:
     root = data_dir / "sr"
     bridge = root / "Set14" / "HR" / "bridge.png"
     baby = root / "Set5" / "HR" / "baby.png"
-    if not bridge.is_file() or not baby.is_file():
-        pytest.skip(f"Set5/Set14 images not found under {root}")
+    require(bridge, "Set14's bridge.png")
+    require(baby, "Set5's baby.png")
     gray = read_image(bridge)
     assert gray.grayscale and gray.bit_depth == 8 and gray.alpha is None
     color = read_image(baby)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import require
 
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io import (
@@ -37,10 +38,7 @@ def quantised(values: np.ndarray) -> np.ndarray:
 
 
 def shared_clip(data_dir: Path, name: str) -> Path:
-    path = data_dir / "video" / "clips" / name
-    if not path.is_file():
-        pytest.skip(f"{name} not found under {path.parent}")
-    return path
+    return require(data_dir / "video" / "clips" / name, f"the shared clip {name}")
 
 
 # ---------------------------------------------------------------------------- round trips

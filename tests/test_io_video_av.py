@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from gansuite.errors import InputVideoError
+from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.video import (
     VideoWarning,
     VideoWriter,
@@ -44,6 +44,21 @@ def test_variable_frame_rate_and_audio_survive_a_rewrite(tmp_path: Path) -> None
     assert after["streams"] == [("video", "h264"), ("audio", "aac")]
     assert after["frames"] == len(VFR_PTS) and after["pix_fmt"] == "yuv420p"
     assert after["duration"] == pytest.approx(before["duration"], abs=0.034)
+    assert probe_video(source).color[:2] == (0, 2)  # untagged: decoded as FFmpeg does, BT.601 tv range
+    assert probe_video(output).color[:2] == (1, 6)  # ... and tagged so, so players do not guess by frame size
+    assert np.abs(read_video(output).frames - read_video(source).frames).mean() < 0.01
+
+
+def test_subtitles_and_audio_are_copied_and_containers_checked(tmp_path: Path) -> None:
+    source = tmp_path / "subs.mkv"
+    make_clip(source, subtitles=True)
+    output = rewrite(source, tmp_path / "out.mkv", codec="h264")
+    assert stream_summary(output)["streams"] == [("video", "h264"), ("audio", "aac"), ("subtitle", "srt")]
+    assert video_packets(output, "subtitle") == video_packets(source, "subtitle") == [(0, b"Hello"), (120, b"World")]
+    assert video_packets(output, "audio") == video_packets(source, "audio")
+    with pytest.raises(ConfigError, match=r"out\.mp4: a \.mp4 file cannot hold #2 subtitle \(srt\) .*write \.mkv"):
+        rewrite(source, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_ntsc_rate_keeps_exact_timestamps(tmp_path: Path) -> None:

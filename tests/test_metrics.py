@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -210,10 +209,9 @@ def test_lpips_missing_backbone_says_both_ways(tmp_path: Path) -> None:
         LPIPSMetric(net="squeeze", backbones=tmp_path)  # type: ignore[arg-type]
 
 
-def test_lpips_with_the_shared_alexnet_runs() -> None:
-    folder = os.environ.get("GANSUITE_BACKBONES")
-    if not folder:
-        pytest.skip("GANSUITE_BACKBONES is unset: point it at the shared weights folder to run this test")
+@pytest.mark.data
+def test_lpips_with_the_shared_alexnet_runs(backbones_dir: Path) -> None:
+    folder = backbones_dir
     metric = LPIPSMetric(backbones=folder, device="cpu")
     x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     assert torch.allclose(metric(x, x), torch.zeros(2), atol=1e-7)

@@ -182,6 +182,8 @@ def test_auto_tile_pays_for_the_overlap_in_its_memory_budget(compact_file: Path)
     side_narrow, side_wide = narrow._auto_tile(4000, 3000), wide._auto_tile(4000, 3000)
     assert 0 < side_wide < side_narrow
     assert side_narrow - side_wide == 2 * (40 + 20) - 2 * (2 + 1)  # the same budget for core + context + band
+    probed = Upscaler.from_file(compact_file, device="cpu")  # its own radius: a 4-pixel band is enough
+    assert probed.tile_feather == min(4, probed.tile_overlap // 2) and narrow.tile_feather == 1
     assert narrow._auto_tile(16, 16) == 0  # a small image runs in one pass
 
 
@@ -200,7 +202,7 @@ def test_pickled_code_is_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pth"
     torch.save({"conv_first.weight": torch.zeros(1), "payload": _Payload(str(marker))}, evil)
-    with pytest.raises(CheckpointError, match="never unpickles code"):
+    with pytest.raises(CheckpointError, match="never executes pickled code"):
         load_model_file(evil)
     assert not marker.exists()
     scripted = tmp_path / "scripted.pt"

@@ -62,7 +62,9 @@ def calibration(predictor: FramePredictor) -> AnomalyCalibration:
     return calibrate(normal, false_alarm_rate=0.05, evidence_config=_EVIDENCE, causal=CausalConfig(smoothing=1))
 
 
-def test_injected_anomaly_scores_above_normal_frames(predictor: FramePredictor, calibration: AnomalyCalibration) -> None:
+def test_injected_anomaly_scores_above_normal_frames(
+    predictor: FramePredictor, calibration: AnomalyCalibration
+) -> None:
     frames, labels = _clip(40, seed=11, anomaly=(20, 28))
     scores, alerts = causal_scores(calibration, clip_evidence(predictor, frames, _EVIDENCE))
     y = labels[2:]
@@ -205,3 +207,51 @@ def test_cli_calibrate_and_monitor_write_lines_video_and_report(tmp_path: Path) 
     result = runner.invoke(main, ["monitor", str(test / "01"), "--calibration", str(tmp_path / "labels.npy"),
                                   "--model", str(model)])
     assert result.exit_code == 1 and "labels.npy is not readable JSON" in result.output
+
+
+@pytest.mark.slow
+def test_shipped_ped2_calibration_alerts_on_the_cyclist_of_test_clip_02(data_dir: Path) -> None:
+    """Ped2 test clip 02 (a cyclist from frame 94 on), live, with the calibration made on the training clips."""
+    from gansuite.io import iter_video_frames
+    from gansuite.tasks.predict.calibration import shipped_calibration_path
+
+    if not shipped_calibration_path("ped2").is_file():
+        pytest.skip("this build ships no ped2 calibration")
+    ped2 = data_dir / "video" / "ped2"
+    labels = np.load(ped2 / "labels" / "frame_labels_ped2.npy").ravel()[180:360]  # clip 01 has 180 frames
+    scorer = CalibratedAnomalyScorer(FramePredictor.from_pretrained("ped2", device="cpu"), load_calibration("ped2"))
+    scores = list(scorer.score_stream(iter_video_frames(ped2 / "testing" / "02")))
+    alerts = np.array([s.alert for s in scores])
+    y = labels[[s.frame_index for s in scores]]
+    assert alerts[y == 1].mean() > 0.9 and alerts[y == 0].mean() < 0.05  # measured: 97.7% and 0%
+
+
+def test_monitor_refuses_a_calibration_made_with_other_weights(tmp_path: Path) -> None:
+    normal, test, _ = _write_set(tmp_path)
+    first = export_tiny(tmp_path / "a.safetensors", context=2, channels=1)
+    runner = CliRunner()
+    result = runner.invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"), "--model", str(first),
+                                  "--patch-size", "8", "--features", "patch_psnr"])
+    assert result.exit_code == 0, result.output
+    second = export_tiny(tmp_path / "b.safetensors", context=2, channels=1, card={"task": "predict", "note": "b"})
+    result = runner.invoke(main, ["monitor", str(test / "01"), "--calibration", str(tmp_path / "cal.json"),
+                                  "--model", str(second)])
+    assert result.exit_code == 1 and "made with other weights" in result.output
+
+
+def test_ctrl_c_ends_a_monitor_run_cleanly(predictor: FramePredictor, calibration: AnomalyCalibration,
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import apps.monitor as app
+
+    frames = _clip(12, seed=2, anomaly=(8, 12))[0]
+
+    def camera(source: str, *, max_frames: int | None = None):
+        yield from frames
+        raise KeyboardInterrupt  # the user stops the camera
+
+    monkeypatch.setattr(app, "capture_frames", camera)
+    events: list[dict] = []
+    result = app.run_monitor("0", predictor, calibration, video=tmp_path / "out.mkv", fps=10, emit=events.append)
+    assert result.frames == 12 and (tmp_path / "out.mkv").stat().st_size > 0
+    assert result.events and result.events[-1]["end"] == 11  # the open alert is closed at the last frame
+    assert [e["event"] for e in events if "event" in e][-1] == "alert_end"

@@ -54,7 +54,8 @@ def test_two_identical_train_commands_give_identical_weights(images: Path, tmp_p
     torch.rand(17)  # whatever the process did before, a fresh run starts from its seed
     second = _train(images, tmp_path / "b", "--steps", "2")
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    a, b = _weights(tmp_path / "a" / "generator_ema.safetensors"), _weights(tmp_path / "b" / "generator_ema.safetensors")
+    a = _weights(tmp_path / "a" / "generator_ema.safetensors")
+    b = _weights(tmp_path / "b" / "generator_ema.safetensors")
     assert a.keys() == b.keys()
     for name, value in a.items():
         assert torch.equal(value, b[name]), f"{name} differs between two identical runs"

@@ -29,6 +29,8 @@ class _Digits(Dataset):
     def __init__(self, images: torch.Tensor) -> None:
         self.images = images
 
+    seeded_keys = True  # batches are fetched whole; the keys only carry indices
+
     def __len__(self) -> int:
         return len(self.images)
 

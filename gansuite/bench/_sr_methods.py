@@ -103,7 +103,10 @@ def _load_spandrel(path: Path, device: torch.device) -> _SpandrelMethod:
             "install it with pip install 'gansuite[peers]' (or pip install spandrel)"
         ) from exc
     try:
-        descriptor = spandrel.ModelLoader(device=device).load_from_file(path)
+        from gansuite.tasks.upscale.model_files import read_state_dict  # weights only: never unpickles code
+
+        state = spandrel.canonicalize_state_dict(read_state_dict(path))
+        descriptor = spandrel.ModelLoader(device=device).load_from_state_dict(state)
     except Exception as exc:  # spandrel raises ValueError, UnsupportedModelError, torch errors, ...
         raise CheckpointError(
             f"--method {path}: spandrel cannot load this file ({type(exc).__name__}: {exc}); give a model "

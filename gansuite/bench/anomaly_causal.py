@@ -14,12 +14,16 @@ Protocol (UCSD Ped2 by default; any folder of normal clips + folder of labelled 
      the whole clip (uses the clip's future; not possible live);
    - **causal calibrated**: the live score of `CausalScorer`, from the calibration only and the past.
 4. Micro AUC/EER: all test frames pooled. Macro AUC/EER: the mean over the test clips that hold
-   both normal and anomalous scored frames (on Ped2, clips 08 and 11 are anomalous throughout and
-   are left out). At the calibration threshold: the share of anomalous test frames that alert
-   (detection rate) and the share of normal test frames that alert (false-alarm rate).
+   both normal and anomalous scored frames (on Ped2 8 of the 12: four clips are anomalous in every
+   scored frame). A per-clip AUC does not change under an increasing per-clip rescaling, and the
+   offline column min-max normalises the very scores of the causal one, so their macro AUCs are
+   equal by construction; the micro AUC is where the protocols differ. At the calibration
+   threshold: the share of anomalous test frames that alert (detection rate) and the share of
+   normal test frames that alert (false-alarm rate).
 
-Evidence per clip can be cached on disk (`cache_dir`), keyed by model file hash, clip path and
-evidence settings, so scoring variants are re-evaluated without running the network again.
+Evidence per clip can be cached on disk (`cache_dir`), keyed by model file hash, clip path,
+modification time and entry count (or file size), and evidence settings, so scoring variants are
+re-evaluated without running the network again.
 """
 
 from __future__ import annotations
@@ -67,7 +71,11 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
 
 
 def _cache_file(cache_dir: Path, clip: Path, model_key: str, config: EvidenceConfig) -> Path:
-    key = json.dumps([str(clip.resolve()), model_key, config.to_dict()], sort_keys=True)
+    # the clip's modification time and entry count: a folder whose frames were added or removed, or a
+    # rewritten video, gets a new key
+    entries = len(list(clip.iterdir())) if clip.is_dir() else clip.stat().st_size
+    state = [str(clip.resolve()), clip.stat().st_mtime_ns, entries]
+    key = json.dumps([state, model_key, config.to_dict()], sort_keys=True)
     return cache_dir / f"{clip.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -270,7 +278,9 @@ def run_causal_anomaly_benchmark(
     defaults = [i for i, variant in enumerate(variants) if "(default)" in variant.name]
     chosen = calibrations[defaults[0] if defaults else -1]
     if calibration_out is not None:
-        chosen = replace(chosen, extra={"source": "gansuite benchmark anomaly"})
+        extra = {"source": "gansuite benchmark anomaly"}
+        chosen = replace(chosen, extra=extra if predictor.source is None else
+                         {**extra, "model_sha256": file_sha256(predictor.source)})
         chosen.save(calibration_out)
     protocol = {
         "summary": (

@@ -21,6 +21,7 @@ class Group(click.Group):
         from gansuite.core.atomic import terminate_like_interrupt
 
         terminate_like_interrupt()  # `kill` (SIGTERM) unwinds like Ctrl-C: temporary files are removed
+        _one_line_warnings()
         try:
             return super().invoke(ctx)
         except GansuiteError as exc:
@@ -37,6 +38,23 @@ class Group(click.Group):
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {message} (set GANSUITE_DEBUG=1 for the traceback)"
             ) from None
+
+
+def _one_line_warnings() -> None:
+    """gansuite's own warnings (e.g. `VideoWarning`: a clip shorter than its container says) as one stderr line."""
+    import warnings
+
+    original = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        if category.__module__.startswith("gansuite"):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    if getattr(original, "__name__", "") != "show":
+        warnings.showwarning = show
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -169,3 +169,41 @@ def benchmark_anomaly(
         frames_dir, labels, model=model, device=device, progress=lambda line: click.echo(line, err=True)
     )
     click.echo(write_reports(report, json_out, markdown_out))
+
+
+@benchmark.command("video-sr")
+@click.option("--method", "methods", multiple=True, required=True,
+              help="bicubic, a shipped model (x4, x4-gan, x2), a gansuite weights file, or a model file spandrel loads "
+              "(repeatable).")
+@click.option("--clip", "clips", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="Video file or frame folder (repeatable).")
+@click.option("--scale", type=click.IntRange(2, 8), default=4, show_default=True)
+@click.option("--max-frames", type=click.IntRange(min=2), default=30, show_default=True,
+              help="Frames from the start of each clip.")
+@click.option("--max-short-side", type=click.IntRange(min=16), default=240, show_default=True,
+              help="Ground-truth frames are downscaled to this short side at most.")
+@click.option("--temporal-blend", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Also score each model with the flicker fix: blend with the previous flow-warped output.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--backbones", type=click.Path(path_type=Path), help="Folder or file of the AlexNet backbone for LPIPS.")
+@click.option("--no-lpips", is_flag=True, help="Skip LPIPS.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="JSON report file.")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path), help="Markdown file.")
+def benchmark_video_sr(
+    methods: tuple[str, ...], clips: tuple[Path, ...], scale: int, max_frames: int, max_short_side: int,
+    temporal_blend: float | None, device: str, backbones: Path | None, no_lpips: bool, json_out: Path | None,
+    markdown_out: Path | None,
+) -> None:
+    """Video SR: per-frame PSNR-Y/LPIPS and flicker (warping error against ground-truth optical flow)."""
+    import sys
+
+    import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)
+    from gansuite.bench.video_sr import run_video_sr_benchmark
+
+    lpips = None if no_lpips else lpips_or_note(backbones, device)
+    report = run_video_sr_benchmark(
+        methods, clips, scale=scale, max_frames=max_frames, max_short_side=max_short_side, device=device, lpips=lpips,
+        temporal_blend=temporal_blend, progress=lambda line: click.echo(line, err=True),
+        command=" ".join(["gansuite", *sys.argv[1:]]),
+    )
+    click.echo(write_reports(report, json_out, markdown_out))

@@ -47,8 +47,9 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
 def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, model: str, overwrite: bool) -> None:
     """Digits from random noise with the shipped DCGAN (Radford et al. 2016, trained on MNIST)."""
     from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
-    from gansuite.io.image import write_image
+    from gansuite.io import check_output_path, write_image
 
+    check_output_path(output, overwrite=overwrite)
     generator = DigitGenerator.from_pretrained(model)
     if interpolate is not None:
         grid = interpolation_strip(generator, steps=interpolate, rows=max(1, count // interpolate), seed=seed)
@@ -56,3 +57,27 @@ def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, 
         grid = image_grid(generator.sample(count, seed=seed))
     write_image(output, grid[..., 0], grayscale=True, overwrite=overwrite)
     click.echo(f"wrote {output} ({grid.shape[1]}x{grid.shape[0]})")
+
+
+@demo.command("sketch")
+@click.argument("drawing", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="photo.png",
+              show_default=True, help="Photo to write.")
+@click.option("--edges", "as_edges", is_flag=True,
+              help="DRAWING is already an edge map (white 1-pixel lines on black, e.g. Canny), used as is.")
+@click.option("--model", default="sketch_pix2pix", show_default=True, help="Shipped model name or weights file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwrite: bool) -> None:
+    """Turn a line drawing into a photo-like image with the shipped pix2pix (Isola et al. 2017) generator."""
+    from apps.sketch import SketchToPhoto
+    from gansuite.io import check_output_path, read_image, rgb_to_gray, write_image
+
+    check_output_path(output, overwrite=overwrite)
+    image = read_image(drawing, first_frame=True)
+    generator = SketchToPhoto.from_pretrained(model)
+    if as_edges:
+        photo = generator.from_edges((rgb_to_gray(image.color) > 0.5).astype("float32"))
+    else:
+        photo = generator.from_drawing(image.color)
+    write_image(output, photo, overwrite=overwrite)
+    click.echo(f"wrote {output} ({photo.shape[1]}x{photo.shape[0]})")

@@ -31,7 +31,10 @@ def calibrate_command(
     baseline_frames: int | None, patch_size: int, cache: Path | None, device: str,
 ) -> None:
     """Fix the score normalisation and alert threshold on clips known to be NORMAL (videos or frame folders)."""
+    from dataclasses import replace
+
     from gansuite.bench.anomaly_causal import clips_evidence
+    from gansuite.bench.manifest import file_sha256
     from gansuite.tasks.predict.calibration import CausalConfig, calibrate
     from gansuite.tasks.predict.data import find_clips
     from gansuite.tasks.predict.evidence import EvidenceConfig
@@ -48,6 +51,8 @@ def calibrate_command(
         evidence, false_alarm_rate=false_alarm_rate, evidence_config=config, causal=causal,
         calibration_data=", ".join(str(p.resolve()) for p in normal), model=predictor.name or model,
     )
+    if predictor.source is not None:
+        calibration = replace(calibration, extra={"model_sha256": file_sha256(predictor.source)})
     calibration.save(out)
     click.echo(f"wrote {out}: {calibration.calibration_frames} normal frames from {len(clips)} clips, threshold "
                f"{calibration.threshold:.4f} for {false_alarm_rate:.2%} false alarms")
@@ -55,8 +60,9 @@ def calibrate_command(
 
 @main.command("monitor")
 @click.argument("source")
-@click.option("--calibration", "calibration_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON from `gansuite calibrate`.")
+@click.option("--calibration", "calibration_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON from `gansuite calibrate` (default: the shipped model's own, e.g. ped2's, made on its "
+              "normal training clips).")
 @click.option("--model", default="ped2", show_default=True, help="The predict model the calibration was made with.")
 @click.option("--threshold", type=float, help="Alert threshold (default: the calibration's).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
@@ -72,26 +78,37 @@ def calibrate_command(
 @click.option("--quiet", is_flag=True, help="No JSON lines on stdout (events still go to the report).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def monitor_command(
-    source: str, calibration_file: Path, model: str, threshold: float | None, max_frames: int | None,
+    source: str, calibration_file: Path | None, model: str, threshold: float | None, max_frames: int | None,
     video: Path | None, report: Path | None, labels: Path | None, labels_offset: int, fps: float | None, quiet: bool,
     device: str,
 ) -> None:
     """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
     from apps.monitor import run_monitor, write_report
     from gansuite.bench.anomaly import load_frame_labels
+    from gansuite.bench.manifest import file_sha256
     from gansuite.errors import ConfigError
-    from gansuite.tasks.predict.calibration import load_calibration
+    from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
     from gansuite.tasks.predict.predictor import FramePredictor
+    from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
-    calibration = load_calibration(calibration_file)
     predictor = FramePredictor.from_pretrained(model, device=device)
-    if calibration.model and predictor.name and calibration.model != predictor.name:
-        raise ConfigError(f"--calibration {calibration_file} was made with model {calibration.model}, not "
-                          f"{predictor.name}; pass --model {calibration.model} or calibrate again")
+    if calibration_file is None:
+        shipped = shipped_calibration_path(model) if model in SHIPPED_MODELS else None
+        if shipped is None or not shipped.is_file():
+            raise ConfigError(f"--calibration is needed for model {model} (no shipped calibration): make one on normal "
+                              "footage with `gansuite calibrate NORMAL_CLIPS --model ... --out calibration.json`")
+        calibration_file = shipped
+    calibration = load_calibration(calibration_file)
+    sha = calibration.extra.get("model_sha256")
+    if (calibration.model and predictor.name and calibration.model != predictor.name) or (
+        sha and predictor.source is not None and sha != file_sha256(predictor.source)
+    ):
+        raise ConfigError(f"--calibration {calibration_file} was made with other weights ({calibration.model}) than "
+                          f"--model {model}; pass the model it was made with, or calibrate again")
     truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
-        emit=None if quiet else lambda record: click.echo(json.dumps(record)),
+        emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
     )
     if report is not None:
         summary = write_report(report, result, calibration, source=source, model=predictor.name or model,

@@ -16,7 +16,11 @@ from gansuite.cli._base import main, parse_tile
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: beside each input)."
 )
 @click.option("--scale", type=click.Choice(["2", "4"]), default="4", show_default=True, help="Shipped model to use.")
-@click.option("--model", help="Shipped model name (x4, x4-gan, x2) or a gansuite .safetensors file.")
+@click.option(
+    "--model",
+    help="Shipped model name (x4, x4-gan, x2), a gansuite .safetensors file, or any SR model file spandrel "
+    "recognises (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN...; .pth/.safetensors/.ckpt, weights only).",
+)
 @click.option("--realism", type=click.FloatRange(0, 1), help="0 = most faithful … 1 = most detail (x4 only).")
 @click.option("--outscale", type=float, help="Final scale after the network (high-quality resize).")
 @click.option("--tile", default="auto", show_default=True, help="auto, 0 (no tiling) or a tile size in input pixels.")
@@ -50,7 +54,7 @@ def upscale(
     from tqdm import tqdm
 
     from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs
-    from gansuite.deploy.distributed import finish, gather_reports, init_distributed, shard
+    from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
     from gansuite.tasks.upscale.batch import expand_inputs, upscale_files
     from gansuite.tasks.upscale.upscaler import Upscaler
 
@@ -76,13 +80,14 @@ def upscale(
         plan_batch(files, scale=upscaler.scale, outscale=upscaler.outscale, out_dir=out, suffix=suffix, ext=ext,
                    max_pixels=max_pixels)
     video_failures = 0
-    if videos and context.is_main:
+    own_videos = shard(videos, context.rank, context.world_size)  # under torchrun: whole videos per rank
+    if own_videos:
         video_failures = upscale_video_inputs(
-            upscaler, videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
+            upscaler, own_videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
             batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1),
         )
-        if not inputs:
-            sys.exit(1 if video_failures else 0)
+    if not inputs and not context.enabled:
+        sys.exit(1 if video_failures else 0)
     bar = tqdm(total=len(files), unit="image", disable=not sys.stderr.isatty() or not context.is_main)
 
     def on_file(path: Path, status: str) -> None:
@@ -96,9 +101,10 @@ def upscale(
     )
     bar.close()
     report = gather_reports(report, context)  # every rank's files; rank 0 reports them
+    video_failures = gather_count(video_failures, context)
     finish(context)
-    if not context.is_main:
-        sys.exit(1 if report.failed else 0)
+    if not context.is_main or not inputs:
+        sys.exit(1 if report.failed or video_failures else 0)
     for path, status in report.failed if context.enabled else ():
         click.echo(f"error: {status}" if str(path) in status else f"error: {path}: {status}", err=True)
     ranks = f" by {context.world_size} processes" if context.enabled else ""

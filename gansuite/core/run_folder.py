@@ -12,17 +12,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gansuite.errors import ConfigError, OutputError
 
-__all__ = ["LOCK_NAME", "RunLock", "disk_full_error", "is_disk_full", "resume_mismatch"]
+__all__ = ["LOCK_NAME", "RunLock", "disk_full_error", "disk_full_reported", "is_disk_full", "resume_mismatch"]
 
 LOCK_NAME = "train.lock"
 
@@ -197,3 +199,18 @@ def disk_full_error(exc: OSError, what: str | os.PathLike[str]) -> OutputError:
         f"disk full: {what} could not be written{room}; free some space and rerun the same command to resume "
         "from the last checkpoint"
     )
+
+
+@contextlib.contextmanager
+def disk_full_reported(what: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a full disk inside the block into `disk_full_error` (other errors pass unchanged).
+
+    Args:
+        what: the file or folder being written, named when the error carries no file name.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(exc, exc.filename or what) from exc
+        raise

@@ -4,6 +4,11 @@ A GAN here is composition: a generator, a discriminator, an adversarial loss and
 content losses, plus a task head that turns a batch into a `Sample` and runs the generator on
 it. `Trainer.fit` reads top to bottom: `train_step` → `discriminator_step` and
 `generator_step`. Mixed precision (``torch.autocast``) is used on CUDA only; CPU runs in float32.
+
+On CUDA and under DDP: every update goes through `guarded_update` (always backward; the skip of
+a non-finite step is decided by all ranks together; a step GradScaler skips is not counted),
+losses stay on the device until a log step reads them back, checkpoints are read onto the CPU
+and hold every rank's random state, and only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from gansuite.core.distributed import DistributedContext, all_ranks_true, init_d
 from gansuite.core.ema import ExponentialMovingAverage
 from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_loss, r1_penalty
 from gansuite.core.rng import gather_rng_states
-from gansuite.core.run_folder import RunLock, disk_full_error, is_disk_full
+from gansuite.core.run_folder import RunLock, disk_full_reported
 from gansuite.core.run_log import RunLog
 from gansuite.core.sampling import SeededSampler, accepts_seeded_keys
 from gansuite.core.trainer_state import check_resume_settings, checkpoint_payload, restore_training_state
@@ -255,11 +260,8 @@ class Trainer:
         lock = RunLock(self.run_dir)
         self._on_main(lock.acquire, f"{self.run_dir} is in use by another trainer")
         try:
-            return self._fit(dataset, resume=resume, collate_fn=collate_fn, until=until, force_resume=force_resume)
-        except OSError as exc:
-            if is_disk_full(exc):
-                raise disk_full_error(exc, exc.filename or self.run_dir) from exc
-            raise
+            with disk_full_reported(self.run_dir):
+                return self._fit(dataset, resume=resume, collate_fn=collate_fn, until=until, force_resume=force_resume)
         finally:
             lock.release()
 

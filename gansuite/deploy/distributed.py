@@ -4,6 +4,7 @@ The same process-group set-up as training (`gansuite.core.distributed.init_distr
 NCCL with one GPU per rank on CUDA, gloo on the CPU). Every rank expands the inputs to the
 same sorted list and takes every `world_size`-th file starting at its rank (strided, so ranks
 get a similar mix of sizes); no file is given to two ranks, so each output is written once.
+Video files are shared out the same way, whole (one rank decodes, upscales and encodes a video).
 At the end the per-rank reports are gathered (``all_gather_object``, so every rank knows
 whether any file failed and exits with the same status) and rank 0 prints the one summary.
 
@@ -23,7 +24,7 @@ from gansuite.core.distributed import DistributedContext, init_distributed
 from gansuite.errors import ConfigError
 from gansuite.tasks.upscale.batch import BatchReport
 
-__all__ = ["finish", "gather_reports", "init_distributed", "shard"]
+__all__ = ["finish", "gather_count", "gather_reports", "init_distributed", "shard"]
 
 T = TypeVar("T")
 
@@ -55,6 +56,15 @@ def gather_reports(report: BatchReport, context: DistributedContext) -> BatchRep
         merged.skipped += [Path(p) for p in part.skipped]
         merged.failed += [(Path(p), reason) for p, reason in part.failed]
     return merged
+
+
+def gather_count(value: int, context: DistributedContext) -> int:
+    """The sum of an integer over all ranks (every rank gets it; single process: `value`)."""
+    if not context.enabled:
+        return value
+    values: list[int | None] = [None] * context.world_size
+    dist.all_gather_object(values, int(value))
+    return sum(v or 0 for v in values)
 
 
 def finish(context: DistributedContext) -> None:

@@ -329,10 +329,11 @@ class VideoWriter:
     def _color(self) -> tuple[int, int, int, int] | None:
         if av.video.format.VideoFormat(self.pix_fmt, 2, 2).is_rgb:
             return None
-        color = self.color or _BT709
+        color_range, space, primaries, transfer = self.color or _BT709
         if self.pix_fmt.startswith("yuvj"):
-            color = (2, *color[1:])
-        return color
+            color_range = 2
+        # untagged sources are converted as FFmpeg does (BT.601, tv range): say so, or players guess by size
+        return (color_range or 1, 6 if space in (0, 2) else space, primaries, transfer)
 
     def _convert(self, frame: av.VideoFrame) -> av.VideoFrame:
         color = self._color()
@@ -341,8 +342,8 @@ class VideoWriter:
         color_range, space, primaries, transfer = color
         converted = frame.reformat(
             format=self.pix_fmt,
-            dst_colorspace=space if space not in (0, 2) else None,
-            dst_color_range=color_range or None,
+            dst_colorspace=space,
+            dst_color_range=color_range,
         )
         converted.color_range, converted.colorspace = color_range, space
         converted.color_primaries, converted.color_trc = primaries, transfer

@@ -23,29 +23,30 @@ in `gansuite.io._probe`, the conversion to OpenCV arrays and encoded bytes in `g
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
+import cv2  # noqa: F401  (gansuite.io.image.cv2 is where callers and tests reach OpenCV)
 import numpy as np
 import torch
 
 from gansuite.core.atomic import atomic_write_bytes, check_output_path
-from gansuite.errors import ConfigError, GansuiteError, InputImageError
+from gansuite.errors import ConfigError, InputImageError
+from gansuite.io._decode import ACCEPTED_READ, ImageHeader, apply_orientation, check_regular_file, decode_pixels
+from gansuite.io._decode import probe_image as probe_image
 from gansuite.io._encode import WRITE_FORMATS, rgb_to_gray
 
 # under the private names this module has always used (`gansuite.io.video` imports `_to_array`)
 from gansuite.io._encode import encode as _encode
 from gansuite.io._encode import to_array as _to_array
-from gansuite.io._probe import animation_frames, exif_orientation, tiff_tags
+from gansuite.io._probe import animation_frames
 from gansuite.io._probe import probe_size as _probe_size
 from gansuite.io._probe import sniff_format as _sniff_format
-from gansuite.io._quiet import native_stderr_captured
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "WRITE_FORMATS",
+    "ImageHeader",
     "LoadedImage",
     "apply_orientation",
     "check_regular_file",
@@ -64,7 +65,8 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused unless the caller raises the limit."""
 
-_ACCEPTED_READ = "PNG, JPEG, WebP, TIFF, BMP, GIF, PNM"
+_ACCEPTED_READ = ACCEPTED_READ
+_ANIMATED_NAMES = {"PNG": "PNG (APNG)", "GIF": "GIF", "WebP": "WebP"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,74 +124,6 @@ def read_image(
     except OSError as error:
         raise InputImageError(f"{file}: cannot be read ({error.strerror}); check its permissions") from None
     return _decode(data, file, max_pixels, first_frame=first_frame)
-
-
-@dataclass(frozen=True)
-class ImageHeader:
-    """What a file's header says, read without decoding (`probe_image`).
-
-    Attributes:
-        path: the file.
-        kind: "PNG", "JPEG", "GIF", "BMP", "TIFF", "WebP" or "PNM".
-        height: rows as stored, or None when the header does not say (PNM, BigTIFF).
-        width: columns as stored, or None.
-        frames: frames of an animated GIF, APNG or WebP; 1 for still images.
-    """
-
-    path: Path
-    kind: str
-    height: int | None
-    width: int | None
-    frames: int
-
-
-def probe_image(path: str | os.PathLike[str]) -> ImageHeader:
-    """Reads an image file's format, size and frame count from its bytes, without decoding pixels.
-
-    Raises:
-        InputImageError: As `read_image` for a missing, non-regular, unreadable, empty or
-            unrecognised file.
-    """
-    file = check_regular_file(path)
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        raise InputImageError(f"{file}: cannot be read ({error.strerror}); check its permissions") from None
-    if not data:
-        raise InputImageError(f"{file}: file is empty (0 bytes); re-export or re-download the image")
-    kind = _sniff_format(data)
-    if kind is None:
-        raise InputImageError(
-            f"{file}: not a recognised image format (content starts with {bytes(data[:8])!r}); "
-            f"accepted: {_ACCEPTED_READ}"
-        )
-    size = _probe_size(data, kind)
-    height, width = size if size is not None else (None, None)
-    return ImageHeader(file, kind, height, width, animation_frames(data, kind))
-
-
-def check_regular_file(path: str | os.PathLike[str]) -> Path:
-    """Checks that `path` is an existing regular file (following links), before reading it.
-
-    Returns:
-        `path` as a `Path`.
-
-    Raises:
-        InputImageError: It is missing, a folder, a FIFO, a device or a socket, or cannot be examined.
-    """
-    file = Path(path)
-    try:
-        mode = file.stat().st_mode
-    except FileNotFoundError:
-        raise InputImageError(f"{file}: image file does not exist; check the path") from None
-    except OSError as error:  # a symlink loop, a name too long, no permission on a folder
-        raise InputImageError(f"{file}: cannot be examined ({error.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise InputImageError(f"{file}: is a folder, not an image file; give an image file such as a .png or .jpg")
-    if not stat.S_ISREG(mode):
-        kind = "FIFO" if stat.S_ISFIFO(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "socket"
-        raise InputImageError(f"{file}: is a {kind}, not a regular file, and is not read; give an image file")
-    return file
 
 
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, first_frame: bool = False) -> LoadedImage:
@@ -378,94 +312,10 @@ def _decode(data: bytes, path: Path | None, max_pixels: int, *, first_frame: boo
             f"{name}: is an animated {_ANIMATED_NAMES.get(kind, kind)} of {frames} frames, not a still image; "
             "gansuite.io.animation.read_animation reads every frame (`gansuite upscale` does so)"
         )
-    if kind == "TIFF" and tiff_tags(data).get(284) == 2:  # planar: OpenCV decodes it as garbage
-        array = _decode_tiff(data, name, "planar TIFF (one plane per channel)")
-    else:
-        array = _decode_opencv(data, kind, name)
+    array = decode_pixels(data, kind, name)
     # OpenCV returns gray + alpha PNGs (colour type 4) as BGRA; the header says what was stored.
     gray_alpha = kind == "PNG" and len(data) > 25 and data[25] == 4
-    if kind in ("PNG", "WebP"):  # OpenCV ignores their EXIF orientation with IMREAD_UNCHANGED
-        array = apply_orientation(array, exif_orientation(data, kind))
     return _from_array(array, path, max_pixels, gray_alpha=gray_alpha)
-
-
-_ANIMATED_NAMES = {"PNG": "PNG (APNG)", "GIF": "GIF", "WebP": "WebP"}
-
-
-def _decode_opencv(data: bytes, kind: str, name: str) -> np.ndarray:
-    # JPEG has no alpha, so it can be decoded with the EXIF orientation applied.
-    flags = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if kind == "JPEG" else cv2.IMREAD_UNCHANGED
-    with native_stderr_captured() as chatter:
-        try:
-            array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-        except cv2.error as error:
-            array, chatter = None, [str(error).strip().splitlines()[-1]]
-    if array is None and kind == "TIFF":
-        try:
-            return _decode_tiff(data, name, "TIFF that OpenCV cannot decode")
-        except GansuiteError:  # tifffile cannot either (or is not installed): the file is broken
-            pass
-    if array is None:
-        detail = f": {chatter[-1].strip()}" if chatter else ""
-        raise InputImageError(
-            f"{name}: {kind} file is corrupt or truncated ({len(data)} bytes) and could not be decoded{detail}; "
-            "re-export or re-download it"
-        )
-    return array
-
-
-def _decode_tiff(data: bytes, name: str, what: str) -> np.ndarray:
-    """A TIFF decoded by tifffile, as OpenCV would return it (gray, BGR or BGRA), orientation applied."""
-    from gansuite._extras import require_extra
-
-    tifffile = require_extra("images", "tifffile", feature=f"{name}: reading a {what}")
-    import io
-    import logging
-
-    log = logging.getLogger("tifffile")  # it logs damaged structures as warnings: keep them off the terminal
-    level = log.level
-    log.setLevel(logging.CRITICAL)
-    try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-            page = tiff.pages[0]
-            array = page.asarray()
-            samples_first = page.planarconfig == 2 and array.ndim == 3 and array.shape[0] == page.samplesperpixel
-    except Exception as error:  # tifffile raises many kinds (ValueError, KeyError, its own TiffFileError)
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputImageError(f"{name}: {what} could not be decoded by tifffile ({message})") from None
-    finally:
-        log.setLevel(level)
-    if samples_first:
-        array = np.moveaxis(array, 0, -1)
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        array = np.ascontiguousarray(array[:, :, [2, 1, 0, 3][: array.shape[2]]])  # RGB(A) -> BGR(A)
-    return apply_orientation(array, tiff_tags(data).get(274, 1))
-
-
-def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
-    """Turns a stored `(H, W, ...)` array into the way it displays under EXIF `orientation` (1 to 8).
-
-    The EXIF 2.3 (TIFF 6.0 tag 274) meanings, as Pillow's `ImageOps.exif_transpose` applies them:
-    2 mirror, 3 rotate 180°, 4 flip, 5 transpose, 6 rotate 90° clockwise, 7 transverse, 8 rotate
-    90° counter-clockwise. Other values leave the array as it is.
-    """
-    if orientation == 2:
-        array = array[:, ::-1]
-    elif orientation == 3:
-        array = array[::-1, ::-1]
-    elif orientation == 4:
-        array = array[::-1]
-    elif orientation == 5:
-        array = array.swapaxes(0, 1)
-    elif orientation == 6:
-        array = array.swapaxes(0, 1)[:, ::-1]
-    elif orientation == 7:
-        array = array.swapaxes(0, 1)[::-1, ::-1]
-    elif orientation == 8:
-        array = array.swapaxes(0, 1)[::-1]
-    else:
-        return array
-    return np.ascontiguousarray(array)
 
 
 def _from_array(array: object, path: Path | None, max_pixels: int, *, gray_alpha: bool = False) -> LoadedImage:

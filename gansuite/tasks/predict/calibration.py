@@ -42,6 +42,7 @@ __all__ = [
     "calibrate",
     "causal_scores",
     "load_calibration",
+    "shipped_calibration_path",
 ]
 
 _FORMAT = "gansuite-anomaly-calibration/1"
@@ -87,6 +88,7 @@ class AnomalyCalibration:
         calibration_data: what the calibration clips were (free text, e.g. a folder).
         model: the predictor the evidence came from (name or file).
         level: mean raw score on the calibration frames (the baseline's start).
+        extra: free-form provenance (e.g. ``model_sha256`` of the weights, checked by `gansuite monitor`).
     """
 
     evidence: EvidenceConfig
@@ -154,13 +156,27 @@ class AnomalyCalibration:
         return calibration
 
 
+def shipped_calibration_path(name: str) -> Path:
+    """Where a shipped predict model's calibration lives (``gansuite/weights/predict_<name>_calibration.json``).
+
+    The file exists only for models shipped with one (``ped2``: made on the Ped2 training clips).
+    """
+    return Path(__file__).resolve().parents[2] / "weights" / f"predict_{name}_calibration.json"
+
+
 def load_calibration(path: str | os.PathLike[str]) -> AnomalyCalibration:
-    """Read a calibration JSON written by `AnomalyCalibration.save`.
+    """Read a calibration JSON written by `AnomalyCalibration.save`, or a shipped model's by name.
+
+    Args:
+        path: a calibration file, or a shipped predict model's name (``"ped2"``) whose
+            calibration ships with it.
 
     Raises:
         ConfigError: missing, unreadable or invalid file.
     """
     file = Path(path)
+    if not file.exists() and isinstance(path, str) and shipped_calibration_path(path).is_file():
+        file = shipped_calibration_path(path)
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:

@@ -23,6 +23,7 @@ from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
 from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
+from gansuite.core.run_folder import disk_full_reported
 from gansuite.core.sampling import SeededConcat
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import ConfigError
@@ -200,7 +201,8 @@ def train_predict(
     trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
-        _export(trainer, recipe, data, stills, init, result, time.perf_counter() - started)
+        with disk_full_reported(run_dir):  # the exported weights and card
+            _export(trainer, recipe, data, stills, init, result, time.perf_counter() - started)
     return result
 
 

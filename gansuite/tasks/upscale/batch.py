@@ -66,7 +66,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
                 p for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and _taken_from_folder(p, skip_suffixes)
             )
-        elif path.exists():
+        elif path.exists() or path.is_symlink():  # a broken link or a loop fails alone, naming itself
             files.append(path)
         elif glob.has_magic(str(item)):
             found = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file() and not is_temp_name(p))
@@ -77,10 +77,14 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
             files += matches
         else:
             raise ConfigError(f"input {item} does not exist")
-    unique: dict[Path, None] = {}
+    unique: dict[Path, Path] = {}
     for file in files:
-        unique.setdefault(file.resolve(), None)
-    return list(unique)
+        named = file.parent.resolve() / file.name  # a link keeps its own name (messages, output names)
+        try:
+            unique.setdefault(file.resolve(), named)
+        except (OSError, RuntimeError):  # a symlink loop
+            unique.setdefault(named, named)
+    return list(unique.values())
 
 
 def output_path(source: Path, out_dir: Path | None, suffix: str, ext: str) -> Path:

@@ -24,6 +24,7 @@ from torch import nn
 
 from gansuite.core.checkpoint import describe_load_error
 from gansuite.errors import CheckpointError, NotAvailableError
+from gansuite.tasks.upscale._memory import activation_bytes_per_pixel
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.receptive_field import cached_receptive_radius
 
@@ -109,6 +110,7 @@ class SpandrelNetwork(nn.Module):
         receptive_radius: context in input pixels a tile needs (the probed effective radius).
         supports_half, supports_bfloat16: whether fp16/bf16 inference is safe for this architecture.
         architecture: spandrel's architecture name (e.g. "ESRGAN", "SwinIR").
+        activation_bytes_per_pixel: measured activation memory per input pixel, for `--tile auto`.
     """
 
     def __init__(self, descriptor: Any, *, receptive_radius: int) -> None:
@@ -120,6 +122,8 @@ class SpandrelNetwork(nn.Module):
         self.supports_half = bool(descriptor.supports_half)
         self.supports_bfloat16 = bool(descriptor.supports_bfloat16)
         self.architecture = str(descriptor.architecture.name)
+        side = max(16, int(descriptor.size_requirements.minimum), int(descriptor.size_requirements.multiple_of))
+        self.activation_bytes_per_pixel = activation_bytes_per_pixel(self, side=side)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (N, 3, h, w) → (N, 3, h*s, w*s); spandrel's call takes (1, C, h, w) per image and may return

@@ -142,6 +142,13 @@ def _target_extension(ext: str, kind: str, source: Path, frames: int) -> str:
     return own if own in _STILL_EXTENSIONS else "png"
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return path.absolute()
+
+
 def _name_max(folder: Path) -> int:
     probe = folder
     while not probe.exists() and probe != probe.parent:
@@ -246,9 +253,10 @@ def plan_batch(
             targets[source] = target.with_name(f"{source.stem}_{own}{suffix}.{extension}")
             renamed.append(f"{source.name} → {targets[source].name}")
         plan.notes.append(
-            f"{', '.join(s.name for s, _, _ in sources)} would all write {target.name}; writing {'; '.join(renamed)}"
+            f"{', '.join(s.name for s, _, _ in sources)} would {'both' if len(sources) == 2 else 'all'} write "
+            f"{target.name}; writing {'; '.join(renamed)}"
         )
-    inputs = {path.resolve() for path in files}
+    inputs = {_resolved(path) for path in files}
     for folder in sorted({target.parent for target in targets.values()}):
         problem = _folder_problem(folder)
         if problem:
@@ -263,7 +271,7 @@ def plan_batch(
                 f"{target}: the output name is {len(target.name.encode())} bytes, longer than the {name_max} this file "
                 "system allows; rename the input or shorten --suffix"
             )
-        if target.resolve() in inputs:
+        if _resolved(target) in inputs:
             problems.append(f"{target} is one of the inputs and is never overwritten: change --suffix or -o")
         if header.frames > 1 and extension == ".jpg":
             problems.append(
@@ -287,12 +295,14 @@ def plan_batch(
                 f"most {side_limit} pixels a side; use --ext png"
             )
         pixels = header.height * header.width
-        needed = estimate_memory(out_height * out_width, alpha=True, frames=header.frames, tile_bytes=tile_bytes)
+        needed = estimate_memory(
+            out_height * out_width, alpha=header.alpha, frames=header.frames, tile_bytes=tile_bytes
+        )
         limit = max_pixels
         if limit is None:
             limit = DEFAULT_MAX_PIXELS
             if memory is not None:
-                per_input_pixel = BYTES_PER_OUTPUT_PIXEL[True] * final_scale**2 * header.frames
+                per_input_pixel = BYTES_PER_OUTPUT_PIXEL[header.alpha] * final_scale**2 * header.frames
                 limit = min(limit, max(1, int((memory - tile_bytes) / per_input_pixel)))
         if pixels > limit:
             available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""

@@ -16,6 +16,7 @@ from gansuite.core.checkpoint import load_transferable_weights, load_weights
 from gansuite.core.networks import build_network
 from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
+from gansuite.core.run_folder import disk_full_reported
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import CheckpointError
 from gansuite.tasks.upscale.data import HighResCrops
@@ -127,7 +128,8 @@ def train_upscale(
     )
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
-        _export(trainer, recipe, data, init_path, result, time.perf_counter() - started)
+        with disk_full_reported(run_dir):  # the exported weights and card
+            _export(trainer, recipe, data, init_path, result, time.perf_counter() - started)
     return result
 
 

@@ -151,6 +151,9 @@ class Upscaler:
         self.scale = int(model.scale)
         self.tile = tile
         self.tile_overlap = int(model.receptive_radius) if tile_overlap is None else tile_overlap
+        # With the model's own radius the tiles agree (exactly, or below the probe's tolerance), so a
+        # 4-pixel blending band is enough; a shorter overlap given by the user gets the wide ramp.
+        self.tile_feather = min(4, self.tile_overlap // 2) if tile_overlap is None else self.tile_overlap // 2
         self.outscale = outscale
         if not isinstance(model, nn.Module):  # a runtime of its own (onnxruntime): host tensors, float32
             if self.device.type != "cpu" or self.dtype != torch.float32:
@@ -418,7 +421,7 @@ class Upscaler:
         """The tile core side for `images` images of height x width: 0 when one pass fits the budget.
 
         A tile sent to the network is the core plus the context overlap and the blending band
-        on each side, so the budget pays for (core + 2·(overlap + overlap // 2))² pixels.
+        on each side, so the budget pays for (core + 2·(overlap + feather))² pixels.
         """
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
@@ -427,11 +430,13 @@ class Upscaler:
             budget = 512 * 2**20  # keeps peak host memory of a large photo well under 2.5 GB
         parameters = self.model.parameters() if isinstance(self.model, nn.Module) else ()
         channels = max((p.shape[0] for p in parameters if p.dim() == 4), default=64)
-        per_pixel = channels * _BYTES_PER_INPUT_PIXEL_PER_CHANNEL + 3 * 4 * self.scale**2 * 2
+        measured = getattr(self.model, "activation_bytes_per_pixel", 0)  # spandrel models: hooks (model_files)
+        activations = max(channels * _BYTES_PER_INPUT_PIXEL_PER_CHANNEL, measured)
+        per_pixel = activations + 3 * 4 * self.scale**2 * 2
         area = budget / per_pixel / max(1, images)  # input pixels one forward pass may hold
         if height * width <= area:
             return 0
-        band = 2 * (self.tile_overlap + self.tile_overlap // 2)  # what tiled_apply adds around each core
+        band = 2 * (self.tile_overlap + self.tile_feather)  # what tiled_apply adds around each core
         return max(32, min(int(area**0.5) - band, 2048))
 
     def _run_tile(self, tile: torch.Tensor, stats: dict[str, int]) -> torch.Tensor:
@@ -460,6 +465,7 @@ class Upscaler:
                     scale=self.scale,
                     tile=tile,
                     overlap=self.tile_overlap,
+                    feather=self.tile_feather,
                     device=self.device,
                     on_tile=on_tile,
                 )

@@ -173,7 +173,8 @@ def upscale_video(
         target: the output file (.mp4, .mov, .m4v, .mkv, .avi, .webm); never the source.
         codec: a `gansuite.io.CODECS` name (h264, h265, vp9, av1, ffv1, ...).
         crf: constant rate factor, None for the codec's default (h264: 18).
-        pix_fmt: encoder pixel format (yuv420p10le for 10-bit), None for the codec's default.
+        pix_fmt: encoder pixel format (yuv420p10le for 10-bit), None for the codec's default (yuv420p;
+            yuv420p10le for sources of more than 8 bits where the codec takes it).
         batch_size: frames per forward pass.
         queue_frames: frames each queue between the stages holds (memory: about
             `2 * queue_frames + 2 * batch_size` frames in and out).
@@ -196,13 +197,18 @@ def upscale_video(
     if target.exists() and target.resolve() == source.resolve():
         raise ConfigError(f"{target} is the input video, which is never overwritten: change --suffix or -o")
     check_codec(codec, pix_fmt, crf, str(target))
+    if pix_fmt is None and info.bit_depth > 8:  # keep a 10-bit source's depth where the codec can
+        try:
+            pix_fmt = check_codec(codec, "yuv420p10le", crf, str(target))[1]
+        except ConfigError:
+            pix_fmt = None
     check_output_path(target, overwrite=overwrite)
     if not 1 <= queue_frames <= 256:
         raise ConfigError(f"queue_frames must be in [1, 256], got {queue_frames}")
     copy_from = source if source.is_file() and info.other_streams else None
     writer = VideoWriter(
         target, rate=info.rate, time_base=info.time_base, codec=codec, crf=crf, pix_fmt=pix_fmt,
-        color=info.color if info.color and info.color[1] not in (0,) else None, copy_from=copy_from,
+        color=info.color if info.color and info.color[1] != 0 else None, copy_from=copy_from,
         overwrite=overwrite,
     )
     if on_start is not None:

@@ -1,0 +1,66 @@
+"""Running the shipped sketch-to-photo generator on an edge map or a user's line drawing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import apps.sketch.models  # noqa: F401  (registers "pix2pix-unet" for load_weights)
+from apps.sketch.data import drawing_to_edges
+from gansuite.core import load_weights
+from gansuite.errors import ConfigError
+
+__all__ = ["SketchToPhoto"]
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_MODEL = "sketch_pix2pix"
+MAX_SIDE = 2048
+
+
+class SketchToPhoto:
+    """Edge map → photo with a pix2pix generator; holds the network only (calls are independent).
+
+    Args:
+        module: a generator mapping (N, 1, H, W) edges in {0, 1} to (N, 3, H, W) photos in [0, 1].
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module.eval()
+        self.multiple = 2 ** int(getattr(module, "depth", 4))
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike[str] = DEFAULT_MODEL) -> SketchToPhoto:
+        """The shipped model (by name, in `apps/weights/`) or a gansuite weights file.
+
+        Raises:
+            CheckpointError: the file is missing, unreadable or not a generator.
+        """
+        path = Path(name_or_path)
+        if not path.suffix:
+            path = WEIGHTS_DIR / f"{path}.safetensors"
+        return cls(load_weights(path))
+
+    @torch.no_grad()
+    def from_edges(self, edges: np.ndarray) -> np.ndarray:
+        """(H, W) float edge map in {0, 1} (1 = line) → (H, W, 3) float32 RGB photo in [0, 1].
+
+        The map is zero-padded (no lines) to a multiple of 2**depth and the result cropped back.
+
+        Raises:
+            ConfigError: not 2-D, or a side over 2048 pixels.
+        """
+        if edges.ndim != 2 or max(edges.shape) > MAX_SIDE:
+            raise ConfigError(f"an edge map must be (H, W) with sides <= {MAX_SIDE}, got shape {edges.shape}")
+        height, width = edges.shape
+        x = torch.from_numpy(np.ascontiguousarray(edges, dtype=np.float32))[None, None]
+        x = F.pad(x, (0, -width % self.multiple, 0, -height % self.multiple))
+        return self.module(x)[0, :, :height, :width].permute(1, 2, 0).numpy()
+
+    def from_drawing(self, drawing: np.ndarray) -> np.ndarray:
+        """A line drawing ((H, W) or (H, W, 3) float in [0, 1], dark on light or light on dark) → photo."""
+        return self.from_edges(drawing_to_edges(drawing))

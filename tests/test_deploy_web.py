@@ -1,0 +1,137 @@
+"""The handlers behind `gansuite serve`, without a browser (tests/test_deploy_browser.py drives the page)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from _upscale_helpers import install_shipped, random_array
+
+from gansuite.core.checkpoint import export_weights
+from gansuite.core.networks import NetworkSpec, build_network
+from gansuite.deploy import web
+from gansuite.errors import CheckpointError, ConfigError, InputImageError, InputVideoError
+from gansuite.io.video import write_video
+from gansuite.tasks.predict import pretrained as predict_pretrained
+
+
+@pytest.fixture(autouse=True)
+def _fresh_models() -> Iterator[None]:
+    web._upscaler.cache_clear()
+    web._predictor.cache_clear()
+    yield
+    web._upscaler.cache_clear()
+    web._predictor.cache_clear()
+
+
+@pytest.fixture()
+def shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Path]:
+    """Tiny stand-ins for the shipped x4, x4-gan, x2 and ped2 models."""
+    paths = install_shipped(monkeypatch, tmp_path / "weights", ("x4", "x4-gan", "x2"))
+    monkeypatch.setattr(predict_pretrained, "_WEIGHTS_DIR", tmp_path / "weights")
+    torch.manual_seed(0)
+    spec = NetworkSpec("generator", "unet-predictor", {"context_frames": 4, "channels": 1, "base_channels": 4,
+                                                       "depth": 2})
+    paths["ped2"] = export_weights(tmp_path / "weights" / "predict_ped2.safetensors", build_network(spec),
+                                   card={"recipe": "ped2", "frame_size": [32, 32]})
+    return paths
+
+
+def test_upscale_keeps_16_bit_and_alpha_in_the_download_and_shows_same_size_previews(
+    shipped: dict[str, Path], tmp_path: Path
+) -> None:
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(13, 17, channels=4, dtype=np.uint16))
+    out = web.upscale_upload(source, "x4", 0.0, workdir=tmp_path)
+    assert out.before.shape == out.after.shape == (52, 68, 3) and out.after.dtype == np.uint8
+    written = cv2.imread(str(out.download), cv2.IMREAD_UNCHANGED)
+    assert written.shape == (52, 68, 4) and written.dtype == np.uint16
+    assert out.message.startswith("17x13 → 68x52 with x4 in ")
+    assert web.upscale_models() == ["x4", "x4-gan", "x2"]
+
+
+def test_realism_blends_towards_the_gan_twin_and_is_ignored_without_one(
+    shipped: dict[str, Path], tmp_path: Path
+) -> None:
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(9, 11))
+    faithful = web.upscale_upload(source, "x4", 0.0, workdir=tmp_path).after
+    detailed = web.upscale_upload(source, "x4-gan", 0.0, workdir=tmp_path).after
+    blended = web.upscale_upload(source, "x4", 1.0, workdir=tmp_path)
+    assert np.array_equal(blended.after, detailed) and not np.array_equal(faithful, detailed)
+    assert "realism 1" in blended.message
+    plain = web.upscale_upload(source, "x2", 0.5, workdir=tmp_path)
+    assert "x2 has none" in plain.message
+
+
+def test_upscale_errors_are_gansuite_errors(shipped: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(InputImageError, match="no image"):
+        web.upscale_upload(None, "x4")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(InputImageError, match=r"notes\.png"):
+        web.upscale_upload(bad, "x4", workdir=tmp_path)
+    with pytest.raises(ConfigError, match="realism"):
+        web.upscale_upload(bad, "x4", 2.0)
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(9, 11))
+    with pytest.raises(CheckpointError, match="neither a shipped name"):
+        web.upscale_upload(source, "x8", workdir=tmp_path)
+
+
+def test_predict_shows_last_context_prediction_and_truth_and_the_anomaly_curve(
+    shipped: dict[str, Path], tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.random((20, 27, 3), dtype=np.float32) for _ in range(9)]
+    clip = write_video(tmp_path / "clip.mkv", frames, 10.0)  # lossless
+    out = web.predict_upload(clip, "ped2", 3, workdir=tmp_path)
+    assert [caption for _, caption in out.frames] == ["t+1", "t+2", "t+3"]
+    first = out.frames[0][0]
+    assert first.shape == (20, 81, 3)
+    # left: the last context frame (frame 5), right: the true frame 6
+    assert np.abs(first[:, :27].astype(int) - np.round(frames[5] * 255).astype(int)).max() <= 1
+    assert np.abs(first[:, 54:].astype(int) - np.round(frames[6] * 255).astype(int)).max() <= 1
+    assert out.video.is_file() and out.video.suffix == ".mp4"
+    assert out.curve is not None and out.curve["frame"] == [4, 5, 6, 7, 8]
+    assert min(out.curve["anomaly score"]) == 0.0 and max(out.curve["anomaly score"]) == 1.0
+    with pytest.raises(InputVideoError, match="at least 5"):
+        web.predict_upload(write_video(tmp_path / "short.mkv", frames[:4], 10.0), "ped2", workdir=tmp_path)
+    with pytest.raises(InputVideoError, match="no clip"):
+        web.predict_upload(None, "ped2")
+
+
+def test_failures_reach_the_page_as_one_line_never_a_traceback() -> None:
+    gr = pytest.importorskip("gradio")
+
+    def fails_with(exc: Exception):
+        def handler() -> None:
+            raise exc
+
+        return web._readable(handler)
+
+    with pytest.raises(gr.Error) as caught:
+        fails_with(InputImageError("photo.png: not a recognised image format\nmore"))()
+    assert caught.value.message == "photo.png: not a recognised image format"
+    with pytest.raises(gr.Error) as caught:
+        fails_with(RuntimeError("boom"))()
+    assert caught.value.message == "internal error: RuntimeError: boom"
+
+
+def test_serve_without_gradio_names_the_web_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from gansuite.cli import main
+
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    result = CliRunner().invoke(main, ["serve", "--port", "7999"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: gansuite serve needs the optional package 'gradio': pip install 'gansuite[web]'"
+    )
