@@ -2,52 +2,70 @@
 
     OMP_NUM_THREADS=1 python benchmarks/crypto.py --seeds 10 --out benchmarks/results/crypto
 
-Writes `<out>.json` (every seed) and `<out>.md` (a table), with the command and timings.
+Each finished seed is appended to `<out>.jsonl` at once (seeds can be split over processes with
+`--first-seed`); `--summarize` (or the end of a run) turns the lines into `<out>.json` and a
+table `<out>.md`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from apps.crypto import SUCCESS_BOB_BITS, SUCCESS_EVE_BITS, run_crypto_demo
+from apps.crypto import SUCCESS_BOB_BITS, SUCCESS_EVE_BITS, CryptoResult, CryptoRun, train_crypto
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/crypto"))
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    result = run_crypto_demo(seeds=args.seeds, steps=args.steps)
+def summarize(out: Path, command: str) -> str:
+    runs = {}
+    for line in out.with_suffix(".jsonl").read_text().splitlines():
+        record = json.loads(line)
+        runs[record["seed"]] = CryptoRun(**{k: record[k] for k in CryptoRun.__dataclass_fields__})
+    result = CryptoResult(bits=16, runs=[runs[s] for s in sorted(runs)])
     report = {
         **result.as_dict(),
         "criterion": f"Bob < {SUCCESS_BOB_BITS} and Eve > {SUCCESS_EVE_BITS} bits wrong (of {result.bits})",
-        "command": "python " + " ".join(sys.argv),
-        "seconds": round(time.perf_counter() - started, 1),
+        "eve": "the stronger of the Eve trained alongside and a fresh Eve trained against the frozen Alice",
+        "command": command,
         "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| seed | Bob bits wrong | Eve bits wrong (trained Eve / fresh Eve) | success | seconds |",
              "| --- | --- | --- | --- | --- |"]
     for run in result.runs:
         lines.append(f"| {run.seed} | {run.bob_bits_wrong:.3f} | {run.eve_bits_wrong:.2f} "
                      f"({run.trained_eve_bits_wrong:.2f} / {run.fresh_eve_bits_wrong:.2f}) | "
                      f"{'yes' if run.success else 'no'} | {run.seconds:.0f} |")
-    lines.append(f"\nSuccess rate {result.success_rate:.0%} of {len(result.runs)} seeds; "
-                 f"`{report['command']}`, {report['seconds']} s.")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines.append(f"\nSuccess (Bob < {SUCCESS_BOB_BITS}, Eve > {SUCCESS_EVE_BITS}) in {result.success_rate:.0%} of "
+                 f"{len(result.runs)} seeds; `{command}`.")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/crypto"))
+    parser.add_argument("--summarize", action="store_true", help="only rebuild the table from <out>.jsonl")
+    args = parser.parse_args()
+    command = "python " + " ".join(sys.argv)
+    if not args.summarize:
+        torch.set_num_threads(1)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            started = time.perf_counter()
+            run, _ = train_crypto(steps=args.steps, seed=seed)
+            with args.out.with_suffix(".jsonl").open("a") as handle:
+                handle.write(json.dumps({**asdict(run), "wall_seconds": time.perf_counter() - started}) + "\n")
+            print(run, flush=True)
+    print(summarize(args.out, command))
 
 
 if __name__ == "__main__":

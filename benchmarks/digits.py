@@ -1,7 +1,7 @@
 """DCGAN digits on MNIST: train, measure, ship.
 
     OMP_NUM_THREADS=1 python benchmarks/digits.py --data $GANSUITE_DATA/video/mnist \
-        --run-dir /work/runs/apps/digits --steps 3000 --warmup 500 --ship
+        --run-dir /work/runs/apps/digits --steps 1500 --warmup 300 --ship
 
 Trains (1) the feature classifier on digits 0–8999, (2) the DCGAN, (3) the same DCGAN with a
 discriminator-first warm-up, (4) the VAE baseline, all on digits 0–8999; then measures, against
@@ -23,6 +23,8 @@ import numpy as np
 import torch
 
 from apps.digits import (
+    ConvVAE,
+    DigitClassifier,
     DigitGenerator,
     class_coverage,
     frechet_distance,
@@ -56,8 +58,12 @@ def main() -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
 
     classifier_path = args.run_dir / "classifier.pt"
-    classifier = train_classifier(train_x, train_y, steps=args.classifier_steps)
-    torch.save(classifier.state_dict(), classifier_path)
+    if classifier_path.is_file():  # a rerun reuses the trained classifier (and resumes finished GAN runs)
+        classifier = DigitClassifier().eval()
+        classifier.load_state_dict(torch.load(classifier_path, weights_only=True))
+    else:
+        classifier = train_classifier(train_x, train_y, steps=args.classifier_steps)
+        torch.save(classifier.state_dict(), classifier_path)
     with torch.no_grad():
         accuracy = float((classifier(eval_x).argmax(1) == eval_y).float().mean())
     print(f"classifier held-out accuracy {accuracy:.4f}", flush=True)
@@ -71,7 +77,8 @@ def main() -> None:
 
     curves: dict[str, list[tuple[int, float]]] = {}
     models = {}
-    for name, warmup in (("dcgan", 0), ("dcgan_warmup", args.warmup)):
+    variants = [("dcgan", 0)] + ([("dcgan_warmup", args.warmup)] if args.warmup else [])
+    for name, warmup in variants:
         t0 = time.perf_counter()
         trainer = train_dcgan(train_x, args.run_dir / name, steps=args.steps, warmup_steps=warmup,
                               validate=fd_of, validate_every=500)
@@ -79,7 +86,13 @@ def main() -> None:
         log = [json.loads(line) for line in (args.run_dir / name / "log.jsonl").read_text().splitlines()]
         curves[name] = [(r["step"] - warmup, r["frechet"]) for r in log if r.get("kind") == "validation"]
     t0 = time.perf_counter()
-    vae = train_vae(train_x, steps=args.steps)
+    vae_path = args.run_dir / "vae.pt"
+    if vae_path.is_file():
+        vae = ConvVAE().eval()
+        vae.load_state_dict(torch.load(vae_path, weights_only=True))
+    else:
+        vae = train_vae(train_x, steps=args.steps)
+        torch.save(vae.state_dict(), vae_path)
     vae_seconds = time.perf_counter() - t0
 
     noise = torch.randn(SAMPLES, 32, generator=torch.Generator().manual_seed(7))
@@ -97,8 +110,7 @@ def main() -> None:
             "smallest_class_fraction": coverage.smallest,
             "total_variation_from_uniform": coverage.total_variation_from_uniform,
             "class_fractions": coverage.fractions,
-            "train_seconds": {"dcgan": models["dcgan"][1], "dcgan_warmup": models["dcgan_warmup"][1],
-                              "vae": vae_seconds}.get(name),
+            "train_seconds": {**{k: v[1] for k, v in models.items()}, "vae": vae_seconds}.get(name),
         })
     real_eval = class_coverage(classifier, eval_x)
     report = {

@@ -32,16 +32,19 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     )
     from gansuite.io.image import LoadedImage, read_image, write_image
     from gansuite.io.imresize import imresize
+    from gansuite.io.video import VideoWriter, iter_timed_frames, probe_video
     from gansuite.metrics.psnr_ssim import psnr, ssim
     from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, LiveScore, load_calibration
     from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore
     from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
     from gansuite.tasks.upscale.upscaler import Upscaler, UpscaleResult
+    from gansuite.tasks.upscale.video import upscale_video
 
 _EXPORTS: dict[str, str] = {
     # inference
     "Upscaler": "gansuite.tasks.upscale.upscaler",
     "UpscaleResult": "gansuite.tasks.upscale.upscaler",
+    "upscale_video": "gansuite.tasks.upscale.video",
     "FramePredictor": "gansuite.tasks.predict.predictor",
     "PredictionResult": "gansuite.tasks.predict.predictor",
     "StreamingAnomalyScorer": "gansuite.tasks.predict.anomaly",
@@ -62,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "read_image": "gansuite.io.image",
     "write_image": "gansuite.io.image",
     "imresize": "gansuite.io.imresize",
+    # video
+    "VideoWriter": "gansuite.io.video",
+    "iter_timed_frames": "gansuite.io.video",
+    "probe_video": "gansuite.io.video",
     "psnr": "gansuite.metrics.psnr_ssim",
     "ssim": "gansuite.metrics.psnr_ssim",
     # errors
@@ -98,11 +105,15 @@ __all__ = [
     "TrainingResult",
     "UpscaleResult",
     "Upscaler",
+    "VideoWriter",
     "imresize",
+    "iter_timed_frames",
     "load_calibration",
+    "probe_video",
     "psnr",
     "read_image",
     "ssim",
+    "upscale_video",
     "write_image",
 ]
 assert sorted(_EXPORTS) == __all__  # one list, kept literal for linters and IDEs

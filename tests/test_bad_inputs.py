@@ -297,6 +297,13 @@ def test_name_collisions_are_disambiguated_and_said(tmp_path: Path, identity: Pa
     assert "0 written, 3 skipped" in again.stdout  # the same names on a rerun
 
 
+def test_a_renamed_output_meeting_another_input_is_refused(tmp_path: Path) -> None:
+    for name in ("shot.png", "shot.tif", "shot_png.png"):
+        _write(tmp_path / name, smooth_bgr(4, 4))
+    with pytest.raises(preflight.PreflightError, match=r"shot\.png and .*shot_png\.png would both write .*shot_png_x4"):
+        preflight.plan_batch(sorted(tmp_path.iterdir()), scale=4, ext="png")
+
+
 def test_memory_limit_refuses_the_file_up_front_and_max_pixels_raises_it(tmp_path: Path, model: Path) -> None:
     big = _write(tmp_path / "in" / "big.png", smooth_bgr(12, 10))
     small = _write(tmp_path / "in" / "small.png", smooth_bgr(5, 5))
@@ -316,7 +323,7 @@ def test_a_100_megapixel_input_is_refused_from_its_header_with_the_memory_it_nee
     plan = preflight.plan_batch([huge], scale=4, memory=16 * 10**9)
     ((path, message),) = plan.failed
     assert path == huge and not plan.jobs
-    assert "its x4 output (40000x40000) needs about 83.7 GB of memory; about 16.0 GB is available here" in message
+    assert "its x4 output (40000x40000) needs about 51.7 GB of memory; about 16.0 GB is available here" in message
     allowed = preflight.plan_batch([huge], scale=4, memory=16 * 10**9, max_pixels=100_000_000)
     assert [job.source for job in allowed.jobs] == [huge]  # raised by the user: taken
 
@@ -361,10 +368,13 @@ def test_stale_temp_files_of_killed_runs_are_removed_and_live_ones_kept(tmp_path
         path.write_bytes(b"partial")
     assert all(is_temp_name(p.name) for p in (stale, live, old_style)) and not is_temp_name("a_x4.png")
     os.utime(old_style, (time.time() - 7200, time.time() - 7200))
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    fresh = tmp_path / f".d_x4.{finished.pid}-00112233.tmp.png"  # its writer may be on another machine: kept a while
+    fresh.write_bytes(b"partial")
     _write(tmp_path / "a.png", smooth_bgr(5, 5))
     result = _upscale(tmp_path / "a.png", "--model", model)
     assert result.exit_code == 0 and "1 written" in result.stdout
-    assert not stale.exists() and not old_style.exists() and live.exists()
+    assert not stale.exists() and not old_style.exists() and live.exists() and fresh.exists()
     assert remove_stale_temps(tmp_path / "missing") == []
 
 
@@ -391,8 +401,14 @@ def test_a_file_appearing_during_the_run_is_not_replaced(
 
 
 def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path: Path) -> None:
+    package = Path(__file__).resolve().parents[1] / "gansuite"
     script = textwrap.dedent(f"""
-        import sys, time
+        import sys, time, types
+        # the atomic-write module alone, without importing torch through the package's __init__
+        for name, folder in (("gansuite", {str(package)!r}), ("gansuite.core", {str(package / "core")!r})):
+            module = types.ModuleType(name)
+            module.__path__ = [folder]
+            sys.modules[name] = module
         from gansuite.core.atomic import atomic_path, terminate_like_interrupt
         terminate_like_interrupt()
         try:

@@ -61,8 +61,9 @@ def test_run_on_a_tiny_clip(tmp_path: Path) -> None:
     assert bicubic.frames == 4 and bicubic.psnr_y > 25 and bicubic.lpips is None
     assert bicubic.ground_truth_warp_error == tiny.ground_truth_warp_error < 1e-3
     assert blended.warp_error < tiny.warp_error  # the blend steadies the output
+    assert 0 < bicubic.error_warp_error < bicubic.warp_error + bicubic.ground_truth_warp_error
     assert report.manifest["models"]["tiny_x2"]["sha256"]
-    assert "| pan.mkv | bicubic | 4 |" in report.to_markdown()
+    assert "| pan.mkv | bicubic | 4 |" in report.to_markdown() and "E_warp of the error" in report.to_markdown()
     assert json.loads(report.to_json())["rows"][0]["method"] == "bicubic"
 
 

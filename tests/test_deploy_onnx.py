@@ -151,3 +151,19 @@ def test_missing_onnxruntime_names_the_extra(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'gansuite\[onnx\]'"):
         OnnxUpscaleModel(path)
+
+
+def test_shipped_x4_exports_and_upscales_like_torch(tmp_path: Path) -> None:
+    from gansuite.tasks.upscale.pretrained import shipped_weights_path
+
+    if not shipped_weights_path("x4").is_file():
+        pytest.skip("the shipped x4 weights are not in this build")
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "onnx", "--model", "x4", "-o", str(tmp_path / "x4.onnx")])
+    assert result.exit_code == 0, result.output
+    assert float(result.output.split("= ")[1].split(" ")[0]) <= 1e-4
+    image = random_array(19, 23, channels=3, seed=3)
+    with_torch = Upscaler.from_pretrained("x4", device="cpu")(image).image.color
+    with_onnx = Upscaler(OnnxUpscaleModel(tmp_path / "x4.onnx"))(image).image.color
+    assert with_onnx.shape == (76, 92, 3)
+    assert np.abs(with_onnx - with_torch).max() <= 1e-4

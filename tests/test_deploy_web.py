@@ -135,3 +135,12 @@ def test_serve_without_gradio_names_the_web_extra(monkeypatch: pytest.MonkeyPatc
     assert result.output.strip() == (
         "Error: gansuite serve needs the optional package 'gradio': pip install 'gansuite[web]'"
     )
+
+
+def test_large_clip_frames_are_shrunk_to_the_long_side_limit_as_they_are_read() -> None:
+    big = np.random.default_rng(0).random((500, 800, 3), dtype=np.float32)
+    assert web._shrink(big).shape == (240, web.MAX_CLIP_SIDE, 3)
+    gray = np.zeros((1000, 10, 1), np.float32)
+    assert web._shrink(gray).shape == (web.MAX_CLIP_SIDE, 4, 1)
+    small = np.zeros((20, 27, 3), np.float32)
+    assert web._shrink(small) is small

@@ -31,7 +31,7 @@ def _shipped(name: str) -> Path:
 def test_a_shipped_model_carries_a_full_card(name: str) -> None:
     spec, card = read_weights_metadata(_shipped(name))
     assert set(card) >= _CARD_FIELDS, sorted(_CARD_FIELDS - set(card))
-    assert card["name"] == name and card["task"] == "predict" and spec.name == "unet-predictor"
+    assert card["name"] == name and card["task"] == "predict" and spec.name in ("unet-predictor", "flow-unet")
     predictor = FramePredictor.from_pretrained(name)
     assert predictor.context_frames == card["context_frames"]
 

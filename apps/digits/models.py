@@ -41,7 +41,7 @@ class DCGANGenerator(nn.Module):
         z: (N, latent_dim) float32, standard normal. Returns (N, 1, 28, 28) float32 in [0, 1].
     """
 
-    def __init__(self, *, latent_dim: int = 32, width: int = 64) -> None:
+    def __init__(self, *, latent_dim: int = 32, width: int = 16) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.net = _decoder(latent_dim, width)
@@ -61,7 +61,7 @@ class ConvVAE(nn.Module):
     `decode(z)` maps (N, latent_dim) noise to (N, 1, 28, 28) in [0, 1], as the generator does.
     """
 
-    def __init__(self, *, latent_dim: int = 32, width: int = 64) -> None:
+    def __init__(self, *, latent_dim: int = 32, width: int = 16) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = nn.Sequential(

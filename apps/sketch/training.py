@@ -47,7 +47,7 @@ def train_pix2pix(
     generator = build_network(NetworkSpec("generator", "pix2pix-unet", {"base_channels": base_channels}))
     discriminator = build_network(NetworkSpec(
         "discriminator", "patchgan",
-        {"in_channels": 3, "condition_channels": 1, "base_channels": 32, "num_layers": 2},
+        {"in_channels": 3, "condition_channels": 1, "base_channels": 16, "num_layers": 2},
     )) if adversarial else None
     config = TrainerConfig(
         steps=steps,

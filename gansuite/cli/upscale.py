@@ -46,7 +46,7 @@ def upscale(
     ext: str, overwrite: bool, max_pixels: int | None, engine: str, codec: str, crf: int | None, pix_fmt: str | None,
     batch_size: int | None,
 ) -> None:
-    """Upscale images x2/x4: files, folders or glob patterns.
+    """Upscale images x2/x4: files, folders or glob patterns; and videos (mp4, mkv, mov, ...), keeping their sound.
 
     Under `torchrun --nproc_per_node N -m gansuite upscale ...` the files are shared out among the
     ranks (one GPU each, or gloo processes on the CPU) and rank 0 prints one summary.

@@ -64,12 +64,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: str | os.PathLike[str], *, min_age_s: float = 3600.0) -> list[Path]:
+def remove_stale_temps(
+    folder: str | os.PathLike[str], *, min_age_s: float = 3600.0, dead_min_age_s: float = 60.0
+) -> list[Path]:
     """Removes temporary files that killed gansuite writers left in `folder`.
 
-    A temporary file is stale when the process whose id it carries no longer runs; one without a
-    process id (written by an older version) when it is older than `min_age_s`. Temporary files
-    of running writers (another batch into the same folder) are left alone.
+    A temporary file is stale when the process whose id it carries no longer runs and it has not
+    changed for `dead_min_age_s` (a writer on another machine sharing the folder keeps its file
+    fresh while it writes); one without a process id (written by an older version) when it is
+    older than `min_age_s`. Temporary files of running writers (another batch into the same
+    folder) are left alone.
 
     Returns:
         The removed files (an unreadable folder gives none).
@@ -86,7 +90,8 @@ def remove_stale_temps(folder: str | os.PathLike[str], *, min_age_s: float = 360
             continue
         pid = match.group("pid")
         try:
-            stale = not _pid_alive(int(pid)) if pid else now - entry.stat().st_mtime > min_age_s
+            age = now - entry.stat().st_mtime
+            stale = (age > dead_min_age_s and not _pid_alive(int(pid))) if pid else age > min_age_s
             if stale:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

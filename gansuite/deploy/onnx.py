@@ -40,6 +40,7 @@ from torch import nn
 
 from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
+from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
 from gansuite.errors import CheckpointError, ConfigError
 
 __all__ = [
@@ -258,73 +259,6 @@ def export_onnx(
                         max_abs_diff=difference)
 
 
-def _session(path: Path, *, threads: int | None = None, providers: list[str] | None = None) -> Any:
-    ort = require_extra("onnx", "onnxruntime", feature="the onnxruntime engine")
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    try:
-        return ort.InferenceSession(str(path), sess_options=options,
-                                    providers=providers or ["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: onnxruntime cannot load it ({message})") from exc
-
-
-def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The ``metadata_props`` of an ONNX file as a dict (needs only onnxruntime).
-
-    Raises:
-        CheckpointError: a missing or unreadable file.
-    """
-    source = Path(path)
-    if not source.is_file():
-        raise CheckpointError(f"ONNX file {source} does not exist")
-    return dict(_session(source).get_modelmeta().custom_metadata_map)
-
-
-class OnnxUpscaleModel:
-    """An exported upscaler in onnxruntime, callable like the torch model (host tensors, float32).
-
-    Pass it to `Upscaler` for tiling, alpha and 8/16-bit I/O::
-
-        Upscaler(OnnxUpscaleModel("x4.onnx"), tile="auto")
-
-    Args:
-        path: an ``.onnx`` file written by `export_onnx` (its metadata gives scale and receptive radius).
-        threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
-        providers: onnxruntime execution providers (default: the CPU one).
-
-    Raises:
-        CheckpointError: a missing or unreadable file, or one that is not a gansuite upscaler.
-        MissingExtraError: onnxruntime is not installed.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike[str], *, threads: int | None = None, providers: list[str] | None = None
-    ) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise CheckpointError(f"--model {self.path}: ONNX file does not exist")
-        self.session = _session(self.path, threads=threads, providers=providers)
-        metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        if metadata.get("gansuite_kind") != "upscale":
-            raise CheckpointError(
-                f"{self.path}: not an upscaler exported by `gansuite export onnx` (metadata gansuite_kind is "
-                f"{metadata.get('gansuite_kind')!r})"
-            )
-        self.scale = int(metadata["gansuite_scale"])
-        self.receptive_radius = int(metadata["gansuite_receptive_radius"])
-        self.card: dict[str, Any] = json.loads(metadata.get("gansuite_card", "{}"))
-        self.input_name = self.session.get_inputs()[0].name
-
-    def __call__(self, low_res: torch.Tensor) -> torch.Tensor:
-        """(N, 3, h, w) float RGB in [0, 1] → (N, 3, h·scale, w·scale) float32 on the host."""
-        array = np.ascontiguousarray(low_res.detach().to("cpu", torch.float32).numpy())
-        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
-
-
 def cache_dir() -> Path:
     """Where exported ONNX files are cached: ``GANSUITE_CACHE``, else ``$XDG_CACHE_HOME/gansuite``, else ~/.cache."""
     if os.environ.get("GANSUITE_CACHE"):
@@ -386,7 +320,7 @@ def onnx_upscaler(
             ``.safetensors`` file (exported into `cache_dir()` on first use).
         realism: as `Upscaler.from_pretrained` (not for ``.onnx`` files).
         rank, world_size: under torchrun, rank 0 exports to the cache while the others wait.
-        threads: onnxruntime intra-op threads.
+        threads: onnxruntime intra-op threads (None: all cores, shared out among a node's ranks under torchrun).
         **settings: `Upscaler` keyword arguments; device "auto" means the CPU here.
 
     Raises:
@@ -407,4 +341,6 @@ def onnx_upscaler(
             import torch.distributed as dist
 
             dist.barrier()
+    if threads is None and world_size > 1:  # the processes of one node share its cores
+        threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world_size)))
     return Upscaler(OnnxUpscaleModel(path, threads=threads), **settings)

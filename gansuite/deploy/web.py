@@ -33,8 +33,12 @@ from gansuite.errors import ConfigError, GansuiteError, InputImageError, InputVi
 
 __all__ = ["PredictOutput", "UpscaleOutput", "build_app", "predict_upload", "serve", "upscale_upload"]
 
-MAX_CLIP_FRAMES = 300
-"""Frames read from an uploaded clip (about 10 s at 30 fps)."""
+MAX_CLIP_FRAMES = 240
+"""Frames read from an uploaded clip (8 s at 30 fps)."""
+
+MAX_CLIP_SIDE = 384
+"""Frames of an uploaded clip are shrunk (area resize) to at most this long side as they are read,
+so a long 4K upload costs at most MAX_CLIP_FRAMES x 384 x 384 x 3 floats (the models run at 256 or less)."""
 
 _log = logging.getLogger("gansuite.serve")
 _T = TypeVar("_T")
@@ -149,6 +153,17 @@ def upscale_upload(
     return UpscaleOutput(before=_to_uint8(before), after=_to_uint8(image.color), download=target, message=message)
 
 
+def _shrink(frame: np.ndarray) -> np.ndarray:
+    """(H, W, C) float32 → at most `MAX_CLIP_SIDE` on the long side (area resize), C kept."""
+    height, width = frame.shape[:2]
+    factor = MAX_CLIP_SIDE / max(height, width)
+    if factor >= 1:
+        return frame
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    shrunk = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return shrunk.reshape(*shrunk.shape[:2], frame.shape[2])
+
+
 def _even(frame: np.ndarray) -> np.ndarray:
     """Pad to even sides (edge pixels) so the H.264 video is 4:2:0, which every browser plays."""
     pad_h, pad_w = frame.shape[0] % 2, frame.shape[1] % 2
@@ -162,7 +177,8 @@ def predict_upload(
     """Predict the last `future` frames of an uploaded clip from the k before them.
 
     Args:
-        path: the uploaded video (or frame folder); its first `MAX_CLIP_FRAMES` frames are used.
+        path: the uploaded video (or frame folder); its first `MAX_CLIP_FRAMES` frames are used,
+            shrunk to `MAX_CLIP_SIDE` pixels on the long side.
         model: a shipped next-frame model name.
         future: frames to predict, 1..16 (fewer if the clip is short).
         device: "auto", "cpu" or "cuda".
@@ -172,7 +188,7 @@ def predict_upload(
         InputVideoError: no file, an unreadable clip, or fewer than k + 1 frames.
         ConfigError, CheckpointError: a bad model or `future`.
     """
-    from gansuite.io.video import read_video, write_video
+    from gansuite.io.video import iter_video_frames, probe_video, write_video
     from gansuite.tasks.predict.anomaly import regularity, score_clip
 
     if not path:
@@ -180,8 +196,8 @@ def predict_upload(
     if not 1 <= future <= 16:
         raise ConfigError(f"frames to predict must be 1..16, got {future}")
     predictor = _predictor(model, device)
-    clip = read_video(Path(path), max_frames=MAX_CLIP_FRAMES)
-    frames = np.asarray(clip.frames, dtype=np.float32)
+    fps = probe_video(Path(path)).fps
+    frames = np.stack([_shrink(frame) for frame in iter_video_frames(Path(path), max_frames=MAX_CLIP_FRAMES)])
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
     k = predictor.context_frames
@@ -197,7 +213,7 @@ def predict_upload(
     ]
     folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="gansuite-serve-"))
     video = write_video(folder / f"{Path(path).stem}_{model}_predicted.mp4",
-                        [_even(frame).astype(np.float32) / 255.0 for frame in side_by_side], clip.fps)
+                        [_even(frame).astype(np.float32) / 255.0 for frame in side_by_side], fps)
     curve = None
     if model.startswith("ped2"):
         psnr = score_clip(predictor, frames)

@@ -43,15 +43,19 @@ __all__ = [
     "available_memory",
     "estimate_memory",
     "looks_like_output",
+    "output_folder_problem",
     "plan_batch",
 ]
 
 MAX_PIXELS_ENV = "GANSUITE_MAX_PIXELS"
 """Environment variable that sets `--max-pixels` (the largest input image, in pixels)."""
 
-BYTES_PER_OUTPUT_PIXEL = {False: 52, True: 68}
+BYTES_PER_OUTPUT_PIXEL = {False: 32, True: 44}
 """Peak host bytes per output pixel without / with alpha: float32 output, tile blending and
-encoding buffers. Measured (VmHWM) for 600x600 x4 inputs: 48.7 (RGB) and 61.5 (RGBA), rounded up."""
+encoding buffers. Measured by `benchmarks/upscale_host_memory.py` (VmHWM, x4): 29.1 / 45.6 at
+1000x1000 inputs, 25.0 / 35.4 at 1500x1500; large images are what the check is for, so the
+1500x1500 values plus about 25%. Small images cost more per pixel, but they fit anyway: the
+estimate adds the tile's working memory (512 MiB on the CPU)."""
 
 _STILL_EXTENSIONS = ("png", "jpg", "webp")
 _ANIMATED_AUTO = {"GIF": "gif", "PNG": "png", "WebP": "webp"}
@@ -159,8 +163,12 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
-def _folder_problem(folder: Path) -> str | None:
-    """Why outputs cannot be written into `folder` (made if missing), or None when they can."""
+def output_folder_problem(folder: Path) -> str | None:
+    """Why outputs cannot be written into `folder` (made if missing), or None when they can.
+
+    Creates and removes a probe file in `folder` (or the nearest existing folder above it): the only test
+    that sees read-only mounts, ACLs and quotas as the writer will, also for root.
+    """
     existing = folder
     while not existing.exists():
         if existing == existing.parent:
@@ -256,9 +264,14 @@ def plan_batch(
             f"{', '.join(s.name for s, _, _ in sources)} would {'both' if len(sources) == 2 else 'all'} write "
             f"{target.name}; writing {'; '.join(renamed)}"
         )
+    seen: dict[Path, Path] = {}
+    for source, target in targets.items():  # a renamed output may still meet another input's output
+        if target in seen:
+            problems.append(f"{seen[target]} and {source} would both write {target}; rename one or use --suffix")
+        seen.setdefault(target, source)
     inputs = {_resolved(path) for path in files}
     for folder in sorted({target.parent for target in targets.values()}):
-        problem = _folder_problem(folder)
+        problem = output_folder_problem(folder)
         if problem:
             problems.append(problem)
     for header in headers:

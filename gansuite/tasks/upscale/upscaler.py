@@ -1,11 +1,13 @@
-"""Inference: `Upscaler` upscales one image at a time, tiled, with a float32 fallback.
+"""Inference: `Upscaler` upscales images (one at a time, or a tensor batch), tiled, with a float32 fallback.
 
 Compared with Real-ESRGAN's inference script it blends overlapping tiles instead of pasting
 them (no seams: with overlap ≥ the receptive field the output equals the untiled one), keeps
 only one tile on the device while the whole image stays in host memory, halves the tile and
 retries on out-of-memory, recomputes in float32 any tile that comes out non-finite in half
 precision (the "black image" failure), and offers ESRGAN's network interpolation between the
-PSNR-oriented and GAN weights (`realism`).
+PSNR-oriented and GAN weights (`realism`). `Upscaler.from_file` runs any SR model file spandrel
+recognises through the same engine, with the tile overlap set to the model's probed effective
+receptive field (`gansuite.tasks.upscale.receptive_field`).
 """
 
 from __future__ import annotations
@@ -121,7 +123,9 @@ class Upscaler:
             "fp16" or "bf16".
         tile: "auto" (from free memory), 0 (no tiling) or a tile side in input pixels.
         tile_overlap: context pixels around each tile; None uses the model's receptive radius,
-            which makes tiled output equal the untiled one.
+            which makes tiled output equal the untiled one (for third-party files: the probed
+            effective radius, beyond which one pixel moves the output by < 1/1024), with a
+            4-pixel blending band.
         outscale: final scale after the network (a high-quality MATLAB-bicubic resize), or None.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad, device or memory-format change); False hands the
