@@ -1,7 +1,7 @@
 """DCGAN digits on MNIST: train, measure, ship.
 
     OMP_NUM_THREADS=1 python benchmarks/digits.py --data $GANSUITE_DATA/video/mnist \
-        --run-dir /work/runs/apps/digits --steps 1500 --warmup 300 --ship
+        --run-dir /work/runs/apps/digits --steps 4000 --warmup 300 --ship
 
 Trains (1) the feature classifier on digits 0–8999, (2) the DCGAN, (3) the same DCGAN with a
 discriminator-first warm-up, (4) the VAE baseline, all on digits 0–8999; then measures, against
@@ -49,6 +49,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--classifier-steps", type=int, default=1500)
+    parser.add_argument("--vae-steps", type=int, default=3000)
+    parser.add_argument("--train-only", choices=("dcgan", "dcgan_warmup"), default=None,
+                        help="train that one variant and stop (to train the two in parallel processes)")
+    parser.add_argument("--force-resume", action="store_true", help="continue runs whose schedule changed")
     parser.add_argument("--ship", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -79,19 +83,23 @@ def main() -> None:
     models = {}
     variants = [("dcgan", 0)] + ([("dcgan_warmup", args.warmup)] if args.warmup else [])
     for name, warmup in variants:
+        if args.train_only not in (None, name):
+            continue
         t0 = time.perf_counter()
         trainer = train_dcgan(train_x, args.run_dir / name, steps=args.steps, warmup_steps=warmup,
-                              validate=fd_of, validate_every=500)
+                              validate=fd_of, validate_every=500, force_resume=args.force_resume)
         models[name] = (trainer.eval_generator(), time.perf_counter() - t0)
         log = [json.loads(line) for line in (args.run_dir / name / "log.jsonl").read_text().splitlines()]
         curves[name] = [(r["step"] - warmup, r["frechet"]) for r in log if r.get("kind") == "validation"]
+    if args.train_only is not None:
+        return
     t0 = time.perf_counter()
     vae_path = args.run_dir / "vae.pt"
     if vae_path.is_file():
         vae = ConvVAE().eval()
         vae.load_state_dict(torch.load(vae_path, weights_only=True))
     else:
-        vae = train_vae(train_x, steps=args.steps)
+        vae = train_vae(train_x, steps=args.vae_steps)
         torch.save(vae.state_dict(), vae_path)
     vae_seconds = time.perf_counter() - t0
 

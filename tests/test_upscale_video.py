@@ -33,7 +33,7 @@ def test_upscale_frames_matches_one_by_one_and_batches(upscaler: Upscaler) -> No
         assert len(out) == 5 and out[0].shape == (24, 20, 3) and out[0].dtype == np.float32
         for got, want in zip(out, single, strict=True):
             np.testing.assert_allclose(got, want, atol=1e-5)
-    with pytest.raises(ConfigError, match="frame 1 is .*earlier frames"):
+    with pytest.raises(ConfigError, match=r"frame 1 is .*earlier frames"):
         list(upscaler.upscale_frames([frames[0], frames[0][:6]], batch_size=4))
     with pytest.raises(ConfigError, match="--batch-size must be a positive integer"):
         list(upscaler.upscale_frames(frames, batch_size=0))
@@ -138,3 +138,19 @@ def test_cli_upscales_a_video_with_its_sound(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["upscale", str(source), "--model", str(model), "--device", "cpu", "--overwrite",
                                "--codec", "h265", "--pix-fmt", "rgb24"])
     assert bad.exit_code == 1 and "--pix-fmt 'rgb24' is not taken by libx265" in bad.output
+
+
+@pytest.mark.data
+def test_shared_clip_keeps_audio_frames_rate_and_duration(data_dir: Path, tmp_path: Path, upscaler: Upscaler) -> None:
+    source = data_dir / "video" / "clips" / "realshort.mp4"  # 36 frames at 45000/1499 fps with an AAC track
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    report = upscale_video(upscaler, source, tmp_path / "realshort_x2.mp4")
+    before, after = stream_summary(source), stream_summary(report.output)
+    assert after["streams"] == [("video", "h264"), ("audio", "aac")]
+    assert after["frames"] == before["frames"] == 36 and after["rate"] == before["rate"]
+    assert after["duration"] == pytest.approx(before["duration"], abs=1 / 30)
+    assert after["size"] == (640, 480)
+    assert frame_times(report.output) == pytest.approx(frame_times(source), abs=1e-4)
+    assert video_packets(report.output, "audio") == video_packets(source, "audio")
+

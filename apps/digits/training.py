@@ -68,8 +68,10 @@ def train_dcgan(
     latent_dim: int = 32,
     width: int = 16,
     batch_size: int = 32,
+    ema_decay: float = 0.995,
     seed: int = 0,
     progress: bool = False,
+    force_resume: bool = False,
     validate: Callable[[nn.Module, int], dict[str, float]] | None = None,
     validate_every: int = 0,
 ) -> Trainer:
@@ -78,7 +80,9 @@ def train_dcgan(
     Args:
         steps: generator steps; the run lasts `steps + warmup_steps` trainer steps.
         warmup_steps: discriminator-only steps before the generator starts.
+        ema_decay: decay of the generator EMA (0.995: an average over the last ~200 steps).
         validate: (EMA generator, step) → metrics, every `validate_every` steps and at the end.
+        force_resume: continue a run in `run_dir` even if a setting changed (e.g. a longer schedule).
     """
     generator = build_network(NetworkSpec("generator", "dcgan-digits", {"latent_dim": latent_dim, "width": width}))
     discriminator = build_network(
@@ -92,7 +96,7 @@ def train_dcgan(
         betas=(0.5, 0.999),
         adversarial_loss="bce",
         discriminator_warmup_steps=warmup_steps,
-        ema_decay=0.999,
+        ema_decay=ema_decay,
         device="cpu",
         seed=seed,
         progress=progress,
@@ -107,7 +111,7 @@ def train_dcgan(
         run_dir=run_dir, extra_config={"app": "digits", "data": "MNIST t10k digits 0-8999"},
         hooks=TrainerHooks(validate=validate),
     )
-    trainer.fit(_Digits(images), collate_fn=_already_batched, resume="auto")
+    trainer.fit(_Digits(images), collate_fn=_already_batched, resume="auto", force_resume=force_resume)
     return trainer
 
 
