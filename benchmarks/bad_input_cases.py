@@ -111,7 +111,8 @@ def main() -> None:
               "one line naming the file", lambda r, o, file=file: r.returncode == 1
               and len(r.stderr.strip().splitlines()) == 1 and str(file) in r.stderr
               and "internal error" not in r.stderr)
-    check("large_and_truncated/huge_allowed.png", [str(cases / "large_and_truncated" / "huge_allowed.png")],
+    check("large_and_truncated/huge_allowed.png", [str(cases / "large_and_truncated" / "huge_allowed.png"), "--model",
+                                                   "x4"],
           "refused up front with the memory it needs, naming --max-pixels",
           lambda r, o: r.returncode == 1 and "GB of memory" in r.stderr and "--max-pixels" in r.stderr)
     if shutil.which("unshare"):

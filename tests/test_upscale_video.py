@@ -88,6 +88,14 @@ def test_odd_width_frame_folder_and_codec_options(tmp_path: Path) -> None:
     assert out.frames == 3 and probe_video(out.output).rate == 25
 
 
+def test_ten_bit_source_stays_ten_bit(tmp_path: Path, upscaler: Upscaler) -> None:
+    source = tmp_path / "deep.mkv"
+    make_clip(source, frames=3, audio=False, pix_fmt="yuv420p10le")
+    report = upscale_video(upscaler, source, tmp_path / "deep_x2.mkv")
+    assert report.pix_fmt == "yuv420p10le" and stream_summary(report.output)["pix_fmt"] == "yuv420p10le"
+    assert upscale_video(upscaler, source, tmp_path / "deep_8.mkv", pix_fmt="yuv420p").pix_fmt == "yuv420p"
+
+
 def test_interrupted_run_leaves_no_file_and_rerun_restarts(tmp_path: Path, upscaler: Upscaler) -> None:
     source = tmp_path / "clip.mp4"
     make_clip(source, frames=12)

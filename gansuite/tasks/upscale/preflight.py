@@ -57,6 +57,9 @@ encoding buffers. Measured by `benchmarks/upscale_host_memory.py` (VmHWM, x4): 2
 1500x1500 values plus about 25%. Small images cost more per pixel, but they fit anyway: the
 estimate adds the tile's working memory (512 MiB on the CPU)."""
 
+_MEMORY_SHARE = 0.8
+"""The share of the available memory one image may take by default (the rest is headroom)."""
+
 _STILL_EXTENSIONS = ("png", "jpg", "webp")
 _ANIMATED_AUTO = {"GIF": "gif", "PNG": "png", "WebP": "webp"}
 _DEFAULT_SUFFIX = re.compile(r"_x\d+(?:\.\d+)?$")
@@ -210,7 +213,7 @@ def plan_batch(
         suffix: added to each output's stem.
         ext: "auto", "png", "jpg" or "webp".
         max_pixels: the largest input, in pixels; None takes it from `GANSUITE_MAX_PIXELS`, else
-            the largest whose estimated memory fits in `memory` (at most `DEFAULT_MAX_PIXELS`).
+            the largest whose estimated memory fits in 80% of `memory` (at most `DEFAULT_MAX_PIXELS`).
         tile_bytes: the network's working memory for one tile.
         memory: bytes of memory available; None measures it (`available_memory`).
 
@@ -316,7 +319,8 @@ def plan_batch(
             limit = DEFAULT_MAX_PIXELS
             if memory is not None:
                 per_input_pixel = BYTES_PER_OUTPUT_PIXEL[header.alpha] * final_scale**2 * header.frames
-                limit = min(limit, max(1, int((memory - tile_bytes) / per_input_pixel)))
+                usable = memory * _MEMORY_SHARE - tile_bytes  # what other programs free or take meanwhile
+                limit = min(limit, max(1, int(usable / per_input_pixel)))
         if pixels > limit:
             available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""
             plan.failed.append((

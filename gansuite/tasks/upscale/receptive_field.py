@@ -6,13 +6,14 @@ Tiling needs, around every tile, as much context as changes the output visibly. 
 the influence of a pixel decays roughly like a Gaussian with depth (Luo et al., "Understanding
 the Effective Receptive Field in Deep CNNs", NeurIPS 2016).
 
-The probe: a mid-grey input with faint seeded noise (so the activations are in a realistic,
-textured operating point), and a copy whose centre pixel is flipped (x → 1 − x, a change of
-about 0.5 in every channel). Both go through the network in float32; every output pixel whose
-value moves by more than `tolerance` is within the effective field, and the radius is the
-largest such distance from the centre (Chebyshev, in input pixels). When the response reaches
-the probe's border, the probe doubles its size (up to `max_radius`). A margin is added because a
-tile border truncates many pixels at once, not one.
+The probe: a seeded uniform-noise input (the contrast of natural texture) and a copy whose
+centre pixel moves by exactly 0.5 in every channel. Both go through the network in float32; the
+output change per unit of input change is the impulse response K. A tile border replaces every
+input pixel beyond the overlap, each by at most a full-range change, so the largest error it can
+cause at a kept pixel is the *tail mass* of K beyond the overlap (summed over the input offsets
+of one output sub-pixel phase, the largest phase). The radius is the smallest one whose tail
+mass is at most half an 8-bit level, plus 2 pixels. When the response still has mass near the
+probe's border, the probe doubles its size (up to `max_radius`).
 
 Measured once per model file and cached in memory and in a small JSON file in the user cache
 directory (``$GANSUITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/gansuite``, else
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import threading
 from collections.abc import Callable
@@ -37,9 +37,9 @@ from gansuite.errors import ConfigError
 
 __all__ = ["PROBE_VERSION", "ProbeResult", "cache_dir", "cached_receptive_radius", "probe_receptive_radius"]
 
-PROBE_VERSION = 1
-_TOLERANCE = 1.0 / 1024  # a quarter of an 8-bit level, for a 0.5 change of one input pixel
-_MARGIN = 1.25  # ×radius, + 2 px: covers the many truncated pixels at a tile border
+PROBE_VERSION = 2
+_TOLERANCE = 0.5 / 255  # half an 8-bit level: the most a tile border may move a kept pixel
+_MARGIN = 2  # input pixels beyond the measured radius
 _MEMORY: dict[str, int] = {}
 _LOCK = threading.Lock()
 
@@ -49,8 +49,9 @@ class ProbeResult:
     """What the probe saw.
 
     Attributes:
-        response_radius: largest distance (input pixels) at which the output moved > tolerance.
-        radius: the context to give each tile: response radius × 1.25 + 2, at most `max_radius`.
+        response_radius: the smallest radius (input pixels) whose impulse-response tail mass is
+            at most the tolerance.
+        radius: the context to give each tile: response radius + 2, at most `max_radius`.
         probe_radius: half-size of the last probe input (its side is 2·probe_radius + 1, or more).
         reached_border: the response filled the largest probe; `radius` is then `max_radius`.
     """
@@ -80,15 +81,22 @@ def probe_receptive_radius(
 ) -> ProbeResult:
     """Measure a network's effective receptive radius with one impulse.
 
+    The centre pixel of a textured input moves by exactly 0.5 in every channel; the output
+    change per unit of input change is the impulse response K (linearised at that input). A
+    tile border replaces every pixel beyond the overlap, each by at most a full-range change, so
+    the error it can cause at a kept pixel is bounded by the *tail mass* of K beyond the overlap
+    (summed per output sub-pixel phase). The radius is the smallest r whose tail mass is at most
+    `tolerance`.
+
     Args:
-        fn: the network, (1, C, h, w) float32 in [0, 1] → (1, C', h·scale, w·scale), on `device`.
+        fn: the network, (N, C, h, w) float32 in [0, 1] → (N, C', h·scale, w·scale), on `device`.
         scale: its upscaling factor, >= 1.
         device: where the probe tensors are made.
         channels: input channels C.
-        tolerance: output change (in [0, 1] units) that counts as an influence.
+        tolerance: the largest tail mass (output change in [0, 1] units) left outside the radius.
         start_radius, max_radius: the probe grows from the first to at most the second.
         multiple_of: the probe side is a multiple of this (window sizes of transformers).
-        seed: the faint noise's seed.
+        seed: the texture's seed.
 
     Returns:
         A `ProbeResult`.
@@ -106,9 +114,10 @@ def probe_receptive_radius(
     while True:
         side = _round_up(2 * probe + 1, multiple_of)
         centre = side // 2
-        base = (0.5 + 0.05 * torch.randn((1, channels, side, side), generator=generator)).clamp_(0, 1)
+        base = torch.rand((1, channels, side, side), generator=generator)  # texture of natural contrast
         flipped = base.clone()
-        flipped[:, :, centre, centre] = 1.0 - flipped[:, :, centre, centre]
+        value = flipped[:, :, centre, centre]
+        flipped[:, :, centre, centre] = torch.where(value < 0.5, value + 0.5, value - 0.5)  # |change| = 0.5
         outputs = fn(torch.cat([base, flipped]).to(device)) if _batched(fn) else torch.cat(
             [fn(base.to(device)), fn(flipped.to(device))]
         )
@@ -116,14 +125,22 @@ def probe_receptive_radius(
             raise ConfigError(
                 f"receptive-field probe: a {side}x{side} input gave {tuple(outputs.shape)}, expected x{scale}"
             )
-        change = (outputs[1].float() - outputs[0].float()).abs().amax(dim=0).cpu()  # (side·s, side·s)
+        kernel = (outputs[1].double() - outputs[0].double()).abs().amax(dim=0).cpu() / 0.5  # (side·s, side·s)
         coords = (torch.arange(side * scale, dtype=torch.float64) + 0.5) / scale - 0.5 - centre
-        distance = torch.maximum(coords.abs()[:, None], coords.abs()[None, :])
-        moved = distance[change > tolerance]
-        response = math.ceil(float(moved.max())) if moved.numel() else 0
-        at_border = response >= centre - 1
+        rings = torch.maximum(coords.abs()[:, None], coords.abs()[None, :]).ceil().long()  # input-pixel ring
+        tail = torch.zeros(centre + 2, dtype=torch.float64)  # tail[r]: the largest phase's mass beyond ring r
+        for row in range(scale):
+            for column in range(scale):
+                mass = torch.zeros(centre + 2, dtype=torch.float64).index_add_(
+                    0, rings[row::scale, column::scale].flatten().clamp(max=centre + 1),
+                    kernel[row::scale, column::scale].flatten(),
+                )
+                beyond = mass.flip(0).cumsum(0).flip(0)  # beyond[r] = mass at rings >= r
+                tail = torch.maximum(tail, torch.cat([beyond[1:], beyond.new_zeros(1)]))
+        response = int(torch.nonzero(tail <= tolerance)[0]) if bool((tail <= tolerance).any()) else centre + 1
+        at_border = tail[max(0, centre - 2)] > tolerance / 4 or response >= centre - 1
         if not at_border or probe >= max_radius:
-            radius = max_radius if at_border else min(max_radius, math.ceil(response * _MARGIN) + 2)
+            radius = max_radius if at_border else min(max_radius, response + _MARGIN)
             return ProbeResult(response_radius=response, radius=radius, probe_radius=probe, reached_border=at_border)
         probe = min(max_radius, probe * 2)
 
