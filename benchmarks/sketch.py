@@ -1,7 +1,7 @@
 """pix2pix sketch to photo: train the GAN and its L1-only twin, compare them with LPIPS, ship the GAN.
 
     OMP_NUM_THREADS=1 python benchmarks/sketch.py --data $GANSUITE_DATA/sr \
-        --run-dir /work/runs/apps/sketch --steps 2000 --ship
+        --run-dir /work/runs/apps/sketch --steps 2000 --weights raw --ship
 
 Training: Canny edges of random 64x64 crops of sr/train (T91 + BSD200). Evaluation: the central
 256x256 of each Set5/Set14 HR image as four 128x128 crops (the central 128x128 when the image is
@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the sr datasets folder (train/, Set5/, Set14/)")
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--weights", choices=("ema", "raw"), default="ema",
+                        help="evaluate and ship the EMA generator or the raw one (an EMA of decay 0.999 lags "
+                             "behind a run of a few thousand steps)")
     parser.add_argument("--ship", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -78,7 +81,7 @@ def main() -> None:
     for name, adversarial in (("l1", False), ("gan", True)):
         t0 = time.perf_counter()
         trainer = train_pix2pix(dataset, args.run_dir / name, adversarial=adversarial, steps=args.steps)
-        models[name] = SketchToPhoto(trainer.eval_generator())
+        models[name] = SketchToPhoto(trainer.eval_generator() if args.weights == "ema" else trainer.generator.eval())
         seconds[name] = time.perf_counter() - t0
         print(f"trained {name} in {seconds[name]:.0f} s", flush=True)
 
@@ -103,6 +106,7 @@ def main() -> None:
         "eval_data": f"{len(crops)} crops of {CROP}x{CROP} from Set5 + Set14 HR",
         "lpips": "alex, v0.1 (lower is closer)",
         "steps": args.steps,
+        "weights": args.weights,
         "models": {k: {**v, "train_seconds": round(seconds[k], 1)} for k, v in per_model.items()},
         "gan_lower_lpips_fraction_of_crops": gan_better,
         "crops": [name for name, _ in crops],
@@ -127,8 +131,9 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    picks = [i for i, (name, _) in enumerate(crops) if name.split("@")[0].split("/")[1] in
-             ("butterfly", "bird", "zebra", "flowers", "lenna", "monarch", "pepper")][:5] or list(range(5))
+    firsts = {name.split("@")[0]: i for i, (name, _) in reversed(list(enumerate(crops)))}  # first crop per image
+    picks = [i for key, i in sorted(firsts.items()) if key.split("/")[1] in
+             ("butterfly", "bird", "zebra", "flowers", "monarch", "pepper")][:5] or list(range(5))
     figure, axes = plt.subplots(len(picks), 4, figsize=(8, 2 * len(picks)), dpi=100)
     for row, index in enumerate(picks):
         panels = [edges[index], outputs["l1"][index], outputs["gan"][index], crops[index][1]]
@@ -151,7 +156,8 @@ def main() -> None:
         card = {
             "app": "sketch (gansuite demo sketch)", "paper": "Isola et al. 2017, pix2pix",
             "data": "Canny edges of 64x64 crops of T91 + BSD200 (research use; not redistributed)",
-            "weights": "EMA of the generator, stored as float16", "steps": args.steps,
+            "weights": f"{'EMA of the generator' if args.weights == 'ema' else 'raw generator'}, stored as float16",
+            "steps": args.steps,
             "lpips_set5_set14_crops": per_model["gan"]["lpips"], "l1_twin_lpips": per_model["l1"]["lpips"],
             "benchmark": report["command"],
         }

@@ -63,3 +63,27 @@ def test_ped2_scores_the_anomalous_frames_of_a_test_clip_higher(data_dir: Path) 
     aligned = align_frame_labels(labels, [len(frames)], predictor.context_frames)
     assert 0 < aligned.sum() < aligned.size
     assert scores[aligned == 1].mean() > scores[aligned == 0].mean() + 0.1
+
+
+def test_natural_is_not_worse_than_optical_flow_extrapolation_on_a_clip(data_dir: Path) -> None:
+    """realshort.mp4 (a training clip), 4 windows: at step 1 the flow model is at least the DIS baseline
+    (it starts from it), and re-estimating the flow along its rollout beats holding it constant later."""
+    import numpy as np
+
+    from gansuite.bench.predict import _clip_frames
+    from gansuite.metrics import psnr
+    from gansuite.tasks.predict.baselines import flow_extrapolation
+    from gansuite.tasks.predict.evaluation import sliding_windows
+
+    spec, _ = read_weights_metadata(_shipped("natural"))
+    if spec.name != "flow-unet":
+        pytest.skip("the shipped natural model is not the flow model")
+    windows = [w for _, w in sliding_windows(_clip_frames(data_dir / "video" / "clips" / "realshort.mp4", 256),
+                                             length=8, stride=8)]
+    clips = torch.from_numpy(np.stack(windows).transpose(0, 1, 4, 2, 3).copy())
+    context, truth = clips[:, :4], clips[:, 4:]
+    model = FramePredictor.from_pretrained("natural").predict_batch(context, 4)
+    flow = flow_extrapolation(context, 4)
+    gains = [float(psnr(model[:, t], truth[:, t], channel="rgb").mean() - psnr(flow[:, t], truth[:, t], channel="rgb")
+                   .mean()) for t in range(4)]
+    assert gains[0] > -0.05 and min(gains[1:]) > 0.0, gains

@@ -68,7 +68,7 @@ def test_gan_recipe_runs_and_exports(clips: Path, tmp_path: Path) -> None:
 
 
 def test_mse_recipe_runs_without_a_discriminator(clips: Path, tmp_path: Path) -> None:
-    recipe = _tiny("natural-mse", rollout=2)
+    recipe = _tiny("natural-unet-mse", rollout=2)
     result = train_predict(recipe, data=[clips], out=tmp_path, steps=2, device="cpu")
     assert result.final_step == 2
     assert all(step.discriminator_loss != step.discriminator_loss for step in result.history)  # NaN: no D

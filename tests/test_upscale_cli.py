@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from gansuite.cli import main
 from gansuite.errors import ConfigError
 from gansuite.tasks.upscale.batch import expand_inputs, output_path
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -140,7 +141,9 @@ def test_unknown_model_name_lists_the_shipped_ones(tmp_path: Path) -> None:
     result = _upscale(source, "--model", "x3")
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1
-    assert "'x3' is neither a shipped name (x2, x4, x4-gan) nor an existing file" in result.output
+    present = ", ".join(sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file()))
+    assert f"'x3' is neither a shipped name ({present}) nor an existing file" in result.output
+    assert {"x2", "x4", "x4-gan"} <= set(present.split(", "))
 
 
 @pytest.mark.parametrize("tile", ["8", "-1", "big"])

@@ -13,7 +13,7 @@ import pytest
 import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name the shipped models)
 from gansuite.bench.sr import run_sr_benchmark
 from gansuite.core.checkpoint import read_weights_metadata
-from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, default_model, shipped_weights_path
 
 _CARD_FIELDS = {
     "name",
@@ -76,3 +76,16 @@ def test_set5_scores_match_the_card(name: str, data_dir: Path, backbones_dir: Pa
     assert ours.lpips_alex == pytest.approx(expected["lpips_alex"], abs=0.002)
     assert ours.psnr_y > bicubic.psnr_y + 1.0
     assert ours.lpips_alex < 0.6 * bicubic.lpips_alex
+
+
+def test_default_model_is_the_real_photo_model_when_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gansuite.tasks.upscale.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "_WEIGHTS_DIR", tmp_path)
+    assert default_model(4) == "x4" and default_model(2) == "x2"
+    (tmp_path / SHIPPED_WEIGHTS["x4-real"]).write_bytes(b"")
+    assert default_model(4) == "x4-real"
+    assert default_model(4, realism=True) == "x4"  # --realism needs both ends of a pair
+    (tmp_path / SHIPPED_WEIGHTS["x4-real-gan"]).write_bytes(b"")
+    assert default_model(4, realism=True) == "x4-real"
+    assert default_model(2) == "x2"

@@ -24,7 +24,7 @@ from gansuite.core.checkpoint import load_weights
 from gansuite.errors import CheckpointError, ConfigError, UnknownNameError
 from gansuite.io import plan_tiles
 from gansuite.io.image import LoadedImage
-from gansuite.tasks.upscale.pretrained import shipped_weights_path
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
 from gansuite.tasks.upscale.upscaler import Upscaler, interpolate_weights
 
 
@@ -335,9 +335,12 @@ def test_cuda_without_cuda_is_refused() -> None:
 
 
 def test_unknown_model_name_lists_the_shipped_names() -> None:
-    with pytest.raises(CheckpointError, match=r"'x8' is neither a shipped name \(x2, x4, x4-gan\) nor an existing"):
+    present = [name for name in sorted(SHIPPED_WEIGHTS) if shipped_weights_path(name).is_file()]
+    assert {"x2", "x4", "x4-gan"} <= set(present)
+    expected = rf"'x8' is neither a shipped name \({', '.join(present)}\) nor an existing"
+    with pytest.raises(CheckpointError, match=expected):
         Upscaler.from_pretrained("x8")
-    with pytest.raises(UnknownNameError, match=r"valid names are \['x2', 'x4', 'x4-gan'\]"):
+    with pytest.raises(UnknownNameError, match=r"valid names are \['x2', 'x4', 'x4-gan', 'x4-real', 'x4-real-gan'\]"):
         shipped_weights_path("x8")
 
 

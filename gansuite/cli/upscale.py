@@ -56,6 +56,7 @@ def upscale(
     from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs
     from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
     from gansuite.tasks.upscale.batch import expand_inputs, upscale_files
+    from gansuite.tasks.upscale.pretrained import default_model
     from gansuite.tasks.upscale.upscaler import Upscaler
 
     videos, inputs = split_video_inputs(inputs)  # video files: decode → model → encode, with their sound
@@ -63,7 +64,7 @@ def upscale(
     own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
     files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
     device = str(context.device) if context.enabled and engine == "torch" else device
-    name = model or f"x{scale}"
+    name = model or default_model(int(scale), realism=realism is not None)
     settings = dict(device=device, precision=precision, tile=parse_tile(tile), tile_overlap=tile_overlap,
                     outscale=outscale)
     if engine == "onnxruntime":

@@ -5,9 +5,11 @@ training, `FramePredictor` inference and anomaly scoring (Mathieu et al. 2016; L
 from gansuite.tasks.predict import flow_models as _flow_models  # noqa: F401  (registers flow-unet)
 from gansuite.tasks.predict import models as _models  # noqa: F401  (registers the generator)
 from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore, align_frame_labels, score_clip
+from gansuite.tasks.predict.baselines import flow_extrapolation
 from gansuite.tasks.predict.calibration import AnomalyCalibration, CausalConfig, calibrate, load_calibration
 from gansuite.tasks.predict.data import ClipWindows, find_clips, load_clip
 from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence, clip_evidence
+from gansuite.tasks.predict.flow_models import FlowUNetPredictor
 from gansuite.tasks.predict.head import PredictHead
 from gansuite.tasks.predict.live import CalibratedAnomalyScorer, LiveScore
 from gansuite.tasks.predict.models import UNetPredictor, rollout
@@ -25,6 +27,7 @@ __all__ = [
     "CausalConfig",
     "ClipWindows",
     "EvidenceConfig",
+    "FlowUNetPredictor",
     "FrameEvidence",
     "FramePredictor",
     "LiveScore",
@@ -39,6 +42,7 @@ __all__ = [
     "calibrate",
     "clip_evidence",
     "find_clips",
+    "flow_extrapolation",
     "get_recipe",
     "load_calibration",
     "load_clip",

@@ -138,7 +138,7 @@ def probe_receptive_radius(
                 beyond = mass.flip(0).cumsum(0).flip(0)  # beyond[r] = mass at rings >= r
                 tail = torch.maximum(tail, torch.cat([beyond[1:], beyond.new_zeros(1)]))
         response = int(torch.nonzero(tail <= tolerance)[0]) if bool((tail <= tolerance).any()) else centre + 1
-        at_border = tail[max(0, centre - 2)] > tolerance / 4 or response >= centre - 1
+        at_border = bool(tail[max(0, centre - 2)] > tolerance / 4) or response >= centre - 1
         if not at_border or probe >= max_radius:
             radius = max_radius if at_border else min(max_radius, response + _MARGIN)
             return ProbeResult(response_radius=response, radius=radius, probe_radius=probe, reached_border=at_border)

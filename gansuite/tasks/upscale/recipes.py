@@ -200,7 +200,7 @@ _register(
         trainer=_GAN_TRAINER.replace(steps=6_000, batch_size=4),
         patch_size=128,
         degradation="realistic",
-        init_from="x4-real-psnr",
+        init_from="x4-real",
         description="x4 for real photos, GAN stage (Real-ESRGAN): L1 + VGG perceptual + adversarial from x4-real-psnr",
     )
 )

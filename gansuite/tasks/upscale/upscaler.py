@@ -100,9 +100,8 @@ def _resolve(model: str | os.PathLike[str]) -> Path:
         return path
     path = Path(model)
     if not path.is_file():
-        raise CheckpointError(
-            f"model {model!r} is neither a shipped name ({', '.join(sorted(SHIPPED_WEIGHTS))}) nor an existing file"
-        )
+        present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
+        raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")
     return path
 
 
