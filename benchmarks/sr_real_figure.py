@@ -8,7 +8,7 @@ downscale, sensor noise, JPEG q60, seed 0). Every method is resolved as the benc
 
 Usage::
 
-    GANSUITE_BACKBONES=DIR python benchmarks/sr_real_figure.py [--method x4 --method x4-real-gan ...] [--crop 20,38,44]
+    GANSUITE_BACKBONES=DIR python benchmarks/sr_real_figure.py [--method x4 --method x4-real ...] [--crop 40,40,60]
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "upscale_real_before_after.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", action="append", help="bicubic, shipped name or model file (repeatable)")
-    parser.add_argument("--crop", default="20,38,44", help="top,left,size of the crop in LR pixels")
+    parser.add_argument("--crop", default="40,40,60", help="top,left,size of the crop in LR pixels")
     args = parser.parse_args()
     top, left, size = (int(v) for v in args.crop.split(","))
 
     low = real_degradation(data.astronaut(), 4, seed=0, name="astronaut.png")
     low_chw = torch.from_numpy(low.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
     peers = Path(os.environ.get("GANSUITE_BACKBONES", "")) / "peers" / "RealESRGAN_x4plus.safetensors"
-    methods = args.method or ["bicubic", "x4", "x4-real-gan", *([str(peers)] if peers.is_file() else [])]
+    methods = args.method or ["bicubic", "x4", "x4-real", *([str(peers)] if peers.is_file() else [])]
     panels = []
     for spec in methods:
         method = resolve_method(spec, 4, torch.device("cpu"))

@@ -101,7 +101,7 @@ def test_the_probe_finds_the_exact_radius_of_a_known_network() -> None:
     for k in (1, 3, 5):
         result = probe_receptive_radius(_Stack(k), scale=1, tolerance=1e-6)
         assert result.response_radius == k and not result.reached_border
-        assert result.radius == k + 2
+        assert result.radius == k + 4
 
 
 def test_the_probe_ignores_influence_below_the_tolerance_and_grows_for_wide_fields() -> None:

@@ -99,7 +99,7 @@ def benchmark_speed(
 @benchmark.command("predict")
 @click.option("--model", "models", multiple=True,
               help="Shipped model (mmnist, natural, ...-mse) or gansuite weights/checkpoint file (repeatable); "
-              "copy-last-frame is always scored.")
+              "copy-last-frame and optical-flow extrapolation are always scored.")
 @click.option("--mnist", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of the MNIST IDX files (t10k-images-idx3-ubyte.gz): Moving MNIST 10 → 10.")
 @click.option("--clips", multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -120,7 +120,7 @@ def benchmark_predict(
     max_short_side: int, device: str, backbones: Path | None, no_lpips: bool, json_out: Path | None,
     markdown_out: Path | None,
 ) -> None:
-    """Next-frame prediction quality per step ahead, beside copy-last-frame (Moving MNIST, clips)."""
+    """Next-frame prediction quality per step ahead, beside copy-last and optical flow (Moving MNIST, clips)."""
     from gansuite.bench.predict import run_predict_benchmark
 
     lpips = lpips_or_note(backbones, device) if clips and not no_lpips else None

@@ -231,10 +231,14 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
     """
     target = check_output_path(path, overwrite=overwrite)
     temp = _create_temp(target)
+    mode = stat.S_IMODE(temp.stat().st_mode)
     try:
         yield temp
         if not temp.is_file():
             raise OutputError(f"{target}: the writer left no file behind; nothing was written")
+        # a writer that replaces the file (some libraries write their own temp and rename it,
+        # with mode 0600) must not leave the output unreadable to other users
+        os.chmod(temp, mode)
         _fsync_file(temp)
         _commit(temp, target, overwrite=overwrite)
     finally:
