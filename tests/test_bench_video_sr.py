@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _upscale_helpers import export_tiny
 from click.testing import CliRunner
 
 from gansuite.bench.video_sr import backward_warp, run_video_sr_benchmark, warping_error
 from gansuite.cli import main
 from gansuite.io.video import write_video
-from tests._upscale_helpers import export_tiny
 
 
 def texture(height: int = 64, width: int = 80, seed: int = 0) -> np.ndarray:

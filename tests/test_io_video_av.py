@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from _video_helpers import frame_times, make_clip, pattern, stream_summary, video_packets
 
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.video import (
@@ -19,7 +20,6 @@ from gansuite.io.video import (
     read_video,
     write_video,
 )
-from tests._video_helpers import frame_times, make_clip, pattern, stream_summary, video_packets
 
 VFR_PTS = [0, 40, 80, 200, 240, 400, 433, 466]  # ms: gaps and bursts, as phones record
 

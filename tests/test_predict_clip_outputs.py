@@ -15,12 +15,12 @@ from _predict_helpers import (
     write_clip_folder,
     write_clip_video,
 )
+from _video_helpers import make_clip, stream_summary
 from click.testing import CliRunner
 
 from gansuite.cli import main
 from gansuite.cli._base import lpips_or_note
 from gansuite.io.video import read_video
-from tests._video_helpers import make_clip, stream_summary
 
 
 @pytest.fixture(scope="module")

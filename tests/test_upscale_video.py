@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _upscale_helpers import export_tiny, tiny_generator
+from _video_helpers import frame_times, make_clip, stream_summary, video_packets
 from click.testing import CliRunner
 
 from gansuite.cli import main
@@ -14,8 +16,6 @@ from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.video import iter_timed_frames, probe_video, read_video
 from gansuite.tasks.upscale.upscaler import Upscaler
 from gansuite.tasks.upscale.video import upscale_video, video_output_path
-from tests._upscale_helpers import export_tiny, tiny_generator
-from tests._video_helpers import frame_times, make_clip, stream_summary, video_packets
 
 VFR_PTS = [0, 40, 80, 200, 240, 400, 433]
 
