@@ -227,8 +227,7 @@ def _score(
         )
     sr = quantize_8bit(output.float()) / 255.0
     pred, true, channel = _scored_planes(sr, pair.high_res, pair.grayscale, gray_on_y)
-    scale = sr.shape[-1] // pair.low_res.shape[-1]
-    grid = float(jpeg_grid_strength(sr, scale)[0]) if min(sr.shape[-2:]) > 8 * scale else None
+    grid = float(jpeg_grid_strength(sr, method.scale)[0]) if min(sr.shape[-2:]) > 8 * method.scale else None
     score = ImageScore(
         image=pair.path.name,
         psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0]),

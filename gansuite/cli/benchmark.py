@@ -38,7 +38,6 @@ def benchmark_sr(
     """Super-resolution quality: PSNR-Y, SSIM-Y and LPIPS with the papers' protocol."""
     import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)
     from gansuite.bench.sr import parse_named_paths, run_sr_benchmark
-    from gansuite.core.atomic import atomic_write_bytes
 
     report = run_sr_benchmark(
         methods, parse_named_paths(datasets, "--dataset"), scale=scale,
@@ -46,12 +45,7 @@ def benchmark_sr(
         backbones=backbones, compute_lpips=not no_lpips, degradation=degradation, seed=seed,
         progress=lambda line: click.echo(line, err=True),
     )
-    table = report.to_markdown()
-    if json_out is not None:
-        atomic_write_bytes(json_out, report.to_json().encode())
-    if markdown_out is not None:
-        atomic_write_bytes(markdown_out, table.encode())
-    click.echo(table)
+    click.echo(write_reports(report, json_out, markdown_out))
 
 
 @benchmark.command("speed")
@@ -81,19 +75,13 @@ def benchmark_speed(
 ) -> None:
     """Speed: inference megapixels/s and peak memory, GAN training it/s, and the fraction of a conv peak."""
     from gansuite.bench.speed import run_speed_benchmark
-    from gansuite.core.atomic import atomic_write_bytes
 
     report = run_speed_benchmark(
         models, archs, device=device, precisions=precision, size=size, repeats=repeats, warmup=warmup,
         training=not no_training, train_batch=train_batch, train_patch=train_patch, backbones=backbones, note=note,
         progress=lambda line: click.echo(line, err=True),
     )
-    table = report.to_markdown()
-    if json_out is not None:
-        atomic_write_bytes(json_out, report.to_json().encode())
-    if markdown_out is not None:
-        atomic_write_bytes(markdown_out, table.encode())
-    click.echo(table)
+    click.echo(write_reports(report, json_out, markdown_out))
 
 
 @benchmark.command("predict")
