@@ -17,24 +17,27 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from gansuite.errors import CheckpointError, ConfigError
+from gansuite.errors import ConfigError
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, decode_array, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.io.tiling import tiled_apply
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
-from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights, shipped_weights_path
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights
+from gansuite.tasks.upscale.settings import (
+    auto_tile_size,
+    interpolate_weights,
+    resolve_device,
+    resolve_model_path,
+    resolve_precision,
+)
 
 __all__ = ["UpscaleResult", "Upscaler", "interpolate_weights"]
-
-_PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-_BYTES_PER_INPUT_PIXEL_PER_CHANNEL = 4 * 4  # float32, about four live feature maps per layer
 
 
 @dataclass(frozen=True)
@@ -57,52 +60,6 @@ class UpscaleResult:
     fallback_tiles: int
     tile_size: int
     seconds: float
-
-
-def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float) -> nn.Module:
-    """ESRGAN's network interpolation: (1 − realism)·θ_faithful + realism·θ_detailed, in `faithful`.
-
-    Raises:
-        ConfigError: realism outside [0, 1] or networks of different architectures.
-    """
-    if not 0.0 <= realism <= 1.0:
-        raise ConfigError(f"--realism must be between 0 and 1, got {realism}")
-    if getattr(faithful, "spec", None) != getattr(detailed, "spec", None):
-        raise ConfigError("realism needs a PSNR-oriented and a GAN model of the same architecture")
-    detailed_state = detailed.state_dict()
-    with torch.no_grad():
-        for name, value in faithful.state_dict().items():
-            if value.is_floating_point():
-                value.lerp_(detailed_state[name].to(value.dtype), realism)
-    return faithful
-
-
-def _resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:
-    """ "auto" → CUDA when present (for torch models), else the CPU; strings and torch.device as torch reads them."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() and runs_torch else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}") from exc
-    if resolved.type not in ("cpu", "cuda", "mps", "xpu"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for, but CUDA is not available here; use --device cpu")
-    return resolved
-
-
-def _resolve(model: str | os.PathLike[str]) -> Path:
-    if str(model) in SHIPPED_WEIGHTS:
-        path = shipped_weights_path(str(model))
-        if not path.is_file():
-            raise CheckpointError(f"shipped model {model!r} is not included in this build ({path.name} is missing)")
-        return path
-    path = Path(model)
-    if not path.is_file():
-        present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
-        raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")
-    return path
 
 
 class Upscaler:
@@ -142,7 +99,7 @@ class Upscaler:
         outscale: float | None = None,
         copy_model: bool = True,
     ) -> None:
-        self.device = _resolve_device(device, runs_torch=isinstance(model, nn.Module))
+        self.device = resolve_device(device, runs_torch=isinstance(model, nn.Module))
         self.precision = precision
         self.dtype = self._resolve_precision(precision, model)
         if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
@@ -160,8 +117,10 @@ class Upscaler:
         self.outscale = outscale
         if not isinstance(model, nn.Module):  # a runtime of its own (onnxruntime): host tensors, float32
             if self.device.type != "cpu" or self.dtype != torch.float32:
-                raise ConfigError(f"a {type(model).__name__} model takes float32 host tensors: use --device cpu "
-                                  "and --precision fp32 (its runtime picks its own device)")
+                raise ConfigError(
+                    f"a {type(model).__name__} model takes float32 host tensors: use --device cpu "
+                    "and --precision fp32 (its runtime picks its own device)"
+                )
             self.model = model
             return
         self.model = self._place(copy.deepcopy(model) if copy_model else model)
@@ -184,7 +143,7 @@ class Upscaler:
         """
         if not isinstance(self.model, nn.Module):
             raise ConfigError(f"a {type(self.model).__name__} model picks its own device; it cannot be moved")
-        device = _resolve_device(device, runs_torch=True)
+        device = resolve_device(device, runs_torch=True)
         dtype = self._resolve_precision(self.precision, self.model, device=device)
         self.device, self.dtype = device, dtype
         self.model = self._place(self.model)
@@ -201,7 +160,7 @@ class Upscaler:
             realism: with the "x4" model, interpolate towards "x4-gan" (0 = faithful, 1 = GAN).
             **settings: `Upscaler` keyword arguments.
         """
-        path = _resolve(name)
+        path = resolve_model_path(name)
         if realism is None and not is_gansuite_weights(path):
             return cls.from_file(path, **settings)
         if realism is not None and str(name) in SHIPPED_WEIGHTS and str(name).endswith("-gan"):
@@ -215,7 +174,7 @@ class Upscaler:
             detailed_name = f"{name}-gan" if f"{name}-gan" in SHIPPED_WEIGHTS else None
             if detailed_name is None:
                 raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: x4 / x4-gan")
-            model = interpolate_weights(model, load_upscale_weights(_resolve(detailed_name)), realism)
+            model = interpolate_weights(model, load_upscale_weights(resolve_model_path(detailed_name)), realism)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
 
     @classmethod
@@ -249,22 +208,7 @@ class Upscaler:
     def _resolve_precision(
         self, precision: str, model: object = None, *, device: torch.device | None = None
     ) -> torch.dtype:
-        device = self.device if device is None else device
-        half_ok = bool(getattr(model, "supports_half", True))
-        bf16_ok = bool(getattr(model, "supports_bfloat16", True))
-        if precision == "auto":
-            if device.type != "cuda":
-                return torch.float32
-            if half_ok:
-                return torch.float16
-            return torch.bfloat16 if bf16_ok and torch.cuda.is_bf16_supported() else torch.float32
-        if precision not in _PRECISIONS:
-            raise ConfigError(f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
-        if device.type != "cuda" and precision == "fp16":
-            raise ConfigError("--precision fp16 needs CUDA; on the CPU use fp32 (the default)")
-        if (precision == "fp16" and not half_ok) or (precision == "bf16" and not bf16_ok):
-            raise ConfigError(f"--precision {precision}: this model's architecture does not support it; use fp32")
-        return _PRECISIONS[precision]
+        return resolve_precision(precision, model, self.device if device is None else device)
 
     # ------------------------------------------------------------------ the pipeline
     def __call__(self, image: np.ndarray | torch.Tensor | LoadedImage, *, on_tile=None) -> UpscaleResult:
@@ -376,8 +320,12 @@ class Upscaler:
             raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
         batch: list[np.ndarray] = []
         for index, frame in enumerate(frames):
-            if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] in (1, 3)
-                    and np.issubdtype(frame.dtype, np.floating)):
+            if not (
+                isinstance(frame, np.ndarray)
+                and frame.ndim == 3
+                and frame.shape[2] in (1, 3)
+                and np.issubdtype(frame.dtype, np.floating)
+            ):
                 got = getattr(frame, "shape", type(frame).__name__)
                 raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
             if batch and frame.shape != batch[0].shape:
@@ -421,26 +369,9 @@ class Upscaler:
         raise ConfigError(f"cannot upscale a {type(image).__name__}: give a numpy array, a tensor or a LoadedImage")
 
     def _auto_tile(self, height: int, width: int, images: int = 1) -> int:
-        """The tile core side for `images` images of height x width: 0 when one pass fits the budget.
-
-        A tile sent to the network is the core plus the context overlap and the blending band
-        on each side, so the budget pays for (core + 2·(overlap + feather))² pixels.
-        """
-        if self.device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(self.device)
-            budget = free * 0.5
-        else:
-            budget = 512 * 2**20  # keeps peak host memory of a large photo well under 2.5 GB
-        parameters = self.model.parameters() if isinstance(self.model, nn.Module) else ()
-        channels = max((p.shape[0] for p in parameters if p.dim() == 4), default=64)
-        measured = getattr(self.model, "activation_bytes_per_pixel", 0)  # spandrel models: hooks (model_files)
-        activations = max(channels * _BYTES_PER_INPUT_PIXEL_PER_CHANNEL, measured)
-        per_pixel = activations + 3 * 4 * self.scale**2 * 2
-        area = budget / per_pixel / max(1, images)  # input pixels one forward pass may hold
-        if height * width <= area:
-            return 0
+        """The tile core side for `images` images of height x width (see `auto_tile_size`)."""
         band = 2 * (self.tile_overlap + self.tile_feather)  # what tiled_apply adds around each core
-        return max(32, min(int(area**0.5) - band, 2048))
+        return auto_tile_size(self.model, self.device, self.scale, band, height, width, images)
 
     def _run_tile(self, tile: torch.Tensor, stats: dict[str, int]) -> torch.Tensor:
         stats["tiles"] += 1

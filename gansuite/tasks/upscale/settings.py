@@ -1,0 +1,131 @@
+"""How an `Upscaler` is set up: model names and files, device, precision, tile size, realism.
+
+Split from `gansuite.tasks.upscale.upscaler` so that the engine there holds only the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gansuite.errors import CheckpointError, ConfigError
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+
+__all__ = ["auto_tile_size", "interpolate_weights", "resolve_device", "resolve_model_path", "resolve_precision"]
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_BYTES_PER_INPUT_PIXEL_PER_CHANNEL = 4 * 4  # float32, about four live feature maps per layer
+
+
+def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float) -> nn.Module:
+    """ESRGAN's network interpolation: (1 − realism)·θ_faithful + realism·θ_detailed, in `faithful`.
+
+    Raises:
+        ConfigError: realism outside [0, 1] or networks of different architectures.
+    """
+    if not 0.0 <= realism <= 1.0:
+        raise ConfigError(f"--realism must be between 0 and 1, got {realism}")
+    if getattr(faithful, "spec", None) != getattr(detailed, "spec", None):
+        raise ConfigError("realism needs a PSNR-oriented and a GAN model of the same architecture")
+    detailed_state = detailed.state_dict()
+    with torch.no_grad():
+        for name, value in faithful.state_dict().items():
+            if value.is_floating_point():
+                value.lerp_(detailed_state[name].to(value.dtype), realism)
+    return faithful
+
+
+def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:
+    """ "auto" → CUDA when present (for torch models), else the CPU; strings and torch.device as torch reads them."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() and runs_torch else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}") from exc
+    if resolved.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but CUDA is not available here; use --device cpu")
+    return resolved
+
+
+def resolve_model_path(model: str | os.PathLike[str]) -> Path:
+    """The file of a shipped model name ("x4", "x4-real", ...) or an existing path.
+
+    Raises:
+        CheckpointError: a shipped name whose file this build lacks, or neither a name nor a file.
+    """
+    if str(model) in SHIPPED_WEIGHTS:
+        path = shipped_weights_path(str(model))
+        if not path.is_file():
+            raise CheckpointError(f"shipped model {model!r} is not included in this build ({path.name} is missing)")
+        return path
+    path = Path(model)
+    if not path.is_file():
+        present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
+        raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")
+    return path
+
+
+def resolve_precision(precision: str, model: object, device: torch.device) -> torch.dtype:
+    """The compute dtype for `precision` on `device`, given what `model` supports.
+
+    Args:
+        precision: "auto" (fp16 on CUDA, bf16 where fp16 is unsupported; fp32 elsewhere),
+            "fp32", "fp16" or "bf16".
+        model: the network; `supports_half` / `supports_bfloat16` attributes (spandrel
+            descriptors have them) are honoured, absent ones mean supported.
+        device: where the model runs.
+
+    Raises:
+        ConfigError: an unknown precision, fp16 off CUDA, or a precision the model lacks.
+    """
+    half_ok = bool(getattr(model, "supports_half", True))
+    bf16_ok = bool(getattr(model, "supports_bfloat16", True))
+    if precision == "auto":
+        if device.type != "cuda":
+            return torch.float32
+        if half_ok:
+            return torch.float16
+        return torch.bfloat16 if bf16_ok and torch.cuda.is_bf16_supported() else torch.float32
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+    if device.type != "cuda" and precision == "fp16":
+        raise ConfigError("--precision fp16 needs CUDA; on the CPU use fp32 (the default)")
+    if (precision == "fp16" and not half_ok) or (precision == "bf16" and not bf16_ok):
+        raise ConfigError(f"--precision {precision}: this model's architecture does not support it; use fp32")
+    return PRECISIONS[precision]
+
+
+def auto_tile_size(
+    model: object, device: torch.device, scale: int, band: int, height: int, width: int, images: int = 1
+) -> int:
+    """The tile core side for `images` images of height x width: 0 when one pass fits the budget.
+
+    A tile sent to the network is the core plus `band` pixels (the context overlap and the
+    blending band on both sides), so the budget pays for (core + band)² input pixels. The
+    budget is half the free CUDA memory, or 512 MiB on the host; the bytes per pixel come from
+    the widest conv layer (about four live float32 feature maps) or a measured figure
+    (`activation_bytes_per_pixel`, set for third-party models), plus the float32 output.
+
+    Returns:
+        0 (no tiling) or a core side in input pixels, between 32 and 2048.
+    """
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        budget = free * 0.5
+    else:
+        budget = 512 * 2**20  # keeps peak host memory of a large photo well under 2.5 GB
+    parameters = model.parameters() if isinstance(model, nn.Module) else ()
+    channels = max((p.shape[0] for p in parameters if p.dim() == 4), default=64)
+    measured = getattr(model, "activation_bytes_per_pixel", 0)  # spandrel models: hooks (model_files)
+    activations = max(channels * _BYTES_PER_INPUT_PIXEL_PER_CHANNEL, measured)
+    per_pixel = activations + 3 * 4 * scale**2 * 2
+    area = budget / per_pixel / max(1, images)  # input pixels one forward pass may hold
+    if height * width <= area:
+        return 0
+    return max(32, min(int(area**0.5) - band, 2048))
