@@ -10,9 +10,10 @@ import pytest
 from _upscale_helpers import export_tiny
 from click.testing import CliRunner
 
-from gansuite.bench.video_sr import backward_warp, run_video_sr_benchmark, warping_error
+from gansuite.bench.video_sr import run_video_sr_benchmark, warping_error
 from gansuite.cli import main
 from gansuite.io.video import write_video
+from gansuite.tasks.upscale.temporal import flow_remap
 
 
 def texture(height: int = 64, width: int = 80, seed: int = 0) -> np.ndarray:
@@ -31,7 +32,7 @@ def test_warping_error_of_a_static_scene_is_the_frame_difference() -> None:
     base = texture()
     delta = 0.05
     frames = [np.clip(base + (delta if t % 2 else 0.0), 0, 1) for t in range(4)]  # flickering brightness
-    flows = [backward_warp(gray8(base), gray8(base)) for _ in range(3)]  # the scene does not move
+    flows = [flow_remap(gray8(base), gray8(base)) for _ in range(3)]  # the scene does not move
     assert all(mask.all() for _, _, mask in flows)
     assert warping_error(frames, flows) == pytest.approx(3 * delta**2, rel=1e-4)  # sum over RGB of delta²
     assert warping_error([base] * 4, flows) == 0.0
@@ -40,7 +41,7 @@ def test_warping_error_of_a_static_scene_is_the_frame_difference() -> None:
 def test_warping_error_follows_motion() -> None:
     base = texture(seed=1)
     frames = [np.roll(base, shift=2 * t, axis=1) for t in range(4)]  # moves 2 px right per frame
-    flows = [backward_warp(gray8(frames[t - 1]), gray8(frames[t])) for t in range(1, 4)]
+    flows = [flow_remap(gray8(frames[t - 1]), gray8(frames[t])) for t in range(1, 4)]
     steady = warping_error(frames, flows)
     noisy = [f + np.random.default_rng(t).normal(0, 0.03, f.shape).astype(np.float32) for t, f in enumerate(frames)]
     assert steady < 2e-4  # the warp undoes the motion

@@ -47,6 +47,7 @@ from gansuite.errors import ConfigError
 from gansuite.io.imresize import imresize
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, psnr, quantize_8bit, resolve_device
+from gansuite.tasks.upscale.temporal import TemporalBlend, flow_remap, gray8
 
 __all__ = ["VideoSRReport", "VideoSRRow", "run_video_sr_benchmark", "warping_error"]
 
@@ -76,8 +77,9 @@ class VideoSRReport:
 
     def to_json(self) -> str:
         """The rows and the manifest as JSON."""
-        return json.dumps({"scale": self.scale, "rows": [asdict(r) for r in self.rows], "manifest": self.manifest},
-                          indent=2)
+        return json.dumps(
+            {"scale": self.scale, "rows": [asdict(r) for r in self.rows], "manifest": self.manifest}, indent=2
+        )
 
     def to_markdown(self) -> str:
         """A table: clip, method, PSNR-Y, LPIPS, E_warp ×10³ and the ground truth's, s/frame."""
@@ -99,39 +101,12 @@ class VideoSRReport:
 # ---------------------------------------------------------------------------- flow and warping
 
 
-def _gray8(frame: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor((np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-
-
-def backward_warp(previous_gray: np.ndarray, current_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(map_x, map_y, mask): where each pixel of the current frame was in the previous one, and where that is reliable.
-
-    Args:
-        previous_gray, current_gray: `(H, W) uint8` frames t-1 and t.
-
-    Returns:
-        float32 remap coordinates `(H, W)` for `cv2.remap(previous, map_x, map_y)` and a bool
-        `(H, W)` mask of pixels passing the forward-backward consistency test (Ruder et al. 2016).
-    """
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    backward = dis.calc(current_gray, previous_gray, None)  # current(x) ≈ previous(x + backward(x))
-    forward = dis.calc(previous_gray, current_gray, None)
-    height, width = current_gray.shape
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    map_x, map_y = grid_x + backward[..., 0], grid_y + backward[..., 1]
-    forward_there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    disagreement = ((backward + forward_there) ** 2).sum(axis=2)
-    scale = (backward**2).sum(axis=2) + (forward_there**2).sum(axis=2)
-    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
-    return map_x, map_y, (disagreement < 0.01 * scale + 0.5) & inside
-
-
 def warping_error(frames: Sequence[np.ndarray], flows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float:
     """Lai et al.'s E_warp of a sequence: mean over t >= 1 of the masked MSE between frame t and warped frame t-1.
 
     Args:
         frames: T `(H, W, 3)` float frames in [0, 1].
-        flows: T - 1 `backward_warp` results, the one at index t-1 warping frame t-1 onto frame t.
+        flows: T - 1 `flow_remap` results, the one at index t-1 warping frame t-1 onto frame t.
 
     Returns:
         E_warp (mean squared error in [0, 1] units over reliable pixels), 0.0 for fewer than 2 frames.
@@ -169,21 +144,15 @@ def _load_clip(path: Path, max_frames: int, max_short_side: int, scale: int) -> 
     return frames
 
 
-def _blend(outputs: list[np.ndarray], low_res: list[np.ndarray], scale: int, alpha: float) -> list[np.ndarray]:
-    """O'_t = (1 - a) O_t + a warp(O'_{t-1}) where flow (from bicubic-upsampled LR) is reliable."""
-    guides = [_gray8(imresize(torch.from_numpy(f).permute(2, 0, 1)[None], scale=scale).clamp(0, 1)[0]
-                     .permute(1, 2, 0).numpy()) for f in low_res]
-    blended = [outputs[0]]
-    for index in range(1, len(outputs)):
-        map_x, map_y, mask = backward_warp(guides[index - 1], guides[index])
-        warped = cv2.remap(blended[-1], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mixed = np.where(mask[..., None], (1 - alpha) * outputs[index] + alpha * warped, outputs[index])
-        blended.append(np.clip(mixed, 0, 1).astype(np.float32))
-    return blended
+def _blend(outputs: list[np.ndarray], low_res: list[np.ndarray], alpha: float) -> list[np.ndarray]:
+    """The outputs through a fresh `TemporalBlend(alpha)`, as `gansuite upscale --temporal-blend` does."""
+    blend = TemporalBlend(alpha)
+    return [blend(source, output) for source, output in zip(low_res, outputs, strict=True)]
 
 
-def _scores(outputs: list[np.ndarray], truth: list[np.ndarray], scale: int, lpips: LPIPSMetric | None,
-            device: torch.device) -> tuple[float, float | None]:
+def _scores(
+    outputs: list[np.ndarray], truth: list[np.ndarray], scale: int, lpips: LPIPSMetric | None, device: torch.device
+) -> tuple[float, float | None]:
     out = torch.from_numpy(np.stack(outputs)).permute(0, 3, 1, 2)
     ref = torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2)
     psnr_y = float(psnr(out, ref, channel="y", crop_border=scale).mean())
@@ -238,10 +207,15 @@ def run_video_sr_benchmark(
     for clip in clips:
         path = Path(clip)
         truth = _load_clip(path, max_frames, max_short_side, scale)
-        low_res = [imresize(torch.from_numpy(f).permute(2, 0, 1)[None], scale=1 / scale).clamp(0, 1)[0]
-                   .permute(1, 2, 0).numpy() for f in truth]
+        low_res = [
+            imresize(torch.from_numpy(f).permute(2, 0, 1)[None], scale=1 / scale)
+            .clamp(0, 1)[0]
+            .permute(1, 2, 0)
+            .numpy()
+            for f in truth
+        ]
         low_res = [_to_8bit(torch.from_numpy(f)).numpy() for f in low_res]
-        flows = [backward_warp(_gray8(truth[i - 1]), _gray8(truth[i])) for i in range(1, len(truth))]
+        flows = [flow_remap(gray8(truth[i - 1]), gray8(truth[i])) for i in range(1, len(truth))]
         truth_error = warping_error(truth, flows)
         for method in resolved:
             started = time.perf_counter()
@@ -254,35 +228,53 @@ def run_video_sr_benchmark(
             seconds = (time.perf_counter() - started) / len(outputs)
             variants = [(method.name, outputs)]
             if temporal_blend is not None and method.name != "bicubic":
-                variants.append((f"{method.name}+blend", _blend(outputs, low_res, scale, temporal_blend)))
+                variants.append((f"{method.name}+blend", _blend(outputs, low_res, temporal_blend)))
             for name, frames in variants:
                 psnr_y, lpips_value = _scores(frames, truth, scale, lpips, torch_device)
                 residuals = [out - gt for out, gt in zip(frames, truth, strict=True)]
-                row = VideoSRRow(name, path.name, len(frames), psnr_y, lpips_value, warping_error(frames, flows),
-                                 truth_error, seconds, warping_error(residuals, flows))
+                row = VideoSRRow(
+                    name,
+                    path.name,
+                    len(frames),
+                    psnr_y,
+                    lpips_value,
+                    warping_error(frames, flows),
+                    truth_error,
+                    seconds,
+                    warping_error(residuals, flows),
+                )
                 report.rows.append(row)
                 per_method.setdefault(name, []).append(row)
                 if progress is not None:
-                    progress(f"{path.name} {name}: PSNR-Y {psnr_y:.2f} dB, E_warp {row.warp_error * 1e3:.3f}e-3 "
-                             f"(ground truth {truth_error * 1e3:.3f}e-3), {seconds:.3f} s/frame")
+                    progress(
+                        f"{path.name} {name}: PSNR-Y {psnr_y:.2f} dB, E_warp {row.warp_error * 1e3:.3f}e-3 "
+                        f"(ground truth {truth_error * 1e3:.3f}e-3), {seconds:.3f} s/frame"
+                    )
     if len(clips) > 1:
         for name, rows in per_method.items():
             lpips_values = [r.lpips for r in rows if r.lpips is not None]
-            report.rows.append(VideoSRRow(
-                name, "mean", sum(r.frames for r in rows), float(np.mean([r.psnr_y for r in rows])),
-                float(np.mean(lpips_values)) if len(lpips_values) == len(rows) else None,
-                float(np.mean([r.warp_error for r in rows])), float(np.mean([r.ground_truth_warp_error for r in rows])),
-                float(np.mean([r.seconds_per_frame for r in rows])), float(np.mean([r.error_warp_error for r in rows])),
-            ))
+            report.rows.append(
+                VideoSRRow(
+                    name,
+                    "mean",
+                    sum(r.frames for r in rows),
+                    float(np.mean([r.psnr_y for r in rows])),
+                    float(np.mean(lpips_values)) if len(lpips_values) == len(rows) else None,
+                    float(np.mean([r.warp_error for r in rows])),
+                    float(np.mean([r.ground_truth_warp_error for r in rows])),
+                    float(np.mean([r.seconds_per_frame for r in rows])),
+                    float(np.mean([r.error_warp_error for r in rows])),
+                )
+            )
     report.manifest = build_manifest(
         protocol={
             "ground_truth": f"first {max_frames} frames, MATLAB bicubic (antialiased) to short side <= "
-                            f"{max_short_side}, cropped to a multiple of {scale}",
+            f"{max_short_side}, cropped to a multiple of {scale}",
             "low_res": "MATLAB imresize(hr, 1/scale, 'bicubic'), 8-bit",
             "psnr": f"BT.601 Y (MATLAB rgb2ycbcr), crop {scale}, 8-bit, mean over frames",
             "lpips": "v0.1 alex on RGB, mean over frames" if lpips is not None else "not computed",
             "flicker": "E_warp (Lai et al. ECCV 2018): masked MSE of O_t vs O_{t-1} warped by DIS (medium) backward "
-                       "flow on the ground truth; mask = forward-backward consistency (Ruder et al. 2016)",
+            "flow on the ground truth; mask = forward-backward consistency (Ruder et al. 2016)",
             "temporal_blend": temporal_blend,
         },
         device=torch_device,

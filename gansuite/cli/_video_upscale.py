@@ -49,6 +49,7 @@ def upscale_video_inputs(
     pix_fmt: str | None,
     batch_size: int,
     overwrite: bool,
+    temporal_blend: float | None = None,
 ) -> int:
     """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns the failures."""
     from tqdm import tqdm
@@ -75,7 +76,7 @@ def upscale_video_inputs(
         try:
             report = upscale_video(
                 upscaler, source, target, codec=codec, crf=crf, pix_fmt=pix_fmt, batch_size=batch_size,
-                overwrite=overwrite, on_start=on_start, on_frame=on_frame,
+                temporal_blend=temporal_blend, overwrite=overwrite, on_start=on_start, on_frame=on_frame,
                 on_warning=lambda line: tqdm.write(f"warning: {line}", file=sys.stderr),
             )
         except OutputExistsError as error:

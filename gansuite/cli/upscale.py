@@ -38,13 +38,16 @@ from gansuite.cli._base import main, parse_tile
 @click.option("--pix-fmt", help="Video inputs: encoder pixel format, e.g. yuv420p10le for 10-bit (default yuv420p).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Video inputs: frames per forward pass "
               "(default 1 on the CPU, 4 on CUDA).")
+@click.option("--temporal-blend", type=click.FloatRange(0, 1, min_open=True, max_open=True), metavar="A",
+              help="Video inputs: blend each frame with the previous output warped by optical flow, weight A "
+              "(0.5 cuts GAN flicker; see benchmark video-sr).")
 @click.option("--engine", type=click.Choice(["torch", "onnxruntime"]), default="torch", show_default=True,
               help="onnxruntime: run an .onnx --model, or the model exported to a cache once (pip extra [onnx]).")
 def upscale(
     inputs: tuple[str, ...], out: Path | None, scale: str, model: str | None, realism: float | None,
     outscale: float | None, tile: str, tile_overlap: int | None, device: str, precision: str, suffix: str | None,
     ext: str, overwrite: bool, max_pixels: int | None, engine: str, codec: str, crf: int | None, pix_fmt: str | None,
-    batch_size: int | None,
+    batch_size: int | None, temporal_blend: float | None,
 ) -> None:
     """Upscale images x2/x4: files, folders or glob patterns; and videos (mp4, mkv, mov, ...), keeping their sound.
 
@@ -85,7 +88,7 @@ def upscale(
     if own_videos:
         video_failures = upscale_video_inputs(
             upscaler, own_videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
-            batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1),
+            batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1), temporal_blend=temporal_blend,
         )
     if not inputs and not context.enabled:
         sys.exit(1 if video_failures else 0)

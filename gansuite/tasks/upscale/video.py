@@ -44,6 +44,7 @@ from gansuite.io.video import (
     iter_timed_frames,
     probe_video,
 )
+from gansuite.tasks.upscale.temporal import TemporalBlend
 from gansuite.tasks.upscale.upscaler import Upscaler
 
 __all__ = ["VideoUpscaleReport", "is_video_file", "upscale_video", "video_output_path"]
@@ -156,6 +157,7 @@ def upscale_video(
     pix_fmt: str | None = None,
     batch_size: int = 1,
     queue_frames: int = 4,
+    temporal_blend: float | None = None,
     overwrite: bool = False,
     on_start: Callable[[int | None], None] | None = None,
     on_frame: Callable[[int], None] | None = None,
@@ -178,6 +180,9 @@ def upscale_video(
         batch_size: frames per forward pass.
         queue_frames: frames each queue between the stages holds (memory: about
             `2 * queue_frames + 2 * batch_size` frames in and out).
+        temporal_blend: the weight in (0, 1) of `gansuite.tasks.upscale.temporal.TemporalBlend`
+            (flow-guided blending with the previous output, against GAN flicker), or None for
+            frames upscaled independently.
         overwrite: replace an existing output (never the source).
         on_start: called once with the frame count the container promises (None if unknown).
         on_frame: called with the number of frames written so far, after each frame.
@@ -203,6 +208,7 @@ def upscale_video(
         except ConfigError:
             pix_fmt = None
     check_output_path(target, overwrite=overwrite)
+    blend = None if temporal_blend is None else TemporalBlend(temporal_blend)
     if not 1 <= queue_frames <= 256:
         raise ConfigError(f"queue_frames must be in [1, 256], got {queue_frames}")
     copy_from = source if source.is_file() and info.other_streams else None
@@ -216,7 +222,7 @@ def upscale_video(
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(maxsize=queue_frames)
     upscaled: queue.Queue = queue.Queue(maxsize=queue_frames)
-    timing: queue.Queue = queue.Queue()  # (pts, duration) of frames on their way through the model
+    timing: queue.Queue = queue.Queue()  # (pts, duration, source) of frames on their way through the model
     written = [0]
     output_size: list[tuple[int, int]] = []
 
@@ -248,14 +254,16 @@ def upscale_video(
             if item is _DONE:
                 return
             frame: TimedFrame = item
-            timing.put((frame.pts, frame.duration))
+            timing.put((frame.pts, frame.duration, frame.image if blend is not None else None))
             yield frame.image
 
     try:
         decoder.start()
         encoder.start()
         for image in upscaler.upscale_frames(frames(), batch_size=batch_size):
-            pts, duration = timing.get_nowait()
+            pts, duration, low_res = timing.get_nowait()
+            if blend is not None:
+                image = blend(low_res, image)
             if not _put_alive(upscaled, (pts, duration, image), encoder):
                 raise encoder.error or RuntimeError("the encoder stopped")
         _put_alive(upscaled, _DONE, encoder)
