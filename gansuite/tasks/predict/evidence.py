@@ -17,6 +17,7 @@ Both only look at frames t-k .. t, so they are causal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -33,7 +34,9 @@ __all__ = [
     "EvidenceConfig",
     "FrameEvidence",
     "clip_evidence",
+    "clip_evidence_many",
     "error_maps",
+    "flow_maps",
     "frame_evidence",
     "motion_magnitude",
     "patch_max",
@@ -165,8 +168,19 @@ def _luma(frames: torch.Tensor) -> np.ndarray:
     return frames[:, 0].float().numpy()
 
 
+def flow_maps(previous: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`motion_magnitude` of each (previous, target) pair: (N, C, h, w) float in [0, 1] → (N, h, w) float32."""
+    before, after = _luma(previous), _luma(target)
+    return torch.from_numpy(np.stack([motion_magnitude(a, b) for a, b in zip(before, after, strict=True)]))
+
+
 def frame_evidence(
-    predicted: torch.Tensor, target: torch.Tensor, previous: torch.Tensor, config: EvidenceConfig
+    predicted: torch.Tensor,
+    target: torch.Tensor,
+    previous: torch.Tensor,
+    config: EvidenceConfig,
+    *,
+    flows: torch.Tensor | None = None,
 ) -> tuple[FrameEvidence, torch.Tensor]:
     """The evidence of N predicted frames.
 
@@ -175,6 +189,8 @@ def frame_evidence(
         target: the true frames, same shape.
         previous: the frame before each target, same shape (for the motion term).
         config: the `EvidenceConfig`.
+        flows: the (N, h, w) `flow_maps(previous, target)` when already computed (so several
+            configs share one optical-flow pass), else None.
 
     Returns:
         The `FrameEvidence` and the (N, h, w) float32 squared-error maps (for heat maps).
@@ -183,8 +199,7 @@ def frame_evidence(
     frame_mse = errors.flatten(1).mean(1).double().clamp_min(1e-10)
     patch_mse = patch_max(errors, config.patch_size, config.top_k).double().clamp_min(1e-10)
     if config.motion:
-        before, after = _luma(previous), _luma(target)
-        flows = torch.from_numpy(np.stack([motion_magnitude(a, b) for a, b in zip(before, after, strict=True)]))
+        flows = flow_maps(previous, target) if flows is None else flows
         motion = patch_max(flows, config.patch_size).double().numpy()
     else:
         motion = np.zeros(predicted.shape[0])
@@ -223,6 +238,27 @@ def clip_evidence(predictor: FramePredictor, frames: np.ndarray, config: Evidenc
     Raises:
         ConfigError: T <= k or a wrong layout.
     """
+    return clip_evidence_many(predictor, frames, [config])[0]
+
+
+def clip_evidence_many(
+    predictor: FramePredictor, frames: np.ndarray, configs: Sequence[EvidenceConfig]
+) -> list[FrameEvidence]:
+    """`clip_evidence` for several `EvidenceConfig`s from one network pass and one optical-flow pass.
+
+    Args:
+        predictor: the `FramePredictor`.
+        frames: (T, H, W, C) float in [0, 1], RGB or gray, T > k.
+        configs: the settings, one or more.
+
+    Returns:
+        One `FrameEvidence` of T - k frames per config, in order; entry i belongs to frame k + i.
+
+    Raises:
+        ConfigError: T <= k, a wrong layout, or no configs.
+    """
+    if not configs:
+        raise ConfigError("clip_evidence_many needs at least one EvidenceConfig")
     k = predictor.context_frames
     if frames.ndim != 4 or frames.shape[0] <= k or frames.shape[3] not in (1, 3):
         raise ConfigError(f"clip_evidence needs (T > {k}, H, W, 1 or 3) frames, got shape {frames.shape}")
@@ -230,10 +266,13 @@ def clip_evidence(predictor: FramePredictor, frames: np.ndarray, config: Evidenc
     clip = np.stack([to_model_frame(frame, size, predictor.channels) for frame in frames])
     tensor = torch.from_numpy(np.ascontiguousarray(clip.transpose(0, 3, 1, 2), dtype=np.float32))
     windows = tensor.unfold(0, k, 1)[:-1].permute(0, 4, 1, 2, 3)  # (T - k, k, C, h, w)
-    parts = []
+    parts: list[list[FrameEvidence]] = [[] for _ in configs]
     for start in range(0, windows.shape[0], predictor.batch_size):
         batch = windows[start : start + predictor.batch_size].contiguous()
         predicted = predictor.predict_batch(batch, 1)[:, 0]
         first, stop = k + start, k + start + batch.shape[0]
-        parts.append(frame_evidence(predicted, tensor[first:stop], tensor[first - 1 : stop - 1], config)[0])
-    return FrameEvidence.concatenate(parts)
+        target, previous = tensor[first:stop], tensor[first - 1 : stop - 1]
+        flows = flow_maps(previous, target) if any(config.motion for config in configs) else None
+        for part, config in zip(parts, configs, strict=True):
+            part.append(frame_evidence(predicted, target, previous, config, flows=flows)[0])
+    return [FrameEvidence.concatenate(part) for part in parts]
