@@ -5,6 +5,7 @@ Split from `gansuite.tasks.upscale.upscaler` so that the engine there holds only
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from gansuite.errors import CheckpointError, ConfigError
+from gansuite.tasks.upscale.preflight import available_memory
 from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
 
 __all__ = ["auto_tile_size", "interpolate_weights", "resolve_device", "resolve_model_path", "resolve_precision"]
@@ -110,7 +112,10 @@ def auto_tile_size(
     blending band on both sides), so the budget pays for (core + band)² input pixels. The
     budget is half the free CUDA memory, or 512 MiB on the host; the bytes per pixel come from
     the widest conv layer (about four live float32 feature maps) or a measured figure
-    (`activation_bytes_per_pixel`, set for third-party models), plus the float32 output.
+    (`activation_bytes_per_pixel`, set for third-party models), plus the float32 output. On the
+    host, when the band would more than double the pixels computed ((core + band)² > 2·core²),
+    the core grows to the size where it just doubles them, within a quarter of the memory still
+    available (`preflight.available_memory`).
 
     Returns:
         0 (no tiling) or a core side in input pixels, between 32 and 2048.
@@ -128,4 +133,12 @@ def auto_tile_size(
     area = budget / per_pixel / max(1, images)  # input pixels one forward pass may hold
     if height * width <= area:
         return 0
-    return max(32, min(int(area**0.5) - band, 2048))
+    core = int(area**0.5) - band
+    # A wide overlap (RRDB's probed radius is ~47 px) would make small tiles compute several times
+    # the image: let the tile grow until the overlap at most doubles the work, if a quarter of the
+    # memory still available allows it.
+    fair = math.ceil(band / (math.sqrt(2) - 1))
+    if device.type == "cpu" and core < fair:
+        ceiling = (available_memory() or 0) / 4 / per_pixel / max(1, images)
+        core = max(core, min(fair, int(ceiling**0.5) - band))
+    return max(32, min(core, 2048))
