@@ -142,6 +142,9 @@ def main() -> int:
     parser.add_argument("--peer-pad", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", default="untiled,realesrgan,gansuite")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the rows at once (each in its own process: peak memory stays per row, times "
+                        "share the CPU)")
     parser.add_argument("--note", default="", help="recorded in the manifest (e.g. why the input is smaller)")
     parser.add_argument("--name", default="sr_peer_memory", help="results file stem in benchmarks/results")
     parser.add_argument("--row", help=argparse.SUPPRESS)
@@ -161,17 +164,22 @@ def main() -> int:
         cv2.imwrite(str(photo), rgb[..., ::-1])
         env = {**os.environ, "GANSUITE_CACHE_DIR": str(Path(scratch) / "cache")}  # the probe runs (and is timed)
         outputs = {}
+        started = {}
         for row in args.rows.split(","):
             out = Path(scratch) / f"{row}.png"
             command = [sys.executable, __file__, "--model", args.model, "--row", row, "--photo", str(photo),
                        "--out", str(out), "--tile", args.tile, "--peer-tile", str(args.peer_tile),
                        "--peer-pad", str(args.peer_pad), "--threads", str(args.threads)]
             print("running", row, flush=True)
-            finished = subprocess.run(command, capture_output=True, text=True, env=env)
-            if finished.returncode != 0:
-                print(finished.stderr, file=sys.stderr)
-                return finished.returncode
-            record = json.loads(finished.stdout.strip().splitlines()[-1])
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            # one row at a time unless asked: their times are then comparable
+            started[row] = (out, process, None if args.parallel else process.communicate())
+        for row, (out, process, finished) in started.items():
+            stdout, stderr = finished or process.communicate()
+            if process.returncode != 0:
+                print(stderr, file=sys.stderr)
+                return process.returncode
+            record = json.loads(stdout.strip().splitlines()[-1])
             outputs[row] = cv2.imread(str(out), cv2.IMREAD_UNCHANGED).astype(np.int16)
             rows.append(record)
             print(json.dumps(record), flush=True)
@@ -200,7 +208,8 @@ def main() -> int:
         "RealESRGANer.enhance's steps), float32 on the CPU, torch threads as given; diffs in 8-bit levels "
         f"against the {reference_row} row ('untiled': spandrel on the whole image, no pre_pad), leaving out "
         f"{_BORDER} input pixels at the border "
-        "(where Real-ESRGAN's pre_pad changes the output); one run each",
+        "(where Real-ESRGAN's pre_pad changes the output); one run each"
+        + ("; rows run at the same time, sharing the CPU" if args.parallel else ""),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"torch {torch.__version__}",
         "note": args.note,
