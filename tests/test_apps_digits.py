@@ -8,10 +8,23 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from apps.digits import DCGANGenerator, DigitGenerator, class_coverage, image_grid, train_dcgan
+from apps.digits import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    DCGANRecipe,
+    DigitGenerator,
+    class_coverage,
+    frechet_distance,
+    image_grid,
+    load_digits,
+    train_classifier,
+    train_dcgan,
+)
 from apps.digits.evaluation import frechet_from_features
+from apps.digits.models import MinibatchStdDev
 from gansuite.cli import main
 from gansuite.core.checkpoint import export_weights
+from gansuite.errors import ConfigError
 from gansuite.io.image import read_image
 
 
@@ -51,11 +64,40 @@ def test_generator_shape_range_and_grid() -> None:
     assert np.array_equal(grid[2:30, 32:60, 0], out[1, 0].detach().numpy())
 
 
-def test_dcgan_trains_through_the_core_trainer_and_round_trips(tmp_path) -> None:
+def test_minibatch_std_groups_consecutive_samples_so_real_and_fake_halves_do_not_mix() -> None:
+    """The trainer sends D cat([real, fake]); a strided grouping would mix the halves."""
+    constant = torch.ones(4, 3, 5, 5)  # no variation across this half
+    varied = torch.randn(4, 3, 5, 5)
+    out = MinibatchStdDev(group_size=4)(torch.cat([constant, varied]))
+    assert out.shape == (8, 4, 5, 5) and torch.equal(out[:, :3], torch.cat([constant, varied]))
+    assert float(out[:4, 3].max()) < 1e-3  # sqrt(1e-8) for the constant group
+    expected = varied.var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+    assert torch.allclose(out[4:, 3], expected.expand(4, 5, 5), atol=1e-5)
+    assert MinibatchStdDev(group_size=4)(torch.randn(6, 2, 3, 3)).shape == (6, 3, 3, 3)  # group falls back to 3
+
+
+def test_dcgan_discriminator_gives_one_logit_per_image_and_sees_batch_variety() -> None:
+    torch.manual_seed(0)
+    discriminator = DCGANDiscriminator(width=8, minibatch_std_group=4, use_spectral_norm=False)
+    batch = torch.rand(8, 1, 28, 28)
+    assert discriminator(batch).shape == (8, 1)
+    copies = batch[:1].expand(8, 1, 28, 28)  # a collapsed batch: the same image 8 times
+    alone = discriminator(copies)[0]
+    assert not torch.allclose(alone, discriminator(torch.cat([batch[:1], batch[1:]]))[0])  # std channel differs
+    with pytest.raises(ConfigError, match="unconditional"):
+        discriminator(batch, torch.rand(8, 1, 7, 7))
+
+
+@pytest.mark.parametrize("discriminator", ["dcgan-digits", "patchgan"])
+def test_dcgan_trains_through_the_core_trainer_and_round_trips(tmp_path, discriminator: str) -> None:
     digits = torch.zeros(32, 1, 28, 28)
     digits[:, :, 8:20, 12:16] = 1.0  # a bar: the "digit"
-    trainer = train_dcgan(digits, tmp_path / "run", steps=4, warmup_steps=2, latent_dim=8, width=8)
+    recipe = DCGANRecipe(latent_dim=8, width=8, discriminator=discriminator, discriminator_width=8, batch_size=8,
+                         r1_gamma=1.0, generator_lr=1e-4)
+    trainer = train_dcgan(digits, tmp_path / "run", steps=4, warmup_steps=2, recipe=recipe)
     assert trainer.step == 6 and trainer.latest_checkpoint() is not None
+    assert trainer.config.r1_gamma == 1.0 and trainer.config.batch_size == 8
+    assert trainer.optimizer_g.param_groups[0]["lr"] == pytest.approx(1e-4)
     weights = export_weights(tmp_path / "g.safetensors", trainer.eval_generator())
     loaded = DigitGenerator.from_pretrained(weights)
     assert torch.equal(loaded.sample(3, seed=1), DigitGenerator(trainer.eval_generator()).sample(3, seed=1))
@@ -86,3 +128,29 @@ def test_cli_demo_generate_writes_a_grid(shipped: DigitGenerator, tmp_path) -> N
     assert image.color.shape[:2] == (4 * 30 + 2, 4 * 30 + 2)
     again = CliRunner().invoke(main, ["demo", "generate", "--n", "16", "-o", str(out)])
     assert again.exit_code != 0 and "grid.png" in again.output  # no silent overwrite
+
+
+def test_shipped_generator_is_deterministic_per_seed(shipped: DigitGenerator) -> None:
+    first = shipped.sample(8, seed=5)
+    assert torch.equal(first, shipped.sample(8, seed=5))
+    assert torch.equal(first[:4], shipped.sample(4, seed=5))  # batch i's noise does not depend on n
+    assert not torch.equal(first, shipped.sample(8, seed=6))
+
+
+@pytest.mark.slow
+def test_shipped_generator_covers_all_ten_digits_and_beats_real_digit_spread(shipped: DigitGenerator,
+                                                                             data_dir) -> None:
+    """The acceptance of issue 18 on the shipped weights: every digit >= 5% of 2000 samples (by a
+    classifier trained here on digits 0-8999), and a classifier-feature Fréchet distance to the
+    held-out digits 9000-9999 within a few times that of real training digits."""
+    from _data import require
+
+    mnist = require(data_dir / "video" / "mnist", "the MNIST IDX files")
+    train_x, train_y = load_digits(mnist, "train")
+    eval_x, _ = load_digits(mnist, "eval")
+    classifier = train_classifier(train_x, train_y, steps=1500)
+    fake = shipped.sample(2000, seed=7)
+    coverage = class_coverage(classifier, fake)
+    assert coverage.classes_present == 10 and coverage.smallest >= 0.05, coverage.fractions
+    real = frechet_distance(classifier, train_x[:2000], eval_x)
+    assert frechet_distance(classifier, fake, eval_x) < 3 * real

@@ -8,15 +8,17 @@ coverage, the discriminator-first warm-up).
 from apps.digits.data import DIGITS_EVAL, DIGITS_TRAIN, load_digits
 from apps.digits.evaluation import ClassCoverage, class_coverage, frechet_distance
 from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
-from apps.digits.models import ConvVAE, DCGANGenerator, DigitClassifier
-from apps.digits.training import DigitsHead, train_classifier, train_dcgan, train_vae
+from apps.digits.models import ConvVAE, DCGANDiscriminator, DCGANGenerator, DigitClassifier
+from apps.digits.training import DCGANRecipe, DigitsHead, train_classifier, train_dcgan, train_vae
 
 __all__ = [
     "DIGITS_EVAL",
     "DIGITS_TRAIN",
     "ClassCoverage",
     "ConvVAE",
+    "DCGANDiscriminator",
     "DCGANGenerator",
+    "DCGANRecipe",
     "DigitClassifier",
     "DigitGenerator",
     "DigitsHead",

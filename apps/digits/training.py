@@ -1,15 +1,17 @@
 """Training the DCGAN with gansuite's `Trainer`, and the two non-GAN networks of the evaluation.
 
 The DCGAN recipe follows Radford et al. 2016 (Adam, lr 2e-4, beta1 0.5, the non-saturating BCE
-loss), with batch 32 and narrow networks (16-channel stages in G and D) so that a shared CPU trains
-it in minutes. The "discriminator-first warm-up" of the classic explanation (train D
-alone for a while so that G starts against a D that already tells digits from noise) is the
-core's `discriminator_warmup_steps`.
+loss, BatchNorm + ReLU in G, LeakyReLU in D), with a minibatch-standard-deviation layer in D
+(Karras et al. 2018) against dropped digits and an EMA of G's weights; `DCGANRecipe` holds the
+settings. The "discriminator-first warm-up" of the classic explanation (train D alone for a while
+so that G starts against a D that already tells digits from noise) is the core's
+`discriminator_warmup_steps`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -21,7 +23,7 @@ from apps.digits.models import ConvVAE, DigitClassifier
 from gansuite.core import NetworkSpec, Sample, Trainer, TrainerConfig, TrainerHooks, build_network
 from gansuite.core.sampling import SeededIndex, sample_index
 
-__all__ = ["DigitsHead", "train_classifier", "train_dcgan", "train_vae"]
+__all__ = ["DCGANRecipe", "DigitsHead", "train_classifier", "train_dcgan", "train_vae"]
 
 
 class _Digits(Dataset):
@@ -59,16 +61,48 @@ class DigitsHead:
         return generator(sample.inputs)
 
 
+@dataclass(frozen=True)
+class DCGANRecipe:
+    """The settings of a DCGAN run (the defaults are the shipped model's).
+
+    Attributes:
+        latent_dim: length of the noise vector.
+        width: channels of G's 14x14 stage.
+        discriminator: "dcgan-digits" (one logit per image) or "patchgan" (the core's, a logit per patch).
+        discriminator_width: channels of D's first stage.
+        minibatch_std_group: group size of D's minibatch-std layer (0: none; "dcgan-digits" only).
+        batch_size: digits per step.
+        generator_lr, discriminator_lr: Adam learning rates (different values: TTUR, Heusel et al. 2017).
+        r1_gamma: R1 penalty weight on D (Mescheder et al. 2018); 0 disables it.
+        ema_decay: decay of the EMA of G's weights (0.999: an average over the last ~1000 steps).
+    """
+
+    latent_dim: int = 32
+    width: int = 16
+    discriminator: str = "dcgan-digits"
+    discriminator_width: int = 16
+    minibatch_std_group: int = 4
+    batch_size: int = 32
+    generator_lr: float = 2e-4
+    discriminator_lr: float = 2e-4
+    r1_gamma: float = 0.0
+    ema_decay: float = 0.999
+
+    def discriminator_spec(self) -> NetworkSpec:
+        if self.discriminator == "patchgan":
+            kwargs = {"in_channels": 1, "base_channels": self.discriminator_width, "num_layers": 2}
+            return NetworkSpec("discriminator", "patchgan", kwargs)
+        return NetworkSpec("discriminator", self.discriminator,
+                           {"width": self.discriminator_width, "minibatch_std_group": self.minibatch_std_group})
+
+
 def train_dcgan(
     images: torch.Tensor,
     run_dir: str | Path,
     *,
-    steps: int = 4000,
+    steps: int = 20000,
     warmup_steps: int = 0,
-    latent_dim: int = 32,
-    width: int = 16,
-    batch_size: int = 32,
-    ema_decay: float = 0.995,
+    recipe: DCGANRecipe | None = None,
     seed: int = 0,
     progress: bool = False,
     force_resume: bool = False,
@@ -80,23 +114,25 @@ def train_dcgan(
     Args:
         steps: generator steps; the run lasts `steps + warmup_steps` trainer steps.
         warmup_steps: discriminator-only steps before the generator starts.
-        ema_decay: decay of the generator EMA (0.995: an average over the last ~200 steps).
+        recipe: networks and optimisation settings (default: `DCGANRecipe()`).
         validate: (EMA generator, step) → metrics, every `validate_every` steps and at the end.
         force_resume: continue a run in `run_dir` even if a setting changed (e.g. a longer schedule).
     """
-    generator = build_network(NetworkSpec("generator", "dcgan-digits", {"latent_dim": latent_dim, "width": width}))
-    discriminator = build_network(
-        NetworkSpec("discriminator", "patchgan", {"in_channels": 1, "base_channels": 16, "num_layers": 2})
+    recipe = recipe or DCGANRecipe()
+    generator = build_network(
+        NetworkSpec("generator", "dcgan-digits", {"latent_dim": recipe.latent_dim, "width": recipe.width})
     )
+    discriminator = build_network(recipe.discriminator_spec())
     config = TrainerConfig(
         steps=steps + warmup_steps,
-        batch_size=batch_size,
-        generator_lr=2e-4,
-        discriminator_lr=2e-4,
+        batch_size=recipe.batch_size,
+        generator_lr=recipe.generator_lr,
+        discriminator_lr=recipe.discriminator_lr,
         betas=(0.5, 0.999),
         adversarial_loss="bce",
+        r1_gamma=recipe.r1_gamma,
         discriminator_warmup_steps=warmup_steps,
-        ema_decay=ema_decay,
+        ema_decay=recipe.ema_decay,
         device="cpu",
         seed=seed,
         progress=progress,
@@ -107,8 +143,9 @@ def train_dcgan(
         channels_last=False,
     )
     trainer = Trainer(
-        generator=generator, discriminator=discriminator, head=DigitsHead(latent_dim), config=config,
-        run_dir=run_dir, extra_config={"app": "digits", "data": "MNIST t10k digits 0-8999"},
+        generator=generator, discriminator=discriminator, head=DigitsHead(recipe.latent_dim), config=config,
+        run_dir=run_dir,
+        extra_config={"app": "digits", "data": f"MNIST t10k digits 0-{len(images) - 1}", "recipe": asdict(recipe)},
         hooks=TrainerHooks(validate=validate),
     )
     trainer.fit(_Digits(images), collate_fn=_already_batched, resume="auto", force_resume=force_resume)
