@@ -30,7 +30,7 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
     for run in result.runs:
         verdict = "success" if run.success else "not converged"
         click.echo(f"  seed {run.seed}: Bob {run.bob_bits_wrong:.3f}  Eve {run.eve_bits_wrong:.2f}  "
-                   f"({verdict}, {run.seconds:.0f} s)")
+                   f"({verdict}, {run.seconds:.0f} s, {run.cpu_seconds:.0f} s of CPU)")
     click.echo(f"success (Bob < {SUCCESS_BOB_BITS}, Eve > {SUCCESS_EVE_BITS}) in {result.success_rate:.0%} "
                f"of {len(result.runs)} seeds; best seed {result.best.seed}")
 
