@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from apps.crypto import (
+from gansuite.apps.crypto import (
     DEFAULT_ACTIVATION,
     DEFAULT_SCHEDULE,
     DEFAULT_STEPS,

@@ -11,7 +11,7 @@ with and without the warm-up. The shipped generator is the EMA generator at the 
 schedule: no checkpoint or seed is chosen on the held-out digits (the curve is only reported; the
 recipe was chosen on a validation split of the training digits, `benchmarks/digits_recipes.py`).
 Writes benchmarks/results/digits.{json,md}, docs/digits_samples.png, docs/digits_interpolation.png
-and (with --ship) apps/weights/digits_dcgan.safetensors.
+and (with --ship) gansuite/apps/weights/digits_dcgan.safetensors.
 
 The two GAN runs can train in two processes first (`--train-only dcgan`, `--train-only
 dcgan_warmup`); the final command then resumes the finished runs and measures.
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from apps.digits import (
+from gansuite.apps.digits import (
     ConvVAE,
     DCGANRecipe,
     DigitClassifier,
@@ -198,7 +198,7 @@ def main() -> None:
             "weights": "EMA of the generator", "frechet_distance_classifier_features": rows[0]["frechet_distance"],
             "smallest_class_fraction": rows[0]["smallest_class_fraction"], "benchmark": report["command"],
         }
-        export_weights(ROOT / "apps" / "weights" / "digits_dcgan.safetensors", models["dcgan"][0],
+        export_weights(ROOT / "gansuite" / "apps" / "weights" / "digits_dcgan.safetensors", models["dcgan"][0],
                        card=card)
 
 

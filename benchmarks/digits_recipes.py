@@ -22,8 +22,15 @@ from pathlib import Path
 
 import torch
 
-from apps.digits import DCGANRecipe, DigitClassifier, class_coverage, frechet_distance, load_digits, train_classifier
-from apps.digits.training import train_dcgan
+from gansuite.apps.digits import (
+    DCGANRecipe,
+    DigitClassifier,
+    class_coverage,
+    frechet_distance,
+    load_digits,
+    train_classifier,
+)
+from gansuite.apps.digits.training import train_dcgan
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN, VALIDATION = slice(0, 8000), slice(8000, 9000)

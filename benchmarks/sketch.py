@@ -7,7 +7,7 @@ Training: Canny edges of random 64x64 crops of sr/train (T91 + BSD200). Evaluati
 256x256 of each Set5/Set14 HR image as four 128x128 crops (the central 128x128 when the image is
 smaller), edges → photo, LPIPS (alex, v0.1) and PSNR (RGB) to the real crop. Writes
 benchmarks/results/sketch.{json,md}, docs/sketch_results.png, docs/sketch_drawing.png and (with
---ship) apps/weights/sketch_pix2pix.safetensors (float16).
+--ship) gansuite/apps/weights/sketch_pix2pix.safetensors (float16).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 import torch
 
-from apps.sketch import EdgePhotoCrops, SketchToPhoto, edges_of, train_pix2pix
-from apps.sketch.data import list_images
+from gansuite.apps.sketch import EdgePhotoCrops, SketchToPhoto, edges_of, train_pix2pix
+from gansuite.apps.sketch.data import list_images
 from gansuite.core.checkpoint import export_weights
 from gansuite.io.image import read_image, write_image
 from gansuite.metrics import LPIPSMetric
@@ -161,7 +161,7 @@ def main() -> None:
             "lpips_set5_set14_crops": per_model["gan"]["lpips"], "l1_twin_lpips": per_model["l1"]["lpips"],
             "benchmark": report["command"],
         }
-        export_weights(ROOT / "apps" / "weights" / "sketch_pix2pix.safetensors", module.half(), card=card)
+        export_weights(ROOT / "gansuite" / "apps" / "weights" / "sketch_pix2pix.safetensors", module.half(), card=card)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""apps/anomaly_monitor.py (`gansuite monitor` as a script): JSON lines per frame, an alert at a sudden change."""
+"""gansuite/apps/anomaly_monitor.py (`gansuite monitor` as a script): JSON lines per frame, an alert at a change."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from gansuite.core.checkpoint import export_weights
 from gansuite.io.video import write_video
 
-_APP = Path(__file__).resolve().parents[1] / "apps" / "anomaly_monitor.py"
+_APP = Path(__file__).resolve().parents[1] / "gansuite" / "apps" / "anomaly_monitor.py"
 
 
 @pytest.fixture(scope="module")

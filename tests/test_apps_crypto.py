@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from apps.crypto import (
+from gansuite.apps.crypto import (
     AliceBob,
     CryptoHead,
     CryptoResult,

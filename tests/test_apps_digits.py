@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from apps.digits import (
+from gansuite.apps.digits import (
     DCGANDiscriminator,
     DCGANGenerator,
     DCGANRecipe,
@@ -20,8 +20,8 @@ from apps.digits import (
     train_classifier,
     train_dcgan,
 )
-from apps.digits.evaluation import frechet_from_features
-from apps.digits.models import MinibatchStdDev
+from gansuite.apps.digits.evaluation import frechet_from_features
+from gansuite.apps.digits.models import MinibatchStdDev
 from gansuite.cli import main
 from gansuite.core.checkpoint import export_weights
 from gansuite.errors import ConfigError

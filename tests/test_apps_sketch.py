@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from apps.sketch import EdgePhotoCrops, SketchToPhoto, UNetGenerator, drawing_to_edges, edges_of, train_pix2pix
+from gansuite.apps.sketch import EdgePhotoCrops, SketchToPhoto, UNetGenerator, drawing_to_edges, edges_of, train_pix2pix
 from gansuite.cli import main
 from gansuite.core.sampling import SeededIndex
 from gansuite.errors import ConfigError

@@ -241,7 +241,7 @@ def test_monitor_refuses_a_calibration_made_with_other_weights(tmp_path: Path) -
 
 def test_ctrl_c_ends_a_monitor_run_cleanly(predictor: FramePredictor, calibration: AnomalyCalibration,
                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import apps.monitor as app
+    import gansuite.apps.monitor as app
 
     frames = _clip(12, seed=2, anomaly=(8, 12))[0]
 

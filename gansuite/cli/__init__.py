@@ -8,5 +8,5 @@ from gansuite.cli._base import main
 
 __all__ = ["main"]
 
-# gansuite demo crypto / generate / sketch: the applications in apps/, on the same `demo` group
+# gansuite demo crypto / generate / sketch: the applications in gansuite/apps/, on the same `demo` group
 from gansuite.cli import demo_apps  # noqa: F401

@@ -1,4 +1,4 @@
-"""`gansuite demo crypto | generate | sketch`: the applications in `apps/` (built on the public API)."""
+"""`gansuite demo crypto | generate | sketch`: the applications in `gansuite/apps/` (built on the public API)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gansuite.cli.demo import demo
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, as_json: bool) -> None:
     """Adversarial neural cryptography (Abadi & Andersen 2016): Alice and Bob learn to hide 16-bit messages from Eve."""
-    from apps.crypto import SUCCESS_BOB_BITS, SUCCESS_EVE_BITS, run_crypto_demo
+    from gansuite.apps.crypto import SUCCESS_BOB_BITS, SUCCESS_EVE_BITS, run_crypto_demo
 
     result = run_crypto_demo(seeds=seeds, first_seed=first_seed, steps=steps, fresh_eve_steps=fresh_eve_steps)
     if as_json:
@@ -46,7 +46,7 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, model: str, overwrite: bool) -> None:
     """Digits from random noise with the shipped DCGAN (Radford et al. 2016, trained on MNIST)."""
-    from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
+    from gansuite.apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
     from gansuite.io import check_output_path, write_image
 
     check_output_path(output, overwrite=overwrite)
@@ -69,7 +69,7 @@ def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, 
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwrite: bool) -> None:
     """Turn a line drawing into a photo-like image with the shipped pix2pix (Isola et al. 2017) generator."""
-    from apps.sketch import SketchToPhoto
+    from gansuite.apps.sketch import SketchToPhoto
     from gansuite.io import check_output_path, read_image, rgb_to_gray, write_image
 
     check_output_path(output, overwrite=overwrite)

@@ -1,4 +1,4 @@
-"""`gansuite calibrate` and `gansuite monitor`: calibrated live anomaly alerts (the app in `apps/monitor.py`)."""
+"""`gansuite calibrate` and `gansuite monitor`: calibrated live anomaly alerts (the app: `gansuite.apps.monitor`)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def monitor_command(
     device: str,
 ) -> None:
     """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
-    from apps.monitor import run_monitor, write_report
+    from gansuite.apps.monitor import run_monitor, write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.bench.manifest import file_sha256
     from gansuite.errors import ConfigError

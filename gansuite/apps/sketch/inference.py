@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import apps.sketch.models  # noqa: F401  (registers "pix2pix-unet" for load_weights)
-from apps.sketch.data import drawing_to_edges
+import gansuite.apps.sketch.models  # noqa: F401  (registers "pix2pix-unet" for load_weights)
+from gansuite.apps.sketch.data import drawing_to_edges
 from gansuite.core import load_weights
 from gansuite.errors import ConfigError
 
@@ -35,7 +35,7 @@ class SketchToPhoto:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike[str] = DEFAULT_MODEL) -> SketchToPhoto:
-        """The shipped model (by name, in `apps/weights/`) or a gansuite weights file.
+        """The shipped model (by name, in `gansuite/apps/weights/`) or a gansuite weights file.
 
         Raises:
             CheckpointError: the file is missing, unreadable or not a generator.

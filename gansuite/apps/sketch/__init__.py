@@ -5,10 +5,10 @@
 images and compares them on Set5/Set14 crops with LPIPS.
 """
 
-from apps.sketch.data import EdgePhotoCrops, drawing_to_edges, edges_of
-from apps.sketch.inference import SketchToPhoto
-from apps.sketch.models import UNetGenerator
-from apps.sketch.training import SketchHead, train_pix2pix
+from gansuite.apps.sketch.data import EdgePhotoCrops, drawing_to_edges, edges_of
+from gansuite.apps.sketch.inference import SketchToPhoto
+from gansuite.apps.sketch.models import UNetGenerator
+from gansuite.apps.sketch.training import SketchHead, train_pix2pix
 
 __all__ = [
     "EdgePhotoCrops",

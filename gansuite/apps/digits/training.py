@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from apps.digits.models import ConvVAE, DigitClassifier
+from gansuite.apps.digits.models import ConvVAE, DigitClassifier
 from gansuite.core import NetworkSpec, Sample, Trainer, TrainerConfig, TrainerHooks, build_network
 from gansuite.core.sampling import SeededIndex, sample_index
 

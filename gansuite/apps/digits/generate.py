@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import apps.digits.models  # noqa: F401  (registers "dcgan-digits" for load_weights)
+import gansuite.apps.digits.models  # noqa: F401  (registers "dcgan-digits" for load_weights)
 from gansuite.core import load_weights
 from gansuite.errors import ConfigError
 
@@ -33,7 +33,7 @@ class DigitGenerator:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike[str] = DEFAULT_MODEL) -> DigitGenerator:
-        """The shipped model (by name, in `apps/weights/`) or a gansuite weights file.
+        """The shipped model (by name, in `gansuite/apps/weights/`) or a gansuite weights file.
 
         Raises:
             CheckpointError: the file is missing, unreadable or not a digit generator.

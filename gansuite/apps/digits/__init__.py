@@ -5,11 +5,11 @@ trains it and measures it (Fréchet distance in a small MNIST classifier's featu
 coverage, the discriminator-first warm-up).
 """
 
-from apps.digits.data import DIGITS_EVAL, DIGITS_TRAIN, load_digits
-from apps.digits.evaluation import ClassCoverage, class_coverage, frechet_distance
-from apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
-from apps.digits.models import ConvVAE, DCGANDiscriminator, DCGANGenerator, DigitClassifier
-from apps.digits.training import DCGANRecipe, DigitsHead, train_classifier, train_dcgan, train_vae
+from gansuite.apps.digits.data import DIGITS_EVAL, DIGITS_TRAIN, load_digits
+from gansuite.apps.digits.evaluation import ClassCoverage, class_coverage, frechet_distance
+from gansuite.apps.digits.generate import DigitGenerator, image_grid, interpolation_strip
+from gansuite.apps.digits.models import ConvVAE, DCGANDiscriminator, DCGANGenerator, DigitClassifier
+from gansuite.apps.digits.training import DCGANRecipe, DigitsHead, train_classifier, train_dcgan, train_vae
 
 __all__ = [
     "DIGITS_EVAL",

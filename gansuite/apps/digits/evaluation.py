@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from apps.digits.models import DigitClassifier
+from gansuite.apps.digits.models import DigitClassifier
 
 __all__ = ["ClassCoverage", "class_coverage", "frechet_distance", "frechet_from_features"]
 

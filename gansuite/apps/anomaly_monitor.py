@@ -1,13 +1,13 @@
 """Live anomaly alerts for a camera, a stream, a file or a frame folder: `gansuite monitor` as a script.
 
-The application lives in `apps/monitor.py` (calibrated causal scores from next-frame prediction
+The application lives in `gansuite/apps/monitor.py` (calibrated causal scores from next-frame prediction
 error: worst-patch PSNR and fastest-patch optical flow, a threshold for a chosen false-alarm rate
 fixed on normal footage, JSON lines, alert events, heat-map video, report). This script takes
 the same arguments as ``gansuite monitor``:
 
-    python apps/anomaly_monitor.py 0                                    # webcam 0, ped2's shipped calibration
-    python apps/anomaly_monitor.py rtsp://host/stream --calibration cam.json --model cam-model.safetensors
-    python apps/anomaly_monitor.py clip.mp4 --video overlay.mp4 --report report/ > scores.jsonl
+    python gansuite/apps/anomaly_monitor.py 0                                    # webcam 0, ped2's shipped calibration
+    python gansuite/apps/anomaly_monitor.py rtsp://host/stream --calibration cam.json --model cam-model.safetensors
+    python gansuite/apps/anomaly_monitor.py clip.mp4 --video overlay.mp4 --report report/ > scores.jsonl
 """
 
 from __future__ import annotations
