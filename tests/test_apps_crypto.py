@@ -16,12 +16,12 @@ from gansuite.apps.crypto import (
     CryptoRun,
     Eve,
     RandomMessages,
-    _ConvStack,
     attack_with_fresh_eve,
     bits_wrong,
     evaluate,
     train_crypto,
 )
+from gansuite.apps.crypto_networks import _ConvStack
 from gansuite.cli import main
 from gansuite.core import Sample, Trainer, TrainerConfig
 
