@@ -47,7 +47,7 @@ from gansuite.errors import ConfigError
 from gansuite.io.imresize import imresize
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, psnr, quantize_8bit, resolve_device
-from gansuite.tasks.upscale.temporal import TemporalBlend, flow_remap, gray8
+from gansuite.tasks.upscale.temporal import TemporalBlend, check_blend_strength, flow_remap, gray8
 
 __all__ = ["VideoSRReport", "VideoSRRow", "run_video_sr_benchmark", "warping_error"]
 
@@ -197,8 +197,8 @@ def run_video_sr_benchmark(
         raise ConfigError("benchmark video-sr needs at least one --method and one --clip")
     if max_frames < 2 or max_short_side < 8 * scale:
         raise ConfigError(f"--max-frames must be >= 2 and --max-short-side >= {8 * scale}")
-    if temporal_blend is not None and not 0 < temporal_blend < 1:
-        raise ConfigError(f"--temporal-blend must be in (0, 1), got {temporal_blend}")
+    if temporal_blend is not None:
+        check_blend_strength(temporal_blend)  # before any frame is computed
     torch_device = resolve_device(device)
     torch.manual_seed(0)
     resolved = [resolve_method(m, scale, torch_device) for m in methods]

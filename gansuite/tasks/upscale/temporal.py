@@ -30,7 +30,7 @@ import torch
 from gansuite.errors import ConfigError
 from gansuite.io.imresize import imresize
 
-__all__ = ["TemporalBlend", "flow_remap", "gray8"]
+__all__ = ["TemporalBlend", "check_blend_strength", "flow_remap", "gray8"]
 
 
 def gray8(frame: np.ndarray) -> np.ndarray:
@@ -62,6 +62,17 @@ def flow_remap(previous_gray: np.ndarray, current_gray: np.ndarray) -> tuple[np.
     return map_x, map_y, (disagreement < 0.01 * scale + 0.5) & inside
 
 
+def check_blend_strength(strength: float) -> float:
+    """`strength` as a float after checking it is a number in (0, 1).
+
+    Raises:
+        ConfigError: not a number, or outside the open interval (0, 1).
+    """
+    if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 < strength < 1:
+        raise ConfigError(f"--temporal-blend must be in (0, 1), got {strength!r}")
+    return float(strength)
+
+
 class TemporalBlend:
     """Flow-guided recursive blending of upscaled frames (see the module docstring).
 
@@ -78,9 +89,7 @@ class TemporalBlend:
     """
 
     def __init__(self, strength: float) -> None:
-        if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 < strength < 1:
-            raise ConfigError(f"--temporal-blend must be in (0, 1), got {strength!r}")
-        self.strength = float(strength)
+        self.strength = check_blend_strength(strength)
         self.max_difference = 12  # 8-bit luma levels between a guide pixel and its warped predecessor
         self._guide: np.ndarray | None = None
         self._output: np.ndarray | None = None
