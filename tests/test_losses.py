@@ -144,3 +144,20 @@ def test_perceptual_loss_with_local_vgg(backbones_dir) -> None:
 def test_perceptual_loss_rejects_unknown_layers(backbones_dir) -> None:
     with pytest.raises(ConfigError, match="unknown VGG16 layers"):
         PerceptualLoss(layers={"conv5_4": 1.0}, backbones=backbones_dir)
+
+
+def test_perceptual_window_compares_one_matching_window(backbones_dir) -> None:
+    full = PerceptualLoss(layers={"relu1_2": 1.0}, backbones=backbones_dir)
+    windowed = PerceptualLoss(layers={"relu1_2": 1.0}, backbones=backbones_dir, window=16)
+    image = torch.rand(1, 3, 48, 40)
+    assert windowed(image, image).item() == 0.0  # the same window of prediction and target
+    # a difference confined to one corner: most random windows miss it, the full frame never does
+    changed = image.clone()
+    changed[..., :8, :8] = 1.0 - changed[..., :8, :8]
+    values = [windowed(changed, image).item() for _ in range(30)]
+    assert min(values) == 0.0 < max(values) and full(changed, image).item() > 0
+    # frames no larger than the window are compared whole
+    small = torch.rand(1, 3, 16, 16)
+    assert windowed(small, 1 - small).item() == pytest.approx(full(small, 1 - small).item())
+    with pytest.raises(ConfigError, match="window"):
+        PerceptualLoss(layers={"relu1_2": 1.0}, backbones=backbones_dir, window=8)

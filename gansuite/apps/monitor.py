@@ -353,6 +353,10 @@ def _plot(path: Path, index: np.ndarray, scores: np.ndarray, alerts: np.ndarray,
     plt.close(figure)
 
 
+def _smoothing_words(frames: int) -> str:
+    return "no causal mean (each frame on its own)" if frames == 1 else f"{frames}-frame causal mean"
+
+
 def _markdown(summary: dict[str, Any], calibration: AnomalyCalibration) -> str:
     lines = [
         f"# Anomaly monitor report: {summary['source']}",
@@ -360,7 +364,7 @@ def _markdown(summary: dict[str, Any], calibration: AnomalyCalibration) -> str:
         f"- Model `{summary['model']}`; calibration on {calibration.calibration_data or '?'} "
         f"({calibration.calibration_frames} normal frames), threshold {summary['threshold']:.3f} set for "
         f"{calibration.false_alarm_rate:.1%} false alarms there; score = {' + '.join(calibration.causal.features)} "
-        f"(z-scores), {calibration.causal.smoothing}-frame causal mean.",
+        f"(z-scores), {_smoothing_words(calibration.causal.smoothing)}.",
         f"- Frames: {summary['frames']} read, {summary['scored']} scored; {summary['alert_frames']} alerting, "
         f"{len(summary['events'])} alert events.",
         f"- Speed: {summary['score_ms_per_frame']} ms per frame scoring (wall), "

@@ -64,8 +64,8 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
     Variant("whole-frame PSNR (Liu et al.)", CausalConfig(features=("frame_psnr",), smoothing=1)),
     Variant("worst-patch PSNR", CausalConfig(features=("patch_psnr",), smoothing=1)),
     Variant("fastest-patch motion", CausalConfig(features=("motion",), smoothing=1)),
-    Variant("patch PSNR + motion", CausalConfig(features=("patch_psnr", "motion"), smoothing=1)),
-    Variant("patch PSNR + motion, 5-frame causal mean (default)", CausalConfig()),
+    Variant("patch PSNR + motion (default)", CausalConfig()),
+    Variant("patch PSNR + motion, 5-frame causal mean", CausalConfig(smoothing=5)),
     Variant("default + running baseline (1000 frames, frozen in alerts)", CausalConfig(baseline_frames=1000)),
 )
 

@@ -19,7 +19,7 @@ from gansuite.cli._base import main
               show_default=True, help="Share of the normal frames allowed to alert.")
 @click.option("--features", default="patch_psnr,motion", show_default=True,
               help="Evidence combined: any of frame_psnr, patch_psnr, motion (comma-separated).")
-@click.option("--smoothing", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--smoothing", type=click.IntRange(min=1), default=1, show_default=True,
               help="Causal mean over the last N frames' scores.")
 @click.option("--baseline-frames", type=click.IntRange(min=2), help="Slow running baseline time constant (frames).")
 @click.option("--patch-size", type=click.IntRange(min=2), default=32, show_default=True,

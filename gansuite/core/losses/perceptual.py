@@ -45,6 +45,10 @@ class PerceptualLoss(ContentLoss):
         distance: "l1" or "mse".
         backbones: local file or folder with the VGG16 weights; None uses GANSUITE_BACKBONES or
             torchvision.
+        window: compare the features of one random window of this side (the same for prediction,
+            target and the whole batch, drawn from torch's generator at each call) instead of the
+            whole frame: about (window / side)² of the cost, an unbiased sample of the full loss
+            away from the borders; None (default) uses the whole frame.
 
     Inputs are (N, 3, H, W) RGB or (N, 1, H, W) gray, float in [0, 1].
     """
@@ -57,8 +61,12 @@ class PerceptualLoss(ContentLoss):
         layers: dict[str, float] | None = None,
         distance: str = "l1",
         backbones: str | os.PathLike[str] | None = None,
+        window: int | None = None,
     ) -> None:
         super().__init__(weight=weight, reduction=reduction)
+        if window is not None and window < 16:
+            raise ConfigError(f"perceptual window must be >= 16 pixels or None, got {window}")
+        self.window = window
         layers = dict(layers or {"conv5_3": 1.0})
         unknown = sorted(set(layers) - set(VGG16_LAYERS))
         if unknown:
@@ -85,6 +93,7 @@ class PerceptualLoss(ContentLoss):
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if prediction.shape != target.shape:
             raise ConfigError(f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ")
+        prediction, target = self._window(prediction, target)
         pred = self._features(prediction)
         with torch.no_grad():
             true = self._features(target)
@@ -94,6 +103,15 @@ class PerceptualLoss(ContentLoss):
             per_element = diff.abs() if self.distance == "l1" else diff**2
             total = total + layer_weight * reduce(per_element, self.reduction)
         return self.weight * total
+
+    def _window(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        height, width = prediction.shape[-2:]
+        if self.window is None or (height <= self.window and width <= self.window):
+            return prediction, target
+        h, w = min(self.window, height), min(self.window, width)
+        top = int(torch.randint(height - h + 1, ()))
+        left = int(torch.randint(width - w + 1, ()))
+        return prediction[..., top : top + h, left : left + w], target[..., top : top + h, left : left + w]
 
     def train(self, mode: bool = True) -> PerceptualLoss:
         super().train(mode)

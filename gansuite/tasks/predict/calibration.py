@@ -59,7 +59,7 @@ class CausalConfig:
     """
 
     features: tuple[str, ...] = ("patch_psnr", "motion")
-    smoothing: int = 5
+    smoothing: int = 1
     baseline_frames: int | None = None
 
     def __post_init__(self) -> None:
