@@ -70,3 +70,38 @@ def test_a_source_that_cannot_be_opened_is_one_error_line(
                          "--device", "cpu"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "missing.mp4" in err[0]
+
+
+def test_outputs_that_cannot_be_written_fail_before_any_frame_is_scored(tmp_path: Path) -> None:
+    from gansuite.cli import main as gansuite_main
+
+    model, calibration = _calibrated(tmp_path)
+    video = write_video(tmp_path / "clip.mkv", moving_square(8, 24, 32), 10.0)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder would go")
+    common = [str(video), "--model", str(model), "--calibration", str(calibration), "--device", "cpu"]
+    for extra, named in (
+        (["--report", str(blocker / "report")], "--report"),
+        (["--video", str(tmp_path / "missing" / "overlay.mp4")], "overlay.mp4"),
+    ):
+        result = CliRunner().invoke(gansuite_main, ["monitor", *common, *extra])
+        assert result.exit_code == 1 and named in result.output
+        assert '"frame"' not in result.output  # no frame was scored
+    result = CliRunner().invoke(gansuite_main, ["calibrate", str(tmp_path / "clip.mkv"), "--out",
+                                                str(tmp_path / "missing" / "cal.json"), "--model", str(model)])
+    assert result.exit_code == 1 and "cal.json" in result.output and "normal frames" not in result.output
+
+
+def test_the_report_files_are_complete(tmp_path: Path) -> None:
+    from gansuite.cli import main as gansuite_main
+
+    model, calibration = _calibrated(tmp_path)
+    video = write_video(tmp_path / "clip.mkv", moving_square(12, 24, 32), 10.0)
+    result = CliRunner().invoke(gansuite_main, ["monitor", str(video), "--model", str(model), "--calibration",
+                                                str(calibration), "--device", "cpu", "--quiet", "--report",
+                                                str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "report").iterdir())
+    assert names == ["report.md", "scores.jsonl", "scores.png", "summary.json"]  # no temporary file left behind
+    assert json.loads((tmp_path / "report" / "summary.json").read_text())["frames"] == 12
+    assert len((tmp_path / "report" / "scores.jsonl").read_text().splitlines()) == 12

@@ -32,8 +32,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gansuite.errors import ConfigError, InputVideoError, MissingExtraError
-from gansuite.io import DEFAULT_FPS, iter_video_frames, probe_video, write_video
+from gansuite.errors import ConfigError, InputVideoError, MissingExtraError, OutputError
+from gansuite.io import DEFAULT_FPS, atomic_path, atomic_write_bytes, iter_video_frames, probe_video, write_video
 from gansuite.metrics import frame_auc
 from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, FramePredictor, LiveScore
 
@@ -284,8 +284,7 @@ def write_report(
     Raises:
         ConfigError: fewer labels than frames, or values other than 0/1.
     """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_report_folder(folder)
     scored = [r for r in result.records if r["score"] is not None]
     index = np.array([r["frame"] for r in scored], dtype=np.int64)
     scores = np.array([r["score"] for r in scored], dtype=np.float64)
@@ -316,13 +315,32 @@ def write_report(
             summary["clip_auc"] = frame_auc(scores, y) if 0 < y.sum() < y.size else None
         except ImportError:  # scikit-learn is in the bench extra
             summary["clip_auc"] = None
-    with open(out / "scores.jsonl", "w") as handle:
-        for record in result.records:
-            handle.write(json.dumps(record) + "\n")
-    _plot(out / "scores.png", index, scores, alerts, threshold, truth, source)
-    (out / "report.md").write_text(_markdown(summary, calibration))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = "".join(json.dumps(record) + "\n" for record in result.records)
+    atomic_write_bytes(out / "scores.jsonl", lines.encode())
+    with atomic_path(out / "scores.png") as temp:
+        _plot(temp, index, scores, alerts, threshold, truth, source)
+    atomic_write_bytes(out / "report.md", _markdown(summary, calibration).encode())
+    atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
+
+
+def prepare_report_folder(folder: str | Path) -> Path:
+    """Create the report folder (and its parents) and check that it takes files, before any scoring.
+
+    Raises:
+        OutputError: it names a file, or it cannot be created or written to.
+    """
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--report {out}: is a file; give a folder for the report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".gansuite-write-check-{time.time_ns()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"--report {out}: cannot create or write to this folder ({exc.strerror or exc})") from None
+    return out
 
 
 def _plot(path: Path, index: np.ndarray, scores: np.ndarray, alerts: np.ndarray, threshold: float,

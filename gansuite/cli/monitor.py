@@ -35,11 +35,13 @@ def calibrate_command(
 
     from gansuite.bench.anomaly_causal import clips_evidence
     from gansuite.bench.manifest import file_sha256
+    from gansuite.io import check_output_path
     from gansuite.tasks.predict.calibration import CausalConfig, calibrate
     from gansuite.tasks.predict.data import find_clips
     from gansuite.tasks.predict.evidence import EvidenceConfig
     from gansuite.tasks.predict.predictor import FramePredictor
 
+    check_output_path(out)
     predictor = FramePredictor.from_pretrained(model, device=device)
     causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
                           baseline_frames=baseline_frames)
@@ -83,14 +85,19 @@ def monitor_command(
     device: str,
 ) -> None:
     """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
-    from gansuite.apps.monitor import run_monitor, write_report
+    from gansuite.apps.monitor import prepare_report_folder, run_monitor, write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.bench.manifest import file_sha256
     from gansuite.errors import ConfigError
+    from gansuite.io import check_output_path
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
     from gansuite.tasks.predict.predictor import FramePredictor
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
+    if video is not None:
+        check_output_path(video)
+    if report is not None:
+        prepare_report_folder(report)
     predictor = FramePredictor.from_pretrained(model, device=device)
     if calibration_file is None:
         shipped = shipped_calibration_path(model) if model in SHIPPED_MODELS else None
