@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gansuite.errors import ConfigError, InputImageError, InputVideoError, OutputError
+from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io._av_read import DecodeStats, TimedFrame, decode_frames, stream_info
 from gansuite.io._av_write import CODECS, CONTAINER_CODECS, VideoWriter, check_codec
-from gansuite.io.image import WRITE_FORMATS, read_image, rgb_to_gray, write_image
+from gansuite.io.folders import FRAME_EXTENSIONS, folder_frames, frame_files, write_frames
+from gansuite.io.image import rgb_to_gray
 
 __all__ = [
     "CODECS",
@@ -62,9 +62,6 @@ __all__ = [
 
 DEFAULT_FPS = 25.0
 """Frame rate of frame folders, and of files that report none."""
-
-FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-"""Image files taken from a frame folder (case-insensitive)."""
 
 VIDEO_CODECS: dict[str, str] = CONTAINER_CODECS
 """Writable extensions and the codec each is written with when none is given."""
@@ -244,7 +241,7 @@ def iter_timed_frames(
     limit = math.inf if max_frames is None else max_frames
     if _is_folder(source):
         rate = _rate_fraction(_check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
-        folder = _folder_frames(source, _frame_files(source), limit)
+        folder = folder_frames(source, frame_files(source), limit)
         frames: Iterator[TimedFrame] = (
             TimedFrame(image, index, index, 1, 1 / rate) for index, image in enumerate(folder)
         )
@@ -272,8 +269,8 @@ def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> Vi
         fps = _check_fps(fps, str(path))
     source = Path(path)
     if _is_folder(source):
-        files = _frame_files(source)
-        first = next(_folder_frames(source, files[:1], 1))
+        files = frame_files(source)
+        first = next(folder_frames(source, files[:1], 1))
         rate = _rate_fraction(fps or DEFAULT_FPS)
         return VideoInfo(
             float(rate), len(files), first.shape[0], first.shape[1], source, time_base=1 / rate, rate=rate,
@@ -359,49 +356,6 @@ def write_video(
     return Path(path)
 
 
-def write_frames(
-    directory: str | os.PathLike[str],
-    frames: np.ndarray | Iterable[np.ndarray],
-    *,
-    ext: str = "png",
-    bit_depth: int = 8,
-    overwrite: bool = True,
-) -> list[Path]:
-    """Writes frames as numbered images `000000.<ext>`, `000001.<ext>`, ... (each file atomically).
-
-    Args:
-        directory: Output folder, created if missing.
-        frames: `(T, H, W, C)` array or iterable of `(H, W, C)` frames, floating point in
-            [0, 1], RGB (C = 3) or gray (C = 1, written as one channel).
-        ext: Image format, one of `WRITE_FORMATS` without the dot.
-        bit_depth: 8 or 16 (16 only for png and tif).
-        overwrite: Whether existing files may be replaced.
-
-    Returns:
-        The written files, in order.
-
-    Raises:
-        ConfigError: Unknown `ext` or bad `bit_depth`.
-        InputImageError: A frame is not a valid image.
-        OutputError: `directory` is a file.
-        OutputExistsError: A frame file exists and `overwrite` is False.
-    """
-    extension = "." + ext.lower().lstrip(".")
-    if extension not in WRITE_FORMATS:
-        raise ConfigError(f"write_frames: cannot write frame format {ext!r}; accepted: {', '.join(WRITE_FORMATS)}")
-    folder = Path(directory)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder}: exists and is not a folder; choose a folder for the frames")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for index, frame in enumerate(frames):
-        shape = getattr(frame, "shape", ())
-        gray = len(shape) == 2 or (len(shape) == 3 and shape[2] == 1)
-        file = folder / f"{index:06d}{extension}"
-        written.append(write_image(file, frame, bit_depth=bit_depth, grayscale=gray, overwrite=overwrite))
-    return written
-
-
 # ---------------------------------------------------------------------------- helpers
 
 
@@ -415,34 +369,6 @@ def _is_folder(source: Path) -> bool:
     if not source.exists():
         raise InputVideoError(f"{source}: video file or frame folder does not exist; check the path")
     return source.is_dir()
-
-
-def _natural_key(file: Path) -> tuple[list[int | str], str]:
-    parts: list[int | str] = [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", file.name)]
-    return parts, file.name
-
-
-def _frame_files(folder: Path) -> list[Path]:
-    files = [
-        file
-        for file in folder.iterdir()
-        if file.suffix.lower() in FRAME_EXTENSIONS and not file.name.startswith(".") and file.is_file()
-    ]
-    if not files:
-        raise InputVideoError(
-            f"{folder}: folder holds no frame images; accepted extensions: {', '.join(FRAME_EXTENSIONS)}"
-        )
-    return sorted(files, key=_natural_key)
-
-
-def _folder_frames(folder: Path, files: list[Path], limit: float) -> Iterator[np.ndarray]:
-    for index, file in enumerate(files):
-        if index >= limit:
-            return
-        try:
-            yield read_image(file).color
-        except InputImageError as error:
-            raise InputVideoError(f"frame {index} of folder {folder}: {error}") from None
 
 
 def _rate_fraction(fps: float) -> Fraction:

@@ -15,7 +15,6 @@ with T = context + future frames.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,16 +25,13 @@ from torch.utils.data import Dataset
 
 from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.errors import ConfigError
-from gansuite.io.video import FRAME_EXTENSIONS, iter_video_frames
+from gansuite.io.folders import FRAME_EXTENSIONS, natural_key
+from gansuite.io.video import iter_video_frames
 
 __all__ = ["VIDEO_SUFFIXES", "ClipWindows", "find_clips", "load_clip", "resize_frame", "target_shape"]
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".m4v", ".mpg", ".mpeg", ".wmv")
 """File extensions taken as clips when a folder of clips is given (a file given directly is always tried)."""
-
-
-def _natural_key(path: Path) -> list[int | str]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 def _holds_frames(folder: Path) -> bool:
@@ -69,7 +65,7 @@ def find_clips(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:
         else:
             found = [
                 child
-                for child in sorted(path.iterdir(), key=_natural_key)
+                for child in sorted(path.iterdir(), key=natural_key)
                 if not child.name.startswith(".")
                 and (
                     (child.is_dir() and _holds_frames(child))
