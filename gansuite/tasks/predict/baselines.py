@@ -73,12 +73,14 @@ def dis_flow(reference: torch.Tensor, moving: torch.Tensor, *, preset: str = "me
     return torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous().to(reference.device)
 
 
-def backward_warp(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample `frames` at x + flow(x) (bilinear, border pixels repeated); differentiable.
+def backward_warp(frames: torch.Tensor, flow: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
+    """Sample `frames` at x + flow(x) (border pixels repeated); differentiable.
 
     Args:
         frames: (N, C, H, W) float.
         flow: (N, 2, H, W) float offsets in pixels (x, y).
+        mode: "bilinear" (smooth, slightly blurring) or "bicubic" (sharper, may overshoot past
+            [0, 1]: clamp the result); `torch.nn.functional.grid_sample`'s modes.
 
     Returns:
         (N, C, H, W), the warped frames.
@@ -90,7 +92,7 @@ def backward_warp(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     gx = (xs.view(1, 1, width) + flow[:, 0]) * (2.0 / max(width - 1, 1)) - 1.0
     gy = (ys.view(1, height, 1) + flow[:, 1]) * (2.0 / max(height - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)  # (N, H, W, 2)
-    return F.grid_sample(frames, grid.to(frames.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(frames, grid.to(frames.dtype), mode=mode, padding_mode="border", align_corners=True)
 
 
 def flow_extrapolation(context: torch.Tensor, future: int, *, preset: str = "medium") -> torch.Tensor:

@@ -12,17 +12,20 @@ U-Net run at a reduced resolution (1/`internal_scale`, and at most `max_internal
 short side) sees the context frames, that flow and the frames it warps, and predicts
 
 - a flow correction ΔF (added to the classical flow F₀),
-- blend weights (a softmax over three candidates, the occlusion / blend mask of DVF widened by
-  one candidate): the last frame warped by F, the frame before it warped by 2F (a second look at
-  the same moving point, for pixels the last frame gets wrong), and the last frame unwarped (where
-  the flow is unreliable, the frame that is not moved is the safer guess under an L1/L2 loss),
+- blend weights (a softmax over four candidates, the occlusion / blend mask of DVF widened): the
+  last frame warped by F with bilinear sampling, the same with bicubic sampling (sharper: bilinear
+  resampling blurs, which LPIPS punishes, bicubic overshoots at edges, which PSNR punishes), the
+  frame before it warped by 2F (a second look at the same moving point, for pixels the last frame
+  gets wrong), and the last frame unwarped (where the flow is unreliable, the frame that is not
+  moved is the safer guess under an L1/L2 loss),
 - an RGB residual r (brightness changes, disocclusions),
 
 all upsampled (bilinear) to the input size, where the full-resolution frames are warped:
-``next = w₀·warp(I[t−1], F) + w₁·warp(I[t−2], 2F) + w₂·I[t−1] + r``, clamped to [0, 1]. The
-output head starts at zero with the blend logits biased to (4, 0, 0) (w₀ ≈ 0.96), so an
-untrained model is within a few percent of the optical-flow extrapolation baseline, and the
-blend's gradients are not vanishing (the sigmoid-of-−6 mask of the first version barely moved).
+``next = w₀·warp(I[t−1], F) + w₁·warp_bicubic(I[t−1], F) + w₂·warp(I[t−2], 2F) + w₃·I[t−1] + r``,
+clamped to [0, 1]. The output head starts at zero with the blend logits biased to (4, 0, 0, 0)
+(w₀ ≈ 0.95), so an untrained model is within a few percent of the optical-flow extrapolation
+baseline, and the blend's gradients are not vanishing (the sigmoid-of-−6 mask of the first
+version barely moved).
 
 Costs: DIS runs on the CPU (NumPy), per batch item, without gradient; the network cost is that of
 a small U-Net at the reduced resolution. Not exportable to ONNX (DIS is an OpenCV call).
@@ -42,7 +45,7 @@ from gansuite.tasks.predict.baselines import DIS_PRESETS, backward_warp, dis_flo
 __all__ = ["FlowUNetPredictor"]
 
 _FLOW_NORM = 4.0  # flow channels are fed to the U-Net in units of 4 working-resolution pixels
-_BLEND_BIAS = (4.0, 0.0, 0.0)  # softmax → (0.96, 0.018, 0.018): mostly the last frame warped by F
+_BLEND_BIAS = (4.0, 0.0, 0.0, 0.0)  # softmax → (0.948, 0.017, 0.017, 0.017): mostly the last frame warped by F
 
 
 class _DoubleConv(nn.Sequential):
@@ -129,7 +132,7 @@ class FlowUNetPredictor(nn.Module):
         self.decoders = nn.ModuleList(
             _DoubleConv(2 * widths[level - 1], widths[level - 1]) for level in range(depth, 0, -1)
         )
-        self.head = conv(widths[0], 5 + channels)  # ΔF (2), blend logits (3), residual (C)
+        self.head = conv(widths[0], 2 + len(_BLEND_BIAS) + channels)  # ΔF (2), blend logits (4), residual (C)
         init_weights(self)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -187,13 +190,19 @@ class FlowUNetPredictor(nn.Module):
         for upconv, decoder, skip in zip(self.upconvs, self.decoders, reversed(skips[:-1]), strict=True):
             y = F.leaky_relu(upconv(y), 0.2)
             y = decoder(torch.cat([y, skip], dim=1))
-        out = self.head(y)[..., : size[0], : size[1]]  # (N, 5 + C, h, w)
+        blends = len(_BLEND_BIAS)
+        out = self.head(y)[..., : size[0], : size[1]]  # (N, 2 + 4 + C, h, w)
         delta = out[:, :2] * _FLOW_NORM  # working-resolution pixels
         flow = flow0 + _resize_flow(delta, (height, width))
-        logits = out[:, 2:5] + out.new_tensor(_BLEND_BIAS).view(1, 3, 1, 1)
-        weights = torch.softmax(_resize(logits, (height, width)), dim=1)  # (N, 3, H, W)
-        residual = _resize(out[:, 5:], (height, width))
-        candidates = (backward_warp(last, flow), backward_warp(previous, 2.0 * flow), last)
+        logits = out[:, 2 : 2 + blends] + out.new_tensor(_BLEND_BIAS).view(1, blends, 1, 1)
+        weights = torch.softmax(_resize(logits, (height, width)), dim=1)  # (N, 4, H, W)
+        residual = _resize(out[:, 2 + blends :], (height, width))
+        candidates = (
+            backward_warp(last, flow),
+            backward_warp(last, flow, mode="bicubic").clamp(0.0, 1.0),
+            backward_warp(previous, 2.0 * flow),
+            last,
+        )
         blended = sum(weights[:, i : i + 1] * candidate for i, candidate in enumerate(candidates))
         return (blended + residual).clamp(0.0, 1.0)
 
