@@ -97,3 +97,26 @@ def test_default_model_is_the_real_photo_model_when_shipped(tmp_path: Path, monk
     (tmp_path / SHIPPED_WEIGHTS["x4-real-gan"]).write_bytes(b"")
     assert default_model(4, realism=True) == "x4-real"
     assert default_model(2) == "x2"
+
+
+def test_denoise_blends_the_realistic_model_with_its_clean_twin() -> None:
+    import numpy as np
+    import torch
+
+    from gansuite.errors import ConfigError
+    from gansuite.tasks.upscale.upscaler import Upscaler
+
+    _shipped("x4-real")
+    settings = {"device": "cpu", "tile": 0}
+    clean, real = Upscaler.from_pretrained("x4", **settings), Upscaler.from_pretrained("x4-real", **settings)
+    half = Upscaler.from_pretrained("x4-real", denoise=0.25, **settings)
+    for name, value in half.model.state_dict().items():
+        expected = 0.75 * clean.model.state_dict()[name] + 0.25 * real.model.state_dict()[name]
+        assert torch.allclose(value, expected, atol=1e-6), name
+    image = (np.random.default_rng(0).random((12, 10, 3)) * 255).astype(np.uint8)
+    ends = [Upscaler.from_pretrained("x4-real", denoise=d, **settings)(image).image.color for d in (0.0, 1.0)]
+    assert np.array_equal(ends[0], clean(image).image.color) and np.array_equal(ends[1], real(image).image.color)
+    for bad in ({"name": "x4", "denoise": 0.5}, {"name": "x4-real", "denoise": 0.5, "realism": 0.5},
+                {"name": "x4-real", "denoise": 1.5}):
+        with pytest.raises(ConfigError, match="denoise"):
+            Upscaler.from_pretrained(bad.pop("name"), **bad, **settings)

@@ -22,6 +22,8 @@ from gansuite.cli._base import main, parse_tile
     "recognises (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN...; .pth/.safetensors/.ckpt, weights only).",
 )
 @click.option("--realism", type=click.FloatRange(0, 1), help="0 = most faithful … 1 = most detail (x4 only).")
+@click.option("--denoise", type=click.FloatRange(0, 1), metavar="D",
+              help="x4-real: how much noise and JPEG to remove, 0 (the clean-protocol x4) … 1 (x4-real as trained).")
 @click.option("--outscale", type=float, help="Final scale after the network (high-quality resize).")
 @click.option("--tile", default="auto", show_default=True, help="auto, 0 (no tiling) or a tile size in input pixels.")
 @click.option("--tile-overlap", type=click.IntRange(min=0), help="Context around each tile (default: receptive field).")
@@ -45,9 +47,9 @@ from gansuite.cli._base import main, parse_tile
               help="onnxruntime: run an .onnx --model, or the model exported to a cache once (pip extra [onnx]).")
 def upscale(
     inputs: tuple[str, ...], out: Path | None, scale: str, model: str | None, realism: float | None,
-    outscale: float | None, tile: str, tile_overlap: int | None, device: str, precision: str, suffix: str | None,
-    ext: str, overwrite: bool, max_pixels: int | None, engine: str, codec: str, crf: int | None, pix_fmt: str | None,
-    batch_size: int | None, temporal_blend: float | None,
+    denoise: float | None, outscale: float | None, tile: str, tile_overlap: int | None, device: str, precision: str,
+    suffix: str | None, ext: str, overwrite: bool, max_pixels: int | None, engine: str, codec: str, crf: int | None,
+    pix_fmt: str | None, batch_size: int | None, temporal_blend: float | None,
 ) -> None:
     """Upscale images x2/x4: files, folders or glob patterns; and videos (mp4, mkv, mov, ...), keeping their sound.
 
@@ -58,6 +60,7 @@ def upscale(
 
     from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs
     from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
+    from gansuite.errors import ConfigError
     from gansuite.tasks.upscale.batch import expand_inputs, upscale_files
     from gansuite.tasks.upscale.pretrained import default_model
     from gansuite.tasks.upscale.upscaler import Upscaler
@@ -73,9 +76,11 @@ def upscale(
     if engine == "onnxruntime":
         from gansuite.deploy.onnx import onnx_upscaler
 
+        if denoise is not None:
+            raise ConfigError("--denoise blends torch weights; use it with --engine torch")
         upscaler = onnx_upscaler(name, realism=realism, rank=context.rank, world_size=context.world_size, **settings)
     else:
-        upscaler = Upscaler.from_pretrained(name, realism=realism, **settings)
+        upscaler = Upscaler.from_pretrained(name, realism=realism, denoise=denoise, **settings)
     final_scale = outscale or upscaler.scale
     suffix = suffix if suffix is not None else f"_x{final_scale:g}"
     if videos and files:  # the image batch's problems are found before the videos are computed

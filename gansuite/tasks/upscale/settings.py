@@ -1,4 +1,4 @@
-"""How an `Upscaler` is set up: model names and files, device, precision, tile size, realism.
+"""How an `Upscaler` is set up: model names and files, device, precision, tile size, realism, denoise.
 
 Split from `gansuite.tasks.upscale.upscaler` so that the engine there holds only the pipeline.
 """
@@ -14,9 +14,16 @@ from torch import nn
 
 from gansuite.errors import CheckpointError, ConfigError
 from gansuite.tasks.upscale.preflight import available_memory
-from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights, shipped_weights_path
 
-__all__ = ["auto_tile_size", "interpolate_weights", "resolve_device", "resolve_model_path", "resolve_precision"]
+__all__ = [
+    "auto_tile_size",
+    "interpolate_weights",
+    "load_blended_weights",
+    "resolve_device",
+    "resolve_model_path",
+    "resolve_precision",
+]
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _BYTES_PER_INPUT_PIXEL_PER_CHANNEL = 4 * 4  # float32, about four live feature maps per layer
@@ -38,6 +45,53 @@ def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float
             if value.is_floating_point():
                 value.lerp_(detailed_state[name].to(value.dtype), realism)
     return faithful
+
+
+def load_blended_weights(name: str, *, realism: float | None = None, denoise: float | None = None) -> nn.Module:
+    """A shipped upscaler, optionally blended with its twin (ESRGAN's network interpolation).
+
+    - `realism` R: a PSNR-oriented model blended towards its GAN twin, (1 − R)·θ_name + R·θ_name-gan
+      (x4 → x4-gan; Wang et al. 2018).
+    - `denoise` D: a model trained on realistic degradations blended with its clean-protocol twin,
+      (1 − D)·θ_clean + D·θ_name (x4-real ← x4, x4-real-gan ← x4-gan): D = 1 is the model as
+      trained, lower values remove less noise and JPEG and keep more fine detail — Real-ESRGAN's
+      ``-dn`` strength for realesr-general-x4v3. `benchmarks/results/sr_denoise.md` measures it.
+
+    Args:
+        name: a `SHIPPED_WEIGHTS` name.
+        realism, denoise: in [0, 1]; at most one of them.
+
+    Returns:
+        The network (on the CPU, float32).
+
+    Raises:
+        ConfigError: both given, a value outside [0, 1], or `name` has no such twin.
+        CheckpointError: a twin's file is missing from this build.
+    """
+    if realism is not None and denoise is not None:
+        raise ConfigError("--realism and --denoise cannot be combined: give one of them")
+    if realism is not None and name in SHIPPED_WEIGHTS and name.endswith("-gan"):
+        faithful = name.removesuffix("-gan")
+        raise ConfigError(
+            f"--model {name} and --realism conflict: --realism R blends {faithful} (R=0) with {name} (R=1); "
+            f"give --model {faithful} --realism R, or --model {name} alone"
+        )
+    model = load_upscale_weights(resolve_model_path(name))
+    if realism is not None:
+        if f"{name}-gan" not in SHIPPED_WEIGHTS:
+            raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: x4 / x4-gan")
+        return interpolate_weights(model, load_upscale_weights(resolve_model_path(f"{name}-gan")), realism)
+    if denoise is not None:
+        if not 0.0 <= denoise <= 1.0:
+            raise ConfigError(f"--denoise must be between 0 and 1, got {denoise}")
+        clean = name.replace("-real", "")
+        if "-real" not in name or clean not in SHIPPED_WEIGHTS:
+            raise ConfigError(
+                f"--denoise blends a model trained on realistic degradations with its clean twin; {name!r} is not one: "
+                "use --model x4-real (x4-real-gan when shipped)"
+            )
+        return interpolate_weights(load_upscale_weights(resolve_model_path(clean)), model, denoise)
+    return model
 
 
 def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:

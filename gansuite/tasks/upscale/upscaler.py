@@ -32,6 +32,7 @@ from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weig
 from gansuite.tasks.upscale.settings import (
     auto_tile_size,
     interpolate_weights,
+    load_blended_weights,
     resolve_device,
     resolve_model_path,
     resolve_precision,
@@ -151,30 +152,36 @@ class Upscaler:
 
     @classmethod
     def from_pretrained(
-        cls, name: str | os.PathLike[str] = "x4", *, realism: float | None = None, **settings: object
+        cls,
+        name: str | os.PathLike[str] = "x4",
+        *,
+        realism: float | None = None,
+        denoise: float | None = None,
+        **settings: object,
     ) -> Upscaler:
-        """Load a shipped model by name ("x4", "x4-gan", "x2") or a gansuite weights file.
+        """Load a shipped model by name ("x4", "x4-gan", "x2", "x4-real") or a gansuite weights file.
 
         Args:
             name: shipped name or path to a `.safetensors` file exported by gansuite.
             realism: with the "x4" model, interpolate towards "x4-gan" (0 = faithful, 1 = GAN).
+            denoise: with "x4-real", interpolate from the clean-protocol "x4" (0) to "x4-real" as
+                trained (1): how much noise and JPEG is removed (`settings.load_blended_weights`).
             **settings: `Upscaler` keyword arguments.
+
+        Raises:
+            ConfigError: `realism` / `denoise` for a model without that twin, or both given.
+            CheckpointError: a missing or unusable model file.
         """
         path = resolve_model_path(name)
-        if realism is None and not is_gansuite_weights(path):
+        if realism is None and denoise is None and not is_gansuite_weights(path):
             return cls.from_file(path, **settings)
-        if realism is not None and str(name) in SHIPPED_WEIGHTS and str(name).endswith("-gan"):
-            faithful = str(name).removesuffix("-gan")
-            raise ConfigError(
-                f"--model {name} and --realism conflict: --realism R blends {faithful} (R=0) with {name} (R=1); "
-                f"give --model {faithful} --realism R, or --model {name} alone"
-            )
-        model = load_upscale_weights(path)
-        if realism is not None:
-            detailed_name = f"{name}-gan" if f"{name}-gan" in SHIPPED_WEIGHTS else None
-            if detailed_name is None:
-                raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: x4 / x4-gan")
-            model = interpolate_weights(model, load_upscale_weights(resolve_model_path(detailed_name)), realism)
+        if realism is None and denoise is None:
+            model = load_upscale_weights(path)
+        elif str(name) not in SHIPPED_WEIGHTS:
+            option = "--realism" if realism is not None else "--denoise"
+            raise ConfigError(f"{option} blends shipped twins (x4 / x4-gan, x4 / x4-real); {name} is a file")
+        else:
+            model = load_blended_weights(str(name), realism=realism, denoise=denoise)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
 
     @classmethod
