@@ -85,7 +85,8 @@ def monitor_command(
     device: str,
 ) -> None:
     """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
-    from gansuite.apps.monitor import prepare_report_folder, run_monitor, write_report
+    from gansuite.apps.monitor import run_monitor
+    from gansuite.apps.monitor_report import prepare_report_folder, write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.bench.manifest import file_sha256
     from gansuite.errors import ConfigError
