@@ -177,9 +177,10 @@ class Upscaler:
             return cls.from_file(path, **settings)
         if realism is None and denoise is None:
             model = load_upscale_weights(path)
+        elif str(name) not in SHIPPED_WEIGHTS and realism is not None:
+            raise ConfigError(f"--realism needs a GAN counterpart of {str(name)!r}; shipped pairs: x4 / x4-gan")
         elif str(name) not in SHIPPED_WEIGHTS:
-            option = "--realism" if realism is not None else "--denoise"
-            raise ConfigError(f"{option} blends shipped twins (x4 / x4-gan, x4 / x4-real); {name} is a file")
+            raise ConfigError(f"--denoise needs the clean-protocol twin of {str(name)!r}; shipped pair: x4 / x4-real")
         else:
             model = load_blended_weights(str(name), realism=realism, denoise=denoise)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
