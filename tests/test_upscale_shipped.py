@@ -120,3 +120,5 @@ def test_denoise_blends_the_realistic_model_with_its_clean_twin() -> None:
                 {"name": "x4-real", "denoise": 1.5}):
         with pytest.raises(ConfigError, match="denoise"):
             Upscaler.from_pretrained(bad.pop("name"), **bad, **settings)
+    with pytest.raises(ConfigError, match="clean-protocol twin"):  # a file, even the shipped one, has no twin
+        Upscaler.from_pretrained(_shipped("x4-real"), denoise=0.5, **settings)
