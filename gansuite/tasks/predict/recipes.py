@@ -11,7 +11,8 @@
 - ``natural``: the motion-aware ``flow-unet`` generator (classical DIS flow refined by a U-Net
   at 1/4 resolution, a blend mask and a residual, warping the last frames; Deep Voxel Flow /
   SDC-Net design): colour clips downscaled to a short side of at most 256, 128x128 random crops,
-  4 context frames, 2-step rollout; L1 + GDL + LSGAN. 65 % of the training items are synthetic
+  4 context frames, 2-step rollout; L1 + GDL + VGG perceptual (relu1_2 and relu2_2 on a random
+  64x64 window of each crop) + LSGAN. 65 % of the training items are synthetic
   motion over still images (`SyntheticMotion` with accelerating pans, zooms, rotations, moving and
   scaling layers, brightness changes) when ``--stills`` folders are given. Its weights run at the
   input's full resolution (the network itself works at a reduced one).
@@ -20,8 +21,8 @@
   replaced them were two runs of it (8000 steps, then ``--init … --steps 3000``).
 - ``mmnist``: Moving MNIST (Srivastava et al. 2015), 10 context frames → 1, trained through a
   3-step rollout so the 10-step predictions of the benchmark drift less.
-- ``*-mse``: each recipe's twin without the adversarial term (same content losses, schedule and
-  data): the MSE-only baseline of the GAN-vs-MSE comparison.
+- ``*-mse``: each recipe's twin with its pixel losses only (no adversarial or perceptual term;
+  same network, schedule and data): the MSE-only baseline of the GAN-vs-MSE comparison.
 
 Sizes are for CPU training: 16–32 base channels, the U-Net run at half resolution
 (``space_to_depth=2``), small batches and 6000–16000 steps (1–4 h each on one CPU thread).
