@@ -9,7 +9,7 @@
   16000-step run reached 0.907). Their
   optical-flow loss is left out (no FlowNet here).
 - ``natural``: the motion-aware ``flow-unet`` generator (classical DIS flow refined by a U-Net
-  at 1/4 resolution, a blend mask and a residual, warping the last frames; Deep Voxel Flow /
+  at 1/4 resolution, blend weights over four warped or copied candidates and a residual; Deep Voxel Flow /
   SDC-Net design): colour clips downscaled to a short side of at most 256, 128x128 random crops,
   4 context frames, 2-step rollout; L1 + GDL + VGG perceptual (relu1_2 and relu2_2 on a random
   64x64 window of each crop) + LSGAN. 65 % of the training items are synthetic
