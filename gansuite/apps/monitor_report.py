@@ -7,14 +7,13 @@ folder checked before any frame is scored (`prepare_report_folder`).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gansuite.errors import ConfigError, MissingExtraError, OutputError
-from gansuite.io import atomic_path, atomic_write_bytes
+from gansuite.io import atomic_path, atomic_write_bytes, output_folder_problem
 from gansuite.metrics import frame_auc
 from gansuite.tasks.predict import AnomalyCalibration
 
@@ -87,7 +86,7 @@ def write_report(
 
 
 def prepare_report_folder(folder: str | Path) -> Path:
-    """Create the report folder (and its parents) and check that it takes files, before any scoring.
+    """Create the report folder (and its parents) once `output_folder_problem` finds it writable, before any scoring.
 
     Raises:
         OutputError: it names a file, or it cannot be created or written to.
@@ -95,13 +94,10 @@ def prepare_report_folder(folder: str | Path) -> Path:
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--report {out}: is a file; give a folder for the report")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".gansuite-write-check-{time.time_ns()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"--report {out}: cannot create or write to this folder ({exc.strerror or exc})") from None
+    problem = output_folder_problem(out, option="--report")
+    if problem:
+        raise OutputError(f"--report: {problem}")
+    out.mkdir(parents=True, exist_ok=True)
     return out
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "atomic_write_bytes",
     "check_output_path",
     "is_temp_name",
+    "output_folder_problem",
     "remove_stale_temps",
     "terminate_like_interrupt",
 ]
@@ -143,6 +144,34 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -
             "or allow overwriting"
         )
     return target
+
+
+def output_folder_problem(folder: Path, *, option: str = "-o") -> str | None:
+    """Why outputs cannot be written into `folder` (made if missing), or None when they can.
+
+    Creates and removes a probe file in `folder` (or the nearest existing folder above it): the only test
+    that sees read-only mounts, ACLs and quotas as the writer will, also for root. `option` is the
+    command-line flag that named the folder, for the message.
+    """
+    existing = folder
+    while not existing.exists():
+        if existing == existing.parent:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"output folder {folder}: {existing} is a file, not a folder; choose another {option}"
+    probe_dir = existing
+    try:  # the only reliable test (read-only mounts, ACLs, root): create and remove a file
+        probe = probe_dir / f".gansuite-write-test.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        where = folder if probe_dir == folder else f"{folder} (it would be made inside {probe_dir})"
+        return (
+            f"output folder {where} is not writable ({error.strerror}); choose another {option} or fix its permissions"
+        )
+    return None
 
 
 def _create_temp(target: Path) -> Path:

@@ -4,7 +4,13 @@ Everything that converts between files (or OpenCV arrays) and gansuite's
 `(H, W, 3) float32 in [0, 1], RGB` images and `(T, H, W, C)` clips lives here.
 """
 
-from gansuite.core.atomic import atomic_path, atomic_write, atomic_write_bytes, check_output_path
+from gansuite.core.atomic import (
+    atomic_path,
+    atomic_write,
+    atomic_write_bytes,
+    check_output_path,
+    output_folder_problem,
+)
 from gansuite.errors import OutputError, OutputExistsError
 from gansuite.io.animation import Animation, read_animation, write_animation
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
@@ -79,6 +85,7 @@ __all__ = [
     "imresize_array",
     "iter_timed_frames",
     "iter_video_frames",
+    "output_folder_problem",
     "plan_tiles",
     "probe_image",
     "probe_video",

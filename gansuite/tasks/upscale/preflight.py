@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gansuite.core.atomic import output_folder_problem
 from gansuite.errors import ConfigError, GansuiteError, InputImageError
 from gansuite.io._encode import ALPHA_FORMATS, FORMAT_MAX_SIDE, is_opaque
 from gansuite.io.image import DEFAULT_MAX_PIXELS, probe_image, read_image
@@ -164,31 +164,6 @@ def _name_max(folder: Path) -> int:
         return int(os.pathconf(probe, "PC_NAME_MAX"))
     except (OSError, ValueError, AttributeError):
         return 255
-
-
-def output_folder_problem(folder: Path) -> str | None:
-    """Why outputs cannot be written into `folder` (made if missing), or None when they can.
-
-    Creates and removes a probe file in `folder` (or the nearest existing folder above it): the only test
-    that sees read-only mounts, ACLs and quotas as the writer will, also for root.
-    """
-    existing = folder
-    while not existing.exists():
-        if existing == existing.parent:
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        return f"output folder {folder}: {existing} is a file, not a folder; choose another -o"
-    probe_dir = existing
-    try:  # the only reliable test (read-only mounts, ACLs, root): create and remove a file
-        probe = probe_dir / f".gansuite-write-test.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as error:
-        where = folder if probe_dir == folder else f"{folder} (it would be made inside {probe_dir})"
-        return f"output folder {where} is not writable ({error.strerror}); choose another -o or fix its permissions"
-    return None
 
 
 def plan_batch(
