@@ -17,6 +17,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "folder_frames",
     "frame_files",
+    "is_frame_file",
     "list_images",
     "natural_key",
     "write_frames",
@@ -93,17 +94,18 @@ def natural_key(file: Path) -> tuple[list[int | str], str]:
     return parts, file.name
 
 
+def is_frame_file(path: Path) -> bool:
+    """Whether `path` is taken as a frame of a frame folder: a file with a `FRAME_EXTENSIONS` extension, no dot name."""
+    return path.suffix.lower() in FRAME_EXTENSIONS and not path.name.startswith(".") and path.is_file()
+
+
 def frame_files(folder: Path) -> list[Path]:
     """The frame images of `folder` in natural order (names starting with a dot skipped).
 
     Raises:
         InputVideoError: the folder holds no file with a `FRAME_EXTENSIONS` extension.
     """
-    files = [
-        file
-        for file in folder.iterdir()
-        if file.suffix.lower() in FRAME_EXTENSIONS and not file.name.startswith(".") and file.is_file()
-    ]
+    files = [file for file in folder.iterdir() if is_frame_file(file)]
     if not files:
         raise InputVideoError(
             f"{folder}: folder holds no frame images; accepted extensions: {', '.join(FRAME_EXTENSIONS)}"

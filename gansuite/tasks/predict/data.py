@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.errors import ConfigError
-from gansuite.io.folders import FRAME_EXTENSIONS, natural_key
+from gansuite.io.folders import is_frame_file, natural_key
 from gansuite.io.video import iter_video_frames
 
 __all__ = ["VIDEO_SUFFIXES", "ClipWindows", "find_clips", "load_clip", "resize_frame", "target_shape"]
@@ -35,9 +35,7 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".m4v", ".mpg
 
 
 def _holds_frames(folder: Path) -> bool:
-    return any(
-        p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".") and p.is_file() for p in folder.iterdir()
-    )
+    return any(is_frame_file(p) for p in folder.iterdir())
 
 
 def find_clips(sources: Sequence[str | os.PathLike[str]]) -> list[Path]:

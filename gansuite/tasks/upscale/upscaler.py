@@ -173,9 +173,9 @@ class Upscaler:
             CheckpointError: a missing or unusable model file.
         """
         path = resolve_model_path(name)
-        if realism is None and denoise is None and not is_gansuite_weights(path):
-            return cls.from_file(path, **settings)
         if realism is None and denoise is None:
+            if not is_gansuite_weights(path):
+                return cls.from_file(path, **settings)
             model = load_upscale_weights(path)
         elif str(name) not in SHIPPED_WEIGHTS and realism is not None:
             raise ConfigError(f"--realism needs a GAN counterpart of {str(name)!r}; shipped pairs: x4 / x4-gan")
