@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from gansuite.errors import CheckpointError, GansuiteError
 __all__ = [
     "capture_rng_state",
     "check_weights_fit",
+    "checkpoint_files",
     "describe_load_error",
     "export_from_checkpoint",
     "export_weights",
@@ -44,6 +46,16 @@ __all__ = [
     "restore_rng_state",
     "save_checkpoint",
 ]
+
+
+def checkpoint_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The ``step_<n>.pt`` checkpoints in `folder`, oldest step first (an empty list if none)."""
+
+    def step(path: Path) -> int:
+        match = re.fullmatch(r"step_(\d+)\.pt", path.name)
+        return int(match.group(1)) if match else -1
+
+    return sorted(Path(folder).glob("step_*.pt"), key=step)
 
 
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:

@@ -7,12 +7,16 @@ trainer then joins a process group (NCCL on CUDA, gloo on CPU) and wraps its net
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistributedContext", "all_ranks_true", "init_distributed"]
+from gansuite.errors import GansuiteError
+
+__all__ = ["DistributedContext", "all_ranks_true", "init_distributed", "run_on_main"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,19 @@ def all_ranks_true(flag: bool | torch.Tensor, context: DistributedContext) -> bo
     value = torch.as_tensor(flag).to(device=context.device, dtype=torch.int32).reshape(()).clone()
     dist.all_reduce(value, op=dist.ReduceOp.MIN)
     return bool(value)
+
+
+def run_on_main(action: Callable[[], Any], context: DistributedContext, failure: str) -> None:
+    """Run `action` on rank 0 only; if it raises, every rank raises (so none waits forever).
+
+    Rank 0 re-raises its own error; the other ranks raise `GansuiteError(failure)`. A collective
+    call under DDP: every rank must make it.
+    """
+    error: BaseException | None = None
+    if context.is_main:
+        try:
+            action()
+        except Exception as exc:  # re-raised below, once the other ranks know
+            error = exc
+    if not all_ranks_true(error is None, context):
+        raise error if error is not None else GansuiteError(failure)

@@ -9,16 +9,24 @@ and `resume` continues exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gansuite.errors import ConfigError
 
-__all__ = ["SeededConcat", "SeededIndex", "SeededSampler", "accepts_seeded_keys", "sample_index", "sample_rng"]
+__all__ = [
+    "SeededConcat",
+    "SeededIndex",
+    "SeededSampler",
+    "accepts_seeded_keys",
+    "sample_index",
+    "sample_rng",
+    "seeded_loader",
+]
 
 
 class SeededIndex(NamedTuple):
@@ -96,6 +104,44 @@ class SeededSampler(Sampler[SeededIndex | int]):
                 yield SeededIndex(int(permutation[offset]), seed) if self.seeded else int(permutation[offset])
                 position += self.world_size
                 offset += self.world_size
+
+
+def seeded_loader(
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    seed: int,
+    num_workers: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    start_step: int = 0,
+    pin_memory: bool = False,
+    collate_fn: Callable[[Any], Any] | None = None,
+) -> DataLoader:
+    """An endless `DataLoader` over `dataset` drawn by a `SeededSampler` from step `start_step`.
+
+    Datasets that accept `SeededIndex` keys get them (`accepts_seeded_keys`), others plain ints.
+    The loader has its own generator, so creating its iterator does not consume the global RNG.
+    """
+    sampler = SeededSampler(
+        dataset_size=len(dataset),  # type: ignore[arg-type]
+        batch_size=batch_size,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        start_step=start_step,
+        seeded=accepts_seeded_keys(dataset),
+    )
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        collate_fn=collate_fn,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 class SeededConcat(Dataset):

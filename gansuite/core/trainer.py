@@ -14,29 +14,27 @@ and hold every rank's random state, and only rank 0 writes files.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from gansuite.core.checkpoint import load_checkpoint, save_checkpoint
+from gansuite.core.checkpoint import checkpoint_files, load_checkpoint, save_checkpoint
 from gansuite.core.config import TrainerConfig, learning_rate_factor
-from gansuite.core.distributed import DistributedContext, all_ranks_true, init_distributed
+from gansuite.core.distributed import DistributedContext, init_distributed, run_on_main
 from gansuite.core.ema import ExponentialMovingAverage
 from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_loss, r1_penalty
+from gansuite.core.placement import autocast_for, move_to_device, place_module, training_precision, unwrap
 from gansuite.core.rng import gather_rng_states
 from gansuite.core.run_folder import RunLock, disk_full_reported
 from gansuite.core.run_log import RunLog
-from gansuite.core.sampling import SeededSampler, accepts_seeded_keys
+from gansuite.core.sampling import seeded_loader
 from gansuite.core.trainer_state import check_resume_settings, checkpoint_payload, restore_training_state
 from gansuite.core.training_types import (
     READ_BACK_EVERY,
@@ -49,18 +47,9 @@ from gansuite.core.training_types import (
     read_back,
 )
 from gansuite.core.update import guarded_update
-from gansuite.errors import ConfigError, GansuiteError, NonFiniteLossError
+from gansuite.errors import ConfigError, NonFiniteLossError
 
 __all__ = ["GanHead", "Sample", "StepResult", "Trainer", "TrainerHooks", "TrainingResult"]
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, DistributedDataParallel) else module
-
-
-def _checkpoint_step(path: Path) -> int:
-    match = re.fullmatch(r"step_(\d+)\.pt", path.name)
-    return int(match.group(1)) if match else -1
 
 
 class Trainer:
@@ -98,7 +87,7 @@ class Trainer:
         self.extra_config = dict(extra_config or {})
         self.context: DistributedContext = init_distributed(config.device)
         self.device = self.context.device
-        self.precision = self._resolve_precision()
+        self.precision = training_precision(config.precision, self.device)
         self.adversarial = get_adversarial_loss(config.adversarial_loss) if config.uses_discriminator else None
         if content_losses is None:
             content_losses = [
@@ -112,7 +101,7 @@ class Trainer:
         self.generator = self._place(generator)
         self.discriminator = self._place(discriminator) if discriminator is not None and self.adversarial else None
         self.ema = (
-            ExponentialMovingAverage(_unwrap(self.generator), decay=config.ema_decay) if config.ema_decay > 0 else None
+            ExponentialMovingAverage(unwrap(self.generator), decay=config.ema_decay) if config.ema_decay > 0 else None
         )
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.generator_lr, betas=config.betas)
         self.optimizer_d = (
@@ -128,39 +117,11 @@ class Trainer:
         self.dataset_size: int | None = None  # recorded in checkpoints, so a resume can tell the data changed
 
     # ----------------------------------------------------------------- construction helpers
-    def _resolve_precision(self) -> torch.dtype:
-        wanted = self.config.precision
-        if self.device.type != "cuda":
-            if wanted in ("fp16", "bf16"):
-                raise ConfigError(f"precision {wanted} needs CUDA; on the CPU use fp32 (or 'auto')")
-            return torch.float32
-        if wanted == "auto":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[wanted]
-
     def _place(self, module: nn.Module) -> nn.Module:
-        module = module.to(self.device)
-        if self.config.channels_last:
-            module = module.to(memory_format=torch.channels_last)
-        if self.context.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            module = DistributedDataParallel(module, device_ids=ids)
-        return module
-
-    def _move(self, value: Any) -> Any:
-        if isinstance(value, torch.Tensor):
-            value = value.to(self.device, non_blocking=True)
-            if self.config.channels_last and value.dim() == 4:
-                value = value.contiguous(memory_format=torch.channels_last)
-            return value
-        if isinstance(value, (tuple, list)):
-            return type(value)(self._move(v) for v in value)
-        return value
+        return place_module(module, self.device, channels_last=self.config.channels_last, context=self.context)
 
     def _autocast(self) -> Any:
-        if self.device.type == "cuda" and self.precision != torch.float32:
-            return torch.autocast("cuda", dtype=self.precision)
-        return nullcontext()
+        return autocast_for(self.device, self.precision)
 
     # ----------------------------------------------------------------- checkpoints
     @property
@@ -169,7 +130,7 @@ class Trainer:
 
     def latest_checkpoint(self) -> Path | None:
         """The checkpoint with the highest step in this run, or None."""
-        found = sorted(self.checkpoint_dir.glob("step_*.pt"), key=_checkpoint_step)
+        found = checkpoint_files(self.checkpoint_dir)
         return found[-1] if found else None
 
     def save(self) -> Path:
@@ -186,23 +147,12 @@ class Trainer:
 
         def write() -> None:
             save_checkpoint(path, checkpoint_payload(self, rng_states))
-            old = sorted(self.checkpoint_dir.glob("step_*.pt"), key=_checkpoint_step)[: -self.config.keep_checkpoints]
+            old = checkpoint_files(self.checkpoint_dir)[: -self.config.keep_checkpoints]
             for stale in old:
                 stale.unlink(missing_ok=True)
 
-        self._on_main(write, f"rank 0 could not write checkpoint {path}")
+        run_on_main(write, self.context, f"rank 0 could not write checkpoint {path}")
         return path
-
-    def _on_main(self, action: Callable[[], Any], failure: str) -> None:
-        """Run `action` on rank 0 only; if it raises, every rank raises (so none waits forever)."""
-        error: BaseException | None = None
-        if self.context.is_main:
-            try:
-                action()
-            except Exception as exc:  # re-raised below, once the other ranks know
-                error = exc
-        if not all_ranks_true(error is None, self.context):
-            raise error if error is not None else GansuiteError(failure)
 
     def resume(self, path: str | Path, *, force: bool = False) -> None:
         """Restore every piece of state from a checkpoint, so training continues exactly.
@@ -258,7 +208,7 @@ class Trainer:
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(self.run_dir)
-        self._on_main(lock.acquire, f"{self.run_dir} is in use by another trainer")
+        run_on_main(lock.acquire, self.context, f"{self.run_dir} is in use by another trainer")
         try:
             with disk_full_reported(self.run_dir):
                 return self._fit(dataset, resume=resume, collate_fn=collate_fn, until=until, force_resume=force_resume)
@@ -285,25 +235,10 @@ class Trainer:
                 _json({"trainer": config.to_dict(), **self.extra_config}, indent=2) + "\n"
             )
         log = RunLog(self.run_dir, tensorboard=config.tensorboard, enabled=self.context.is_main)
-        sampler = SeededSampler(
-            dataset_size=self.dataset_size,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            rank=self.context.rank,
-            world_size=self.context.world_size,
-            start_step=self.step,
-            seeded=accepts_seeded_keys(dataset),
-        )
-        loader = DataLoader(
-            dataset,
-            batch_size=config.batch_size,
-            sampler=sampler,
-            num_workers=config.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=config.num_workers > 0,
-            collate_fn=collate_fn,
-            # its own generator, so creating the iterator does not consume the global RNG
-            generator=torch.Generator().manual_seed(config.seed),
+        loader = seeded_loader(
+            dataset, batch_size=config.batch_size, seed=config.seed, num_workers=config.num_workers,
+            rank=self.context.rank, world_size=self.context.world_size, start_step=self.step,
+            pin_memory=self.device.type == "cuda", collate_fn=collate_fn,
         )
         result = TrainingResult()
         started = time.perf_counter()
@@ -361,7 +296,7 @@ class Trainer:
 
     def eval_generator(self) -> nn.Module:
         """The EMA generator if there is one, else the raw generator (unwrapped from DDP)."""
-        return self.ema.shadow if self.ema is not None else _unwrap(self.generator)
+        return self.ema.shadow if self.ema is not None else unwrap(self.generator)
 
     def train_step(self, sample: Sample) -> StepResult:
         """One step: a discriminator update, then a generator update every k-th step.
@@ -371,7 +306,10 @@ class Trainer:
         return read_back([self._step(sample)])[0]
 
     def _step(self, sample: Sample) -> PendingStep:
-        sample = Sample(self._move(sample.inputs), self._move(sample.target), self._move(sample.condition))
+        inputs, target, condition = move_to_device(
+            (sample.inputs, sample.target, sample.condition), self.device, channels_last=self.config.channels_last
+        )
+        sample = Sample(inputs, target, condition)
         factor = learning_rate_factor(self.config, self.step)
         for group in self.optimizer_g.param_groups:
             group["lr"] = self.config.generator_lr * factor
@@ -400,12 +338,10 @@ class Trainer:
         losses = torch.stack([d_loss, g_total, g_content, g_adversarial]).float()
         return PendingStep(self.step + 1, losses, skipped)
 
-    def _apply(
-        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: Any, module: nn.Module | None = None
-    ) -> bool:
+    def _apply(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: Any) -> bool:
         """Backward and update unless the loss or a gradient is non-finite on any rank (`guarded_update`).
 
-        Returns whether the optimizer stepped; `module` is accepted for older callers and unused.
+        Returns whether the optimizer stepped.
         """
         return guarded_update(loss, optimizer, scaler, context=self.context, grad_clip=self.config.grad_clip)
 
@@ -419,7 +355,7 @@ class Trainer:
         """
         assert self.discriminator is not None and self.optimizer_d is not None and self.adversarial is not None
         with torch.no_grad(), self._autocast():
-            fake = self.head.generate(_unwrap(self.generator), sample)
+            fake = self.head.generate(unwrap(self.generator), sample)
         own_objective = getattr(self.head, "discriminator_loss", None)
         if own_objective is not None:  # an adversary that is no real/fake classifier, e.g. Eve decoding a cipher
             with self._autocast():
@@ -447,7 +383,7 @@ class Trainer:
         Returns (total, content, adversarial) as detached 0-dim float32 tensors on the device, and
         whether G was updated.
         """
-        discriminator = _unwrap(self.discriminator) if self.discriminator is not None else None
+        discriminator = unwrap(self.discriminator) if self.discriminator is not None else None
         if discriminator is not None:
             discriminator.requires_grad_(False)
         try:
@@ -472,7 +408,7 @@ class Trainer:
                 total = content + adversarial
             updated = self._apply(total, self.optimizer_g, self.scaler_g)
             if updated and self.ema is not None:
-                self.ema.update(_unwrap(self.generator))
+                self.ema.update(unwrap(self.generator))
         finally:
             if discriminator is not None:
                 discriminator.requires_grad_(True)

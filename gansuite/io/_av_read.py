@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,6 +24,7 @@ import av.error
 import numpy as np
 
 from gansuite.errors import InputVideoError
+from gansuite.io._av_codecs import one_line
 
 __all__ = ["DecodeStats", "StreamInfo", "TimedFrame", "decode_frames", "open_input", "stream_info"]
 
@@ -105,26 +105,19 @@ class DecodeStats:
         )
 
 
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, av.error.FFmpegError) and error.strerror:
-        return str(error.strerror)
-    text = str(error).strip().splitlines()
-    return re.sub(r"^\[Errno -?\d+\] ", "", text[0]) if text else type(error).__name__
-
-
 def open_input(source: Path) -> av.container.InputContainer:
     """Opens a video file for decoding; every failure is an `InputVideoError` naming the file."""
     try:
         size = source.stat().st_size
     except OSError as error:
-        raise InputVideoError(f"{source}: cannot read the video file ({_one_line(error)})") from None
+        raise InputVideoError(f"{source}: cannot read the video file ({one_line(error)})") from None
     if size == 0:
         raise InputVideoError(f"{source}: video file is empty (0 bytes); re-export or re-download it")
     try:
         container = av.open(str(source), "r")
     except _FFMPEG_ERRORS as error:
         raise InputVideoError(
-            f"{source}: FFmpeg cannot open this as a video ({size} bytes; {_one_line(error)}): it is not a video, "
+            f"{source}: FFmpeg cannot open this as a video ({size} bytes; {one_line(error)}): it is not a video, "
             "or it is corrupt or truncated; accepted: files FFmpeg decodes (mp4, mkv, mov, avi, webm, gif) "
             "or a folder of frames"
         ) from None
@@ -169,13 +162,13 @@ def _packets_frames(container: av.container.InputContainer, stats: DecodeStats) 
             return
         except _FFMPEG_ERRORS as error:  # the container itself is broken past here
             stats.failed_packets += 1
-            stats.first_error = stats.first_error or _one_line(error)
+            stats.first_error = stats.first_error or one_line(error)
             return
         try:
             frames = packet.decode()
         except _FFMPEG_ERRORS as error:
             stats.failed_packets += 1
-            stats.first_error = stats.first_error or _one_line(error)
+            stats.first_error = stats.first_error or one_line(error)
             continue
         yield from frames
 

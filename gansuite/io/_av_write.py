@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -39,90 +38,21 @@ import numpy as np
 
 from gansuite.core.atomic import atomic_path
 from gansuite.errors import ConfigError, InputVideoError, OutputError
+from gansuite.io._av_codecs import (
+    CODECS,
+    CONTAINER_CODECS,
+    FFMPEG_ERRORS,
+    check_codec,
+    chroma_subsampled,
+    container_format,
+    copyable_streams,
+    more_than_8_bits,
+    one_line,
+)
 
 __all__ = ["CODECS", "CONTAINER_CODECS", "VideoWriter", "check_codec", "copyable_streams"]
 
-CODECS: dict[str, str] = {
-    "h264": "libx264", "h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1",
-    "ffv1": "ffv1", "mjpeg": "mjpeg", "prores": "prores_ks", "mpeg4": "mpeg4",
-}
-"""`codec` names and the FFmpeg encoder each uses."""
-
-CONTAINER_CODECS: dict[str, str] = {
-    ".mp4": "h264", ".mov": "h264", ".m4v": "h264", ".mkv": "ffv1", ".avi": "mjpeg", ".webm": "vp9",
-}
-"""Writable extensions and the codec each gets when none is given (.mkv: lossless FFV1)."""
-
-_DEFAULT_PIX_FMT = {"ffv1": "bgr0", "mjpeg": "yuvj420p", "prores": "yuv422p10le"}  # others: yuv420p
-_DEFAULT_CRF = {"h264": 18, "h265": 20, "hevc": 20, "vp9": 31, "av1": 30}
-_CRF_RANGE = {"h264": 51, "h265": 51, "hevc": 51, "vp9": 63, "av1": 63}
 _BT709 = (1, 1, 1, 1)  # tv range, BT.709 matrix, primaries and transfer: tags of clips made from scratch
-_FFMPEG_ERRORS = (av.error.FFmpegError, OSError, ValueError)
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, av.error.FFmpegError) and error.strerror:
-        return str(error.strerror)
-    text = str(error).strip().splitlines()
-    return re.sub(r"^\[Errno -?\d+\] ", "", text[0]) if text else type(error).__name__
-
-
-def check_codec(codec: str, pix_fmt: str | None, crf: int | None, name: str) -> tuple[str, str, int | None]:
-    """Validates the codec options before any work: (codec, pixel format, crf) with defaults filled in.
-
-    Raises:
-        ConfigError: an unknown codec, a pixel format the encoder does not take, a crf out of range.
-    """
-    codec = codec.lower()
-    if codec not in CODECS:
-        raise ConfigError(f"{name}: --codec {codec!r} is not one of {', '.join(CODECS)}")
-    try:
-        formats = [f.name for f in av.codec.Codec(CODECS[codec], "w").video_formats or []]
-    except _FFMPEG_ERRORS:
-        raise ConfigError(f"{name}: this FFmpeg build has no {CODECS[codec]} encoder for --codec {codec}") from None
-    chosen = pix_fmt or _DEFAULT_PIX_FMT.get(codec, "yuv420p")
-    if formats and chosen not in formats:
-        raise ConfigError(
-            f"{name}: --pix-fmt {chosen!r} is not taken by {CODECS[codec]}; accepted: {', '.join(formats)}"
-        )
-    if crf is not None:
-        if codec not in _CRF_RANGE:
-            raise ConfigError(f"{name}: --crf applies to {', '.join(_CRF_RANGE)}, not to --codec {codec}")
-        if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= _CRF_RANGE[codec]:
-            raise ConfigError(
-                f"{name}: --crf must be an integer from 0 to {_CRF_RANGE[codec]} for {codec}, got {crf!r}"
-            )
-    return codec, chosen, crf if crf is not None else _DEFAULT_CRF.get(codec)
-
-
-def copyable_streams(source: Path, extension: str) -> tuple[list[str], list[str]]:
-    """(kept, refused): the audio/subtitle streams of `source` an `extension` file can and cannot hold."""
-    probe = av.open(os.devnull, "w", format=_format_for(extension))
-    kept, refused = [], []
-    try:
-        supported = probe.supported_codecs
-        with av.open(str(source), "r") as container:
-            for stream in container.streams:
-                if stream.type in ("audio", "subtitle"):
-                    label = f"#{stream.index} {stream.type} ({stream.codec_context.name})"
-                    (kept if stream.codec_context.name in supported else refused).append(label)
-    finally:
-        probe.close()
-    return kept, refused
-
-
-def _format_for(extension: str) -> str:
-    return {".mkv": "matroska", ".m4v": "mp4", ".mov": "mov", ".webm": "webm", ".avi": "avi"}.get(extension, "mp4")
-
-
-def _subsampled(pix_fmt: str) -> tuple[bool, bool]:
-    fmt = av.video.format.VideoFormat(pix_fmt, 2, 2)
-    return fmt.chroma_width() < 2, fmt.chroma_height() < 2
-
-
-def _deep(pix_fmt: str) -> bool:
-    fmt = av.video.format.VideoFormat(pix_fmt, 2, 2)
-    return max(c.bits for c in fmt.components) > 8
 
 
 class VideoWriter:
@@ -217,7 +147,7 @@ class VideoWriter:
             OutputError: FFmpeg failed to encode or write.
         """
         name = f"{self.path} frame {self.frames_written}"
-        rgb = _to_rgb(image, name, 16 if _deep(self.pix_fmt) else 8)
+        rgb = _to_rgb(image, name, 16 if more_than_8_bits(self.pix_fmt) else 8)
         height, width = rgb.shape[:2]
         if self._size is None:
             self._open(width, height)
@@ -239,9 +169,9 @@ class VideoWriter:
             if duration:
                 frame.duration = int(duration)
             self._mux_video(self._stream.encode(frame))
-        except _FFMPEG_ERRORS as error:
+        except FFMPEG_ERRORS as error:
             raise OutputError(
-                f"{self.path}: FFmpeg could not encode frame {self.frames_written}: {_one_line(error)}"
+                f"{self.path}: FFmpeg could not encode frame {self.frames_written}: {one_line(error)}"
             ) from None
         self.frames_written += 1
 
@@ -263,8 +193,8 @@ class VideoWriter:
             self._mux_copies(None)
             self._container.close()
             self._container = None
-        except _FFMPEG_ERRORS as error:
-            failure = OutputError(f"{self.path}: FFmpeg could not finish the file: {_one_line(error)}")
+        except FFMPEG_ERRORS as error:
+            failure = OutputError(f"{self.path}: FFmpeg could not finish the file: {one_line(error)}")
             self.abort(failure)
             raise failure from None
         self._close_source()
@@ -277,7 +207,7 @@ class VideoWriter:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(*_FFMPEG_ERRORS):
+        with contextlib.suppress(*FFMPEG_ERRORS):
             if self._container is not None:
                 self._container.close()
         self._close_source()
@@ -285,7 +215,7 @@ class VideoWriter:
 
     # ------------------------------------------------------------------ internals
     def _open(self, width: int, height: int) -> None:
-        sub_x, sub_y = _subsampled(self.pix_fmt)
+        sub_x, sub_y = chroma_subsampled(self.pix_fmt)
         if (sub_x and width % 2) or (sub_y and height % 2):
             if self._explicit_pix_fmt:
                 raise ConfigError(
@@ -296,7 +226,7 @@ class VideoWriter:
             self.pix_fmt = check_codec(self.codec, full, None, str(self.path))[1]
         self._size = (width, height)
         try:
-            self._container = av.open(str(self._temp), "w", format=_format_for(self.path.suffix.lower()))
+            self._container = av.open(str(self._temp), "w", format=container_format(self.path.suffix.lower()))
             stream = self._container.add_stream(CODECS[self.codec], rate=self.rate, options=self._options())
             stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
             stream.time_base = self._stream_time_base
@@ -309,9 +239,9 @@ class VideoWriter:
             self._stream = stream
             if self.copy_from is not None:
                 self._open_source()
-        except _FFMPEG_ERRORS as error:
+        except FFMPEG_ERRORS as error:
             raise OutputError(
-                f"{self.path}: FFmpeg cannot write {self.codec} {self.pix_fmt} here: {_one_line(error)}"
+                f"{self.path}: FFmpeg cannot write {self.codec} {self.pix_fmt} here: {one_line(error)}"
             ) from None
 
     def _options(self) -> dict[str, str]:
@@ -359,8 +289,8 @@ class VideoWriter:
     def _open_source(self) -> None:
         try:
             source = av.open(str(self.copy_from), "r")
-        except _FFMPEG_ERRORS as error:
-            raise InputVideoError(f"{self.copy_from}: cannot reopen to copy its audio: {_one_line(error)}") from None
+        except FFMPEG_ERRORS as error:
+            raise InputVideoError(f"{self.copy_from}: cannot reopen to copy its audio: {one_line(error)}") from None
         self._source = source
         streams = [s for s in source.streams if s.type in ("audio", "subtitle")]
         for stream in streams:
@@ -375,7 +305,7 @@ class VideoWriter:
                 except StopIteration:
                     self._copy_packets = None
                     return
-                except _FFMPEG_ERRORS:  # a damaged tail of the source: keep what was copied
+                except FFMPEG_ERRORS:  # a damaged tail of the source: keep what was copied
                     self._copy_packets = None
                     return
             packet = self._pending
@@ -392,7 +322,7 @@ class VideoWriter:
     def _close_source(self) -> None:
         source = getattr(self, "_source", None)
         if source is not None:
-            with contextlib.suppress(*_FFMPEG_ERRORS):
+            with contextlib.suppress(*FFMPEG_ERRORS):
                 source.close()
             self._source = None
 
