@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 import pytest
 import torch
 from _predict_helpers import one_thread  # noqa: F401  (autouse: tiny convolutions on one thread)
+from safetensors.torch import load_file
 
+from gansuite.core.checkpoint import load_transferable_weights
 from gansuite.core.networks import build_network
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.baselines import backward_warp, dis_flow, flow_extrapolation
@@ -92,15 +92,53 @@ def test_natural_recipes_use_the_flow_model_and_differ_only_in_the_adversarial_t
     assert build_network(flow_predictor_spec(context_frames=4, channels=3)).context_frames == 4
 
 
-def test_shipped_size_model_runs_a_640x360_frame_quickly() -> None:
-    """The recipe's generator at 640x360 on one thread: the predict-frames >= 5 frames/s budget."""
+def test_the_recipe_generator_runs_a_640x360_frame() -> None:
+    """Full resolution in, full resolution out (its speed is measured by benchmarks/predict_speed.py)."""
     model = build_network(get_recipe("natural").generator).eval()
-    x = torch.rand(1, 12, 360, 640)
     with torch.no_grad():
-        model(x)
-        started = time.perf_counter()
-        model(x)
-    assert time.perf_counter() - started < 1.0  # generous: ~0.1-0.2 s on an idle core
+        out = model(torch.rand(1, 12, 360, 640))
+    assert out.shape == (1, 3, 360, 640) and 0.0 <= float(out.min()) <= float(out.max()) <= 1.0
+
+
+def _accelerating_texture(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Context frames of a texture at x = 0, 1, 3, 6 (speeds 1, 2, 3: constant acceleration); the next is at 10."""
+    noise = np.random.default_rng(3).random((height, width + 40, 3)).astype(np.float32)
+    big = cv2.GaussianBlur(noise, (0, 0), 2.5)
+    big = (big - big.min()) / np.ptp(big)
+    frames = [big[:, 20 - x : 20 - x + width] for x in (0, 1, 3, 6, 10)]
+    stack = torch.from_numpy(np.stack(frames).transpose(0, 3, 1, 2).copy())  # (5, 3, H, W)
+    return stack[:4].reshape(1, 12, height, width), stack[4:]
+
+
+def _only_candidate(model: FlowUNetPredictor, index: int) -> FlowUNetPredictor:
+    with torch.no_grad():
+        model.head.bias[2 + index] = 40.0  # this blend logit dominates the softmax
+    return model.eval()
+
+
+def test_the_acceleration_candidate_follows_a_constant_acceleration() -> None:
+    """x = 0, 1, 3, 6 → 10: constant velocity predicts 9, F + 1.0·(F − F₂) predicts 10."""
+    context, target = _accelerating_texture(48, 64)
+    errors = {}
+    for name, index in (("velocity", 0), ("acceleration", 4)):
+        model = FlowUNetPredictor(context_frames=4, channels=3, base_channels=4, depth=1, max_flow_side=512,
+                                  accelerations=(1.0,))
+        with torch.no_grad():
+            out = _only_candidate(model, index)(context)
+        errors[name] = float((out - target)[..., 8:-8, 12:-12].abs().mean())  # away from the repeated borders
+    assert errors["acceleration"] < 0.4 * errors["velocity"], errors
+
+
+def test_a_flow_scale_candidate_is_the_last_frame_warped_by_that_multiple() -> None:
+    x = _moving_texture(4, 32, 40)
+    model = _only_candidate(FlowUNetPredictor(context_frames=4, channels=3, base_channels=4, depth=1,
+                                              max_flow_side=512, flow_scales=(0.5, 1.2)), 5)
+    frames = x.view(1, 4, 3, 32, 40)
+    expected = backward_warp(frames[:, -1], 1.2 * dis_flow(frames[:, -1], frames[:, -2])).clamp(0, 1)
+    with torch.no_grad():
+        assert (model(x) - expected).abs().max() < 1e-4
+    with pytest.raises(ConfigError, match="accelerations need"):
+        FlowUNetPredictor(context_frames=2, accelerations=(1.0,))
 
 
 def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path) -> None:
@@ -134,6 +172,22 @@ def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path
     assert predictor.max_short_side is None and predictor.working_shape(720, 1280) == (720, 1280)
     out = predictor.predict_frames(np.random.default_rng(1).random((4, 20, 30, 3)).astype(np.float32), 2)
     assert out.shape == (2, 20, 30, 3)
+    assert card["init_fresh"] == []
+
+    # a variant with more blend candidates starts from these weights: all but the head (and, with
+    # accelerations, the first convolution, which gets the motion change as input) carry over
+    wider = dataclasses.replace(tiny, generator=flow_predictor_spec(
+        context_frames=4, channels=3, base_channels=4, depth=1, flow_scales=(0.5,), accelerations=(1.0,)))
+    first = load_file(str(tmp_path / "run" / "generator_ema.safetensors"))
+    train_predict(wider, data=[tmp_path / "clip"], stills=[stills], out=tmp_path / "wider", steps=1, device="cpu",
+                  init=tmp_path / "run" / "generator_ema.safetensors")
+    wider_card = json.loads((tmp_path / "wider" / "generator_ema.json").read_text())
+    assert wider_card["init_fresh"] == ["encoders.0.0.weight", "head.weight", "head.bias"]
+    config = json.loads((tmp_path / "wider" / "config.json").read_text())
+    assert config["init_fresh"] == wider_card["init_fresh"]
+    model = build_network(wider.generator)
+    load_transferable_weights(model, tmp_path / "run" / "generator_ema.safetensors")
+    assert torch.equal(model.state_dict()["decoders.0.0.weight"], first["decoders.0.0.weight"])
 
 
 def test_the_mse_twin_keeps_only_the_pixel_losses() -> None:

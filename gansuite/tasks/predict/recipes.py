@@ -79,6 +79,8 @@ def flow_predictor_spec(
     max_internal_side: int = 256,
     classical_flow: str = "medium",
     max_flow_side: int = 256,
+    flow_scales: tuple[float, ...] = (),
+    accelerations: tuple[float, ...] = (),
 ) -> NetworkSpec:
     """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
     return NetworkSpec(
@@ -93,6 +95,8 @@ def flow_predictor_spec(
             "max_internal_side": max_internal_side,
             "classical_flow": classical_flow,
             "max_flow_side": max_flow_side,
+            **({"flow_scales": list(flow_scales)} if flow_scales else {}),
+            **({"accelerations": list(accelerations)} if accelerations else {}),
         },
     )
 

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from gansuite.core.atomic import atomic_path
-from gansuite.core.checkpoint import load_weights
+from gansuite.core.checkpoint import load_transferable_weights
 from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
 from gansuite.core.rng import seed_everything
@@ -139,7 +139,10 @@ def train_predict(
         out: the run directory (config, log, checkpoints, samples, weights).
         val: validation data of the same kind (per-step PSNR is logged); empty for none.
         stills: folders of still images for synthetic motion, see `build_dataset`.
-        init: a `.safetensors` file to start the generator from.
+        init: a `.safetensors` file to start the generator from: every tensor whose name and
+            shape fit is loaded (so a variant of the architecture, e.g. a ``flow-unet`` with more
+            blend candidates, starts from its predecessor); the others keep their initialisation
+            and are named in the card (``init_fresh``).
         steps, batch_size, num_workers: override the recipe's values.
         until: stop at this step (checkpointed), to continue later with the same command.
         device: "auto", "cpu" or "cuda".
@@ -155,7 +158,7 @@ def train_predict(
         ConfigError, InputVideoError: unusable data or settings, `out` in use by another trainer, or a
             resume with changed settings.
         OutputError: the disk filled up.
-        CheckpointError: `init` does not fit the recipe's generator.
+        CheckpointError: `init` is unreadable, or fewer than half of the generator's tensors fit it.
     """
     run_dir = Path(out)
     config = recipe.trainer.override(
@@ -165,8 +168,7 @@ def train_predict(
     seed_everything(config.seed)  # before any network is built: a fresh run is reproducible from its seed
     dataset = build_dataset(recipe, data, stills=stills)
     generator = build_network(recipe.generator)
-    if init is not None:
-        generator.load_state_dict(load_weights(init).state_dict())
+    fresh = load_transferable_weights(generator, init) if init is not None else ()
     discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
     head = PredictHead(context_frames=recipe.context_frames, rollout=recipe.rollout, channels=recipe.channels)
     content_losses = [
@@ -195,6 +197,7 @@ def train_predict(
             "data": [Path(d).name for d in data],
             "stills": [Path(d).name for d in stills],
             "init": Path(init).name if init else None,
+            "init_fresh": list(fresh),
         },
     )
     validate = validation_hook(build_dataset(recipe, val, validation=True), head, trainer.device) if val else None
@@ -202,7 +205,7 @@ def train_predict(
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
         with disk_full_reported(run_dir):  # the exported weights and card
-            _export(trainer, recipe, data, stills, init, result, time.perf_counter() - started)
+            _export(trainer, recipe, data, stills, (init, fresh), result, time.perf_counter() - started)
     return result
 
 
@@ -211,10 +214,11 @@ def _export(
     recipe: PredictRecipe,
     data: Sequence[str | os.PathLike[str]],
     stills: Sequence[str | os.PathLike[str]],
-    init: str | os.PathLike[str] | None,
+    init: tuple[str | os.PathLike[str] | None, tuple[str, ...]],
     result: TrainingResult,
     seconds: float,
 ) -> None:
+    init_path, fresh = init
     card = {
         "task": "predict",
         "recipe": recipe.name,
@@ -229,6 +233,7 @@ def _export(
         "data": [Path(d).name for d in data],
         "stills": [Path(d).name for d in stills],
         "stills_share": recipe.stills_share if stills else 0.0,
-        "init": Path(init).name if init else None,
+        "init": Path(init_path).name if init_path else None,
+        "init_fresh": list(fresh),
     }
     export_run_weights(trainer, result, seconds=seconds, card=card)
