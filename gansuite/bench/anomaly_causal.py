@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _read_clip, load_frame_labels
-from gansuite.bench.manifest import build_manifest, file_sha256
+from gansuite.bench.manifest import build_manifest, file_sha256, portable
 from gansuite.errors import ConfigError
 from gansuite.metrics import equal_error_rate, frame_auc
 from gansuite.tasks.predict.anomaly import align_frame_labels, regularity
@@ -253,7 +253,7 @@ def run_causal_anomaly_benchmark(
     aligned = align_frame_labels(flat, lengths, k)
     offsets = np.cumsum([0, *[n - k for n in lengths]])
     per_clip_labels = [aligned[offsets[i] : offsets[i + 1]] for i in range(len(lengths))]
-    data_name = str(Path(calibration_dir).resolve())
+    data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
     model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     if not variants:
         raise ConfigError("give at least one scoring variant")

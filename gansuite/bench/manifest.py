@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["MANIFEST_PACKAGES", "build_manifest", "device_description", "file_sha256", "package_versions"]
+__all__ = ["MANIFEST_PACKAGES", "build_manifest", "device_description", "file_sha256", "package_versions", "portable"]
 
 # distribution name → key in the manifest
 MANIFEST_PACKAGES = {
@@ -123,18 +123,18 @@ def build_manifest(
         "models": models,
         **dict(extra or {}),
     }
-    return _portable(manifest)
+    return portable(manifest)
 
 
 _PATH_VARIABLES = ("GANSUITE_DATA", "GANSUITE_BACKBONES")
 
 
-def _portable(value: Any) -> Any:
+def portable(value: Any) -> Any:
     """Write paths under GANSUITE_DATA / GANSUITE_BACKBONES / the package as `$VAR/...`, not machine paths."""
     if isinstance(value, dict):
-        return {k: _portable(v) for k, v in value.items()}
+        return {k: portable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_portable(v) for v in value]
+        return [portable(v) for v in value]
     if not isinstance(value, str) or not value.startswith("/"):
         return value
     roots = [(f"${name}", os.environ.get(name, "")) for name in _PATH_VARIABLES]

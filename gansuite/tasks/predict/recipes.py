@@ -6,8 +6,8 @@
   al. 2017) conditioned on the context; Adam, learning rates G 1e-4 / D 1e-5 divided by 10 after
   12000 of 16000 steps (a fixed schedule: no checkpoint is picked on test labels; a first run of
   8000 steps, dropping at 5000, reached a Ped2 AUC of 0.889 and was judged under-trained; the
-  16000-step run reached 0.907). Their
-  optical-flow loss is left out (no FlowNet here).
+  16000-step run reached 0.907; the shipped weights add a warm restart, ``--init`` those weights
+  ``--steps 4000``: 0.913). Their optical-flow loss is left out (no FlowNet here).
 - ``natural``: the motion-aware ``flow-unet`` generator (classical DIS flow refined by a U-Net
   at 1/4 resolution, blend weights over four warped or copied candidates and a residual; Deep Voxel Flow /
   SDC-Net design): colour clips downscaled to a short side of at most 256, 128x128 random crops,
