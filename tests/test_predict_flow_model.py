@@ -172,7 +172,7 @@ def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path
     assert predictor.max_short_side is None and predictor.working_shape(720, 1280) == (720, 1280)
     out = predictor.predict_frames(np.random.default_rng(1).random((4, 20, 30, 3)).astype(np.float32), 2)
     assert out.shape == (2, 20, 30, 3)
-    assert card["init_fresh"] == []
+    assert card["init_fresh_tensors"] == []
 
     # a variant with more blend candidates starts from these weights: all but the head (and, with
     # accelerations, the first convolution, which gets the motion change as input) carry over
@@ -182,9 +182,9 @@ def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path
     train_predict(wider, data=[tmp_path / "clip"], stills=[stills], out=tmp_path / "wider", steps=1, device="cpu",
                   init=tmp_path / "run" / "generator_ema.safetensors")
     wider_card = json.loads((tmp_path / "wider" / "generator_ema.json").read_text())
-    assert wider_card["init_fresh"] == ["encoders.0.0.weight", "head.weight", "head.bias"]
+    assert wider_card["init_fresh_tensors"] == ["encoders.0.0.weight", "head.weight", "head.bias"]
     config = json.loads((tmp_path / "wider" / "config.json").read_text())
-    assert config["init_fresh"] == wider_card["init_fresh"]
+    assert config["init_fresh_tensors"] == wider_card["init_fresh_tensors"]
     model = build_network(wider.generator)
     load_transferable_weights(model, tmp_path / "run" / "generator_ema.safetensors")
     assert torch.equal(model.state_dict()["decoders.0.0.weight"], first["decoders.0.0.weight"])

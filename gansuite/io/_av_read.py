@@ -24,11 +24,11 @@ import av.error
 import numpy as np
 
 from gansuite.errors import InputVideoError
-from gansuite.io._av_codecs import one_line
+from gansuite.io._av_codecs import FFMPEG_ERRORS, one_line
 
 __all__ = ["DecodeStats", "StreamInfo", "TimedFrame", "decode_frames", "open_input", "stream_info"]
 
-_FFMPEG_ERRORS = (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError)
+_FFMPEG_ERRORS = (*FFMPEG_ERRORS, UnicodeDecodeError)  # metadata in a broken encoding, too
 
 
 @dataclass(frozen=True)

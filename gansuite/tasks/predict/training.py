@@ -142,7 +142,7 @@ def train_predict(
         init: a `.safetensors` file to start the generator from: every tensor whose name and
             shape fit is loaded (so a variant of the architecture, e.g. a ``flow-unet`` with more
             blend candidates, starts from its predecessor); the others keep their initialisation
-            and are named in the card (``init_fresh``).
+            and are named in the card (``init_fresh_tensors``, as for upscale runs).
         steps, batch_size, num_workers: override the recipe's values.
         until: stop at this step (checkpointed), to continue later with the same command.
         device: "auto", "cpu" or "cuda".
@@ -197,7 +197,7 @@ def train_predict(
             "data": [Path(d).name for d in data],
             "stills": [Path(d).name for d in stills],
             "init": Path(init).name if init else None,
-            "init_fresh": list(fresh),
+            "init_fresh_tensors": list(fresh),
         },
     )
     validate = validation_hook(build_dataset(recipe, val, validation=True), head, trainer.device) if val else None
@@ -205,7 +205,7 @@ def train_predict(
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:
         with disk_full_reported(run_dir):  # the exported weights and card
-            _export(trainer, recipe, data, stills, (init, fresh), result, time.perf_counter() - started)
+            _export(trainer, recipe, data, stills, result, time.perf_counter() - started)
     return result
 
 
@@ -214,11 +214,9 @@ def _export(
     recipe: PredictRecipe,
     data: Sequence[str | os.PathLike[str]],
     stills: Sequence[str | os.PathLike[str]],
-    init: tuple[str | os.PathLike[str] | None, tuple[str, ...]],
     result: TrainingResult,
     seconds: float,
 ) -> None:
-    init_path, fresh = init
     card = {
         "task": "predict",
         "recipe": recipe.name,
@@ -233,7 +231,8 @@ def _export(
         "data": [Path(d).name for d in data],
         "stills": [Path(d).name for d in stills],
         "stills_share": recipe.stills_share if stills else 0.0,
-        "init": Path(init_path).name if init_path else None,
-        "init_fresh": list(fresh),
+        # where the run started from, as recorded in its config
+        "init": trainer.extra_config["init"],
+        "init_fresh_tensors": trainer.extra_config["init_fresh_tensors"],
     }
     export_run_weights(trainer, result, seconds=seconds, card=card)
