@@ -142,6 +142,18 @@ def test_realistic_head_sharpens_targets_and_bicubic_does_not() -> None:
     assert real.inputs.shape == (2, 3, 8, 8)
     assert torch.equal(clean.target, crops.permute(0, 3, 1, 2).float() / 255)
     assert not torch.equal(real.target, clean.target)
+    plain = UpscaleHead(scale=4, degradation="realistic", realistic=RealisticDegradationConfig(sharpen_target=False))
+    assert torch.equal(plain.prepare(crops).target, clean.target)
+
+
+def test_real_photo_recipes_train_on_plain_targets() -> None:
+    # sharpened (gt_usm) targets teach over-amplified detail: the shipped real-photo recipes turn them off
+    from gansuite.tasks.upscale.recipes import RECIPES
+
+    for name in ("x4-real-psnr", "x4-real-gan"):
+        recipe = RECIPES.get(name)
+        assert recipe.degradation == "realistic" and recipe.realistic is not None
+        assert recipe.realistic.sharpen_target is False
 
 
 def test_jpeg_grid_strength_sees_upscaled_blocks() -> None:
