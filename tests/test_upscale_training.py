@@ -23,6 +23,7 @@ from gansuite.tasks.upscale import UpscaleRecipe, get_recipe, train_upscale
 from gansuite.tasks.upscale.data import HighResCrops
 from gansuite.tasks.upscale.degradations import bicubic_degradation, realistic_degradation
 from gansuite.tasks.upscale.head import UpscaleHead
+from gansuite.tasks.upscale.realistic import RealisticDegradationConfig
 from gansuite.tasks.upscale.training import _save_samples
 from gansuite.tasks.upscale.upscaler import Upscaler
 
@@ -284,3 +285,13 @@ def test_realistic_degradation_size_and_range(size: int, scale: int) -> None:
     torch.testing.assert_close(low, again, atol=0, rtol=0)
     # it degrades more than a clean bicubic downscale does
     assert not torch.equal(low, bicubic_degradation(high, scale))
+
+
+def test_a_realistic_run_records_its_degradation_parameters(tmp_path: Path, images: Path) -> None:
+    plain = RealisticDegradationConfig(sharpen_target=False)
+    recipe = dataclasses.replace(_small_recipe(), degradation="realistic", realistic=plain)
+    train_upscale(recipe, data=[images], out=tmp_path / "run", steps=1, batch_size=2, device="cpu", progress=False)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    card = json.loads((tmp_path / "run" / "generator_ema.json").read_text())
+    for record in (config["realistic_degradation"], card["realistic_degradation"]):
+        assert record["sharpen_target"] is False and record["first"]["jpeg_range"] == [30, 95]
