@@ -13,7 +13,7 @@ from gansuite.core.checkpoint import load_transferable_weights
 from gansuite.core.networks import build_network
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.baselines import backward_warp, dis_flow, flow_extrapolation
-from gansuite.tasks.predict.flow_models import FlowUNetPredictor
+from gansuite.tasks.predict.flow_models import FlowUNetPredictor, gaussian_blur
 from gansuite.tasks.predict.models import rollout
 from gansuite.tasks.predict.recipes import flow_predictor_spec, get_recipe, mse_twin
 
@@ -139,6 +139,39 @@ def test_a_flow_scale_candidate_is_the_last_frame_warped_by_that_multiple() -> N
         assert (model(x) - expected).abs().max() < 1e-4
     with pytest.raises(ConfigError, match="accelerations need"):
         FlowUNetPredictor(context_frames=2, accelerations=(1.0,))
+
+
+def test_hedge_candidates_are_the_motion_average_and_the_blurred_warp() -> None:
+    x = _moving_texture(4, 32, 40)
+    frames = x.view(1, 4, 3, 32, 40)
+    flow = dis_flow(frames[:, -1], frames[:, -2])
+    settings = {"context_frames": 4, "channels": 3, "base_channels": 4, "depth": 1, "max_flow_side": 512,
+                "hedge_scales": (0.5, 1.0, 1.5), "blur_sigmas": (1.2,)}
+    average = sum(backward_warp(frames[:, -1], s * flow) for s in (0.5, 1.0, 1.5)) / 3
+    sharp = backward_warp(frames[:, -1], flow)
+    with torch.no_grad():
+        hedged = _only_candidate(FlowUNetPredictor(**settings), 4)(x)
+        blurred = _only_candidate(FlowUNetPredictor(**settings), 5)(x)
+    assert (hedged - average.clamp(0, 1)).abs().max() < 1e-4
+    # the blur keeps the mean and removes detail: less high-frequency energy than the sharp warp
+    inner = (..., slice(6, -6), slice(6, -6))
+    assert abs(float(blurred[inner].mean() - sharp[inner].mean())) < 2e-3
+    lap = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3).expand(3, 1, 3, 3)
+    detail = [float(torch.nn.functional.conv2d(img, lap, groups=3)[inner].abs().mean()) for img in (blurred, sharp)]
+    assert detail[0] < 0.75 * detail[1], detail
+    with pytest.raises(ConfigError, match="hedge_scales needs at least 2"):
+        FlowUNetPredictor(hedge_scales=(1.0,))
+    with pytest.raises(ConfigError, match="blur_sigmas positive"):
+        FlowUNetPredictor(blur_sigmas=(0.0,))
+
+
+def test_gaussian_blur_is_normalised_and_matches_opencv() -> None:
+    image = torch.rand(1, 2, 40, 50)
+    blurred = gaussian_blur(image, 1.5)
+    reference = cv2.GaussianBlur(image[0, 0].numpy(), (11, 11), 1.5, borderType=cv2.BORDER_REPLICATE)
+    assert blurred.shape == image.shape
+    assert np.abs(blurred[0, 0].numpy() - reference)[5:-5, 5:-5].max() < 1e-4
+    assert torch.allclose(gaussian_blur(torch.full((1, 1, 9, 9), 0.3), 0.8), torch.full((1, 1, 9, 9), 0.3))
 
 
 def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path) -> None:

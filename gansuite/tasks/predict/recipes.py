@@ -81,6 +81,8 @@ def flow_predictor_spec(
     max_flow_side: int = 256,
     flow_scales: tuple[float, ...] = (),
     accelerations: tuple[float, ...] = (),
+    hedge_scales: tuple[float, ...] = (),
+    blur_sigmas: tuple[float, ...] = (),
 ) -> NetworkSpec:
     """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
     return NetworkSpec(
@@ -97,6 +99,8 @@ def flow_predictor_spec(
             "max_flow_side": max_flow_side,
             **({"flow_scales": list(flow_scales)} if flow_scales else {}),
             **({"accelerations": list(accelerations)} if accelerations else {}),
+            **({"hedge_scales": list(hedge_scales)} if hedge_scales else {}),
+            **({"blur_sigmas": list(blur_sigmas)} if blur_sigmas else {}),
         },
     )
 
