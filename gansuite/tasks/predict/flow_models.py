@@ -47,6 +47,12 @@ uncertain speed), and the warp by F blurred by a Gaussian of each σ (for an unc
 Measured on the natural clips with fixed, global choices (not learned), the motion average over
 s = 0.5 … 1.5 gains 0.14–0.33 dB over the plain warp at step 1, a σ = 1.2 blur +0.4 dB on
 cockatoo but −0.4 on realshort; choosing per 16-px block among them would gain 0.4–0.75 dB.
+Learned, the hedges are worth less: a twin with the motion average over s = 0.5 … 1.5 and blurs
+σ = 1, 2, trained with MSE alone for 2400 steps from the shipped weights, gained 0.04 dB over
+flow extrapolation at step 1 on the unseen cockatoo clip and 0.3–0.4 dB at steps 2–4 (the first
+twin beating both baselines at every step there), at a higher LPIPS, and lost 0.2–0.5 dB at
+steps 3–4 on newtonscradle; its GAN sibling was no sharper than the shipped ``natural``, so
+neither was shipped.
 
 Costs: DIS runs on the CPU (NumPy), per batch item, without gradient; the network cost is that of
 a small U-Net at the reduced resolution. Not exportable to ONNX (DIS is an OpenCV call).
