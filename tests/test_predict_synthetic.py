@@ -78,6 +78,24 @@ def test_a_pure_pan_shifts_the_view_by_whole_pixels(stills: Path) -> None:
     assert best != (0, 0)
 
 
+def test_shake_moves_every_frame_by_a_different_bounded_offset(stills: Path) -> None:
+    """With shake only, consecutive frames differ by shifts that change from frame to frame (not a constant pan)."""
+    data = SyntheticMotion([stills], num_frames=5, size=24, motion=dataclasses.replace(_STILL, max_shake=2.0))
+
+    def shift(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+        (dx, dy), _ = cv2.phaseCorrelate(a.astype(np.float64), b.astype(np.float64))
+        return dx, dy
+
+    steps = []
+    for seed in range(6):
+        clip = data[SeededIndex(0, seed)][:, 0].numpy()
+        steps.append([shift(clip[t], clip[t + 1]) for t in range(4)])
+    offsets = np.array(steps)  # (clips, 4 steps, 2)
+    assert np.abs(offsets).max() <= 4.0 + 0.5  # the difference of two offsets of at most 2 output pixels each
+    assert np.abs(np.diff(offsets, axis=1)).max() > 0.3  # the step changes: not predictable from the last one
+    assert torch.equal(data[SeededIndex(0, 1)], data[SeededIndex(0, 1)])
+
+
 def test_layers_move_over_a_still_background(stills: Path) -> None:
     data = SyntheticMotion([stills], num_frames=3, size=24, motion=dataclasses.replace(_STILL, max_layers=2))
     background = SyntheticMotion([stills], num_frames=3, size=24, motion=_STILL)

@@ -47,6 +47,9 @@ class MotionRanges:
             a parallax cue); 0 by default.
         max_brightness_change: relative change of the overall brightness per frame (lighting and
             exposure changes); 0 by default.
+        max_shake: hand-held camera shake, a random offset of the view drawn anew for every frame
+            (uniform in a disc of this radius, in output pixels), so the next position is not
+            fully predictable from the past ones; 0 by default.
     """
 
     max_pan: float = 3.0
@@ -57,11 +60,12 @@ class MotionRanges:
     max_acceleration: float = 0.0
     max_layer_zoom: float = 0.0
     max_brightness_change: float = 0.0
+    max_shake: float = 0.0
 
     def __post_init__(self) -> None:
         values = (
             self.max_pan, self.max_zoom, self.max_rotation, self.max_layers, self.max_layer_speed,
-            self.max_acceleration, self.max_layer_zoom, self.max_brightness_change,
+            self.max_acceleration, self.max_layer_zoom, self.max_brightness_change, self.max_shake,
         )
         if min(values) < 0 or self.max_zoom >= 0.5 or self.max_layer_zoom >= 0.5 or self.max_brightness_change >= 0.5:
             raise ConfigError(f"motion ranges must be >= 0 (and max_zoom < 0.5), got {self}")
@@ -170,11 +174,15 @@ def _camera_motion(
         [rng.uniform(min(margin, width / 2), max(width - margin, width / 2)),
          rng.uniform(min(margin, height / 2), max(height - margin, height / 2))]
     )
+    shake = (
+        np.stack([_uniform_vector(rng, motion.max_shake) for _ in range(num_frames)])
+        if motion.max_shake > 0 else np.zeros((num_frames, 2))
+    )
     frames = np.empty((num_frames, size, size, image.shape[2]), dtype=np.float32)
     for t in range(num_frames):
         scale = base_scale * (1.0 + zoom) ** t  # source pixels per output pixel
         angle = angle0 + rotation * t
-        center = center0 + (pan * t + 0.5 * acceleration * t * t) * base_scale
+        center = center0 + (pan * t + 0.5 * acceleration * t * t + shake[t]) * base_scale
         cos, sin = scale * math.cos(angle), scale * math.sin(angle)
         half = (size - 1) / 2
         matrix = np.array(
