@@ -167,6 +167,9 @@ def test_training_on_stills_records_them_in_the_card(stills: Path, tmp_path: Pat
                   device="cpu")
     card = json.loads((tmp_path / "run" / "generator_ema.json").read_text())
     assert card["stills"] == [stills.name] and card["stills_share"] == 0.5 and card["data"] == ["clip"]
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    expected = dataclasses.asdict(_tiny_natural().motion or MotionRanges())
+    assert card["synthetic_motion"] == config["synthetic_motion"] == expected and "max_shake" in expected
 
 
 def test_cli_rejects_stills_for_a_recipe_without_them(stills: Path, tmp_path: Path) -> None:
