@@ -10,10 +10,11 @@ from _predict_helpers import one_thread  # noqa: F401  (autouse: tiny convolutio
 from safetensors.torch import load_file
 
 from gansuite.core.checkpoint import load_transferable_weights
+from gansuite.core.filters import gaussian_blur
 from gansuite.core.networks import build_network
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.baselines import backward_warp, dis_flow, flow_extrapolation
-from gansuite.tasks.predict.flow_models import FlowUNetPredictor, gaussian_blur
+from gansuite.tasks.predict.flow_models import FlowUNetPredictor
 from gansuite.tasks.predict.models import rollout
 from gansuite.tasks.predict.recipes import flow_predictor_spec, get_recipe, mse_twin
 

@@ -60,18 +60,17 @@ a small U-Net at the reduced resolution. Not exportable to ONNX (DIS is an OpenC
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gansuite.core.blocks import conv, init_weights
+from gansuite.core.filters import gaussian_blur
 from gansuite.core.networks import GENERATORS
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.baselines import DIS_PRESETS, backward_warp, dis_flow
 
-__all__ = ["FlowUNetPredictor", "gaussian_blur"]
+__all__ = ["FlowUNetPredictor"]
 
 _FLOW_NORM = 4.0  # flow channels are fed to the U-Net in units of 4 working-resolution pixels
 _BASE_CANDIDATES = 4  # warp(F), bicubic warp(F), previous frame warped by 2F, copy of the last frame
@@ -86,18 +85,6 @@ class _DoubleConv(nn.Sequential):
             conv(out_channels, out_channels),
             nn.LeakyReLU(0.2, inplace=True),
         )
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (N, C, H, W) images, σ in pixels, radius ⌈3σ⌉, replicated borders."""
-    radius = max(1, math.ceil(3.0 * sigma))
-    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-(taps**2) / (2.0 * sigma**2))
-    kernel = kernel / kernel.sum()
-    channels = x.shape[1]
-    y = F.pad(x, (radius, radius, radius, radius), mode="replicate")
-    y = F.conv2d(y, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
-    return F.conv2d(y, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -277,8 +264,10 @@ class FlowUNetPredictor(nn.Module):
         candidates += [backward_warp(last, scale * flow) for scale in self.flow_scales]
         if change is not None:
             candidates += [backward_warp(last, flow + rate * change) for rate in self.accelerations]
-        if self.hedge_scales:
-            hedged = sum(backward_warp(last, scale * flow) for scale in self.hedge_scales)
+        if self.hedge_scales:  # the warp by F itself is candidates[0]: not sampled again
+            hedged = sum(
+                candidates[0] if scale == 1.0 else backward_warp(last, scale * flow) for scale in self.hedge_scales
+            )
             candidates.append(hedged / len(self.hedge_scales))
         candidates += [gaussian_blur(candidates[0], sigma) for sigma in self.blur_sigmas]
         blended = sum(weights[:, i : i + 1] * candidate for i, candidate in enumerate(candidates))

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gansuite.core.filters import gaussian_blur
 from gansuite.errors import ConfigError
 
 __all__ = [
@@ -314,25 +315,12 @@ def unsharp_mask(images: torch.Tensor, weight: float = 0.5, radius: int = 50, th
     """
     radius += 1 - radius % 2
     sigma = 0.3 * ((radius - 1) * 0.5 - 1) + 0.8
-    blurred = _separable_gaussian(images, radius, sigma)
+    blurred = gaussian_blur(images, sigma, size=radius, padding="reflect")
     residual = images - blurred
     mask = (residual.abs() * 255 > threshold).float()
-    soft = _separable_gaussian(mask, radius, sigma)
+    soft = gaussian_blur(mask, sigma, size=radius, padding="reflect")
     sharp = (images + weight * residual).clamp(0, 1)
     return soft * sharp + (1 - soft) * images
-
-
-def _separable_gaussian(images: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
-    """Gaussian blur with a (size x size) kernel as two 1-D passes, reflect padding."""
-    axis = torch.arange(size, dtype=torch.float64) - size // 2
-    gauss = torch.exp(-(axis**2) / (2 * sigma**2))
-    gauss = (gauss / gauss.sum()).to(images.dtype)
-    c = images.shape[1]
-    pad = size // 2
-    mode = "reflect" if min(images.shape[-2:]) > pad else "replicate"
-    x = F.pad(images, (pad, pad, pad, pad), mode=mode)
-    x = F.conv2d(x, gauss.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(x, gauss.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def _resize(images: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
