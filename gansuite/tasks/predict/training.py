@@ -196,7 +196,7 @@ def train_predict(
             "full_resolution": recipe.full_resolution,
             "data": [Path(d).name for d in data],
             "stills": [Path(d).name for d in stills],
-            "synthetic_motion": _motion_record(recipe, stills),
+            "synthetic_motion": asdict(recipe.motion or MotionRanges()) if stills else None,
             "init": Path(init).name if init else None,
             "init_fresh_tensors": list(fresh),
         },
@@ -208,11 +208,6 @@ def train_predict(
         with disk_full_reported(run_dir):  # the exported weights and card
             _export(trainer, recipe, data, stills, result, time.perf_counter() - started)
     return result
-
-
-def _motion_record(recipe: PredictRecipe, stills: Sequence[str | os.PathLike[str]]) -> dict | None:
-    """The synthetic motion ranges the run rendered its still-image clips with (None without stills)."""
-    return asdict(recipe.motion or MotionRanges()) if stills else None
 
 
 def _export(
@@ -237,8 +232,8 @@ def _export(
         "data": [Path(d).name for d in data],
         "stills": [Path(d).name for d in stills],
         "stills_share": recipe.stills_share if stills else 0.0,
-        "synthetic_motion": _motion_record(recipe, stills),
-        # where the run started from, as recorded in its config
+        # the still-image motion and where the run started from, as recorded in its config
+        "synthetic_motion": trainer.extra_config["synthetic_motion"],
         "init": trainer.extra_config["init"],
         "init_fresh_tensors": trainer.extra_config["init_fresh_tensors"],
     }

@@ -21,7 +21,6 @@ from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import CheckpointError
 from gansuite.tasks.upscale.data import HighResCrops
 from gansuite.tasks.upscale.head import UpscaleHead
-from gansuite.tasks.upscale.realistic import RealisticDegradationConfig
 from gansuite.tasks.upscale.recipes import UpscaleRecipe
 from gansuite.tasks.upscale.validation import validation_hook
 
@@ -167,6 +166,6 @@ def _export(
         "data": [Path(d).name for d in data],
         "init": init_path.name if init_path else None,
     }
-    if recipe.degradation == "realistic":
-        card["realistic_degradation"] = (recipe.realistic or RealisticDegradationConfig()).as_dict()
+    if "realistic_degradation" in trainer.extra_config:  # as recorded in the run's config
+        card["realistic_degradation"] = trainer.extra_config["realistic_degradation"]
     export_run_weights(trainer, result, seconds=seconds, card=card)
