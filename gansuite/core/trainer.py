@@ -103,6 +103,9 @@ class Trainer:
         self.ema = (
             ExponentialMovingAverage(unwrap(self.generator), decay=config.ema_decay) if config.ema_decay > 0 else None
         )
+        self.needs_reference = any(getattr(loss, "needs_reference", False) for loss in self.content_losses)
+        if self.needs_reference and self.ema is None:
+            raise ConfigError("a content loss needs the EMA generator's output (ldl): set ema_decay > 0")
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.generator_lr, betas=config.betas)
         self.optimizer_d = (
             torch.optim.Adam(self.discriminator.parameters(), lr=config.discriminator_lr, betas=config.betas)
@@ -390,8 +393,13 @@ class Trainer:
             with self._autocast():
                 fake = self.head.generate(self.generator, sample)
                 content = fake.new_zeros((), dtype=torch.float32)
+                reference = None  # the EMA generator's output, for losses that compare with it (LDL)
+                if self.needs_reference and self.ema is not None:
+                    with torch.no_grad():
+                        reference = self.head.generate(self.ema.shadow, sample).float()
                 for loss_fn in self.content_losses:
-                    content = content + loss_fn(fake.float(), sample.target.float())
+                    extra = (reference,) if getattr(loss_fn, "needs_reference", False) else ()
+                    content = content + loss_fn(fake.float(), sample.target.float(), *extra)
                 adversarial = fake.new_zeros((), dtype=torch.float32)
                 own_objective = getattr(self.head, "generator_loss", None)
                 if discriminator is not None and own_objective is not None:
