@@ -46,3 +46,13 @@ def test_bad_option_names_the_flag() -> None:
     result = CliRunner().invoke(main, ["demo", "toy", "--steps", "3"])
     assert result.exit_code == 2
     assert "--steps" in result.output
+
+
+def test_help_texts_list_exactly_the_shipped_upscalers() -> None:
+    from gansuite.cli._base import SHIPPED_UPSCALERS
+    from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+
+    present = {name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).exists()}
+    assert set(SHIPPED_UPSCALERS.split(", ")) == present
+    result = CliRunner().invoke(main, ["upscale", "--help"])
+    assert "x4-real" in result.output

@@ -90,12 +90,16 @@ def test_mmnist_card_mse_per_frame_reproduces(data_dir: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_natural_card_step1_gain_over_copy_last_reproduces(data_dir: Path) -> None:
+def test_natural_card_seen_clip_numbers_reproduce(data_dir: Path) -> None:
     from gansuite.bench.predict import POOLED, run_predict_benchmark
 
     clips = require(data_dir / "video" / "clips", "the shared colour clips (video/clips)")
-    expected = _card("predict_natural")["metrics"]["clips_all_4_steps"]
-    report = run_predict_benchmark(["natural"], clips=[clips], future=4, stride=8, device="cpu")
-    step1 = {r.method: r.psnr for r in report.rows if r.dataset == POOLED and r.step == 1}
-    assert step1["copy-last"] == pytest.approx(expected["copy_last_psnr_step1"], abs=0.02)
-    assert step1["natural"] - step1["copy-last"] == pytest.approx(expected["psnr_gain_step1_db"], abs=0.03)
+    expected = _card("predict_natural")["metrics"]["seen_realshort_newtonscradle"]
+    report = run_predict_benchmark(
+        ["natural"], clips=[clips / "realshort.mp4", clips / "newtonscradle.gif"], future=4, stride=8, device="cpu"
+    )
+    pooled = {(r.method, r.step): r for r in report.rows if r.dataset == POOLED}
+    assert max(r.count for r in report.rows if r.dataset == POOLED) == expected["windows"]
+    for method in ("copy-last", "flow-extrapolation", "natural"):
+        for step in range(1, 5):
+            assert pooled[(method, step)].psnr == pytest.approx(expected[f"{method}_psnr_per_step"][step - 1], abs=0.02)

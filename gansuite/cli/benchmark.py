@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import Group, lpips_or_note, main, write_reports
+from gansuite.cli._base import SHIPPED_UPSCALERS, Group, lpips_or_note, main, write_reports
 
 
 @main.group(cls=Group)
@@ -16,7 +16,8 @@ def benchmark() -> None:
 
 @benchmark.command("sr")
 @click.option("--method", "methods", multiple=True, required=True,
-              help="bicubic, a shipped model (x4, x4-gan, x2), a gansuite weights/checkpoint file, or a model file "
+              help=f"bicubic, a shipped model ({SHIPPED_UPSCALERS}), "
+              "a gansuite weights/checkpoint file, or a model file "
               "spandrel loads (repeatable).")
 @click.option("--dataset", "datasets", multiple=True, required=True, help="NAME=HR_DIR (repeatable).")
 @click.option("--scale", type=click.IntRange(2, 8), default=4, show_default=True)
@@ -50,7 +51,8 @@ def benchmark_sr(
 
 @benchmark.command("speed")
 @click.option("--model", "models", multiple=True,
-              help="Shipped model (x4, x4-gan, x2) or gansuite .safetensors file (repeatable); with neither --model "
+              help=f"Shipped model ({SHIPPED_UPSCALERS}) "
+              "or gansuite .safetensors file (repeatable); with neither --model "
               "nor --arch, every shipped model present.")
 @click.option("--arch", "archs", multiple=True,
               help="Randomly initialised generator NAME[:k=v,...] (repeatable), e.g. "
@@ -161,7 +163,8 @@ def benchmark_anomaly(
 
 @benchmark.command("video-sr")
 @click.option("--method", "methods", multiple=True, required=True,
-              help="bicubic, a shipped model (x4, x4-gan, x2), a gansuite weights file, or a model file spandrel loads "
+              help=f"bicubic, a shipped model ({SHIPPED_UPSCALERS}), "
+              "a gansuite weights file, or a model file spandrel loads "
               "(repeatable).")
 @click.option("--clip", "clips", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Video file or frame folder (repeatable).")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import Group, main
+from gansuite.cli._base import SHIPPED_UPSCALERS, Group, main
 
 
 @main.group(cls=Group)
@@ -16,7 +16,8 @@ def export() -> None:
 
 @export.command("onnx")
 @click.option("--model", required=True,
-              help="Shipped upscaler (x4, x4-gan, x2) or predictor (natural, ped2, mmnist, ...), or a gansuite "
+              help=f"Shipped upscaler ({SHIPPED_UPSCALERS}) "
+              "or predictor (natural, ped2, mmnist, ...), or a gansuite "
               ".safetensors/.pt file.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="The .onnx file to write (default: <model>.onnx in the current folder).")

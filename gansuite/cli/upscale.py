@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import main, parse_tile
+from gansuite.cli._base import SHIPPED_UPSCALERS, main, parse_tile
 
 
 @main.command()
@@ -18,7 +18,8 @@ from gansuite.cli._base import main, parse_tile
 @click.option("--scale", type=click.Choice(["2", "4"]), default="4", show_default=True, help="Shipped model to use.")
 @click.option(
     "--model",
-    help="Shipped model name (x4, x4-gan, x2), a gansuite .safetensors file, or any SR model file spandrel "
+    help=f"Shipped model name ({SHIPPED_UPSCALERS}), "
+    "a gansuite .safetensors file, or any SR model file spandrel "
     "recognises (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN...; .pth/.safetensors/.ckpt, weights only).",
 )
 @click.option("--realism", type=click.FloatRange(0, 1), help="0 = most faithful … 1 = most detail (x4 only).")

@@ -71,7 +71,7 @@ def load_upscale_weights(path: str | os.PathLike[str]) -> nn.Module:
     task = card.get("task")
     if task not in (None, "upscale"):
         raise CheckpointError(
-            f"{path}: holds a {task!r} model ({spec.name!r}), not an upscaler; give x4, x4-gan, x2 or weights "
+            f"{path}: holds a {task!r} model ({spec.name!r}), not an upscaler; give a shipped upscaler name or weights "
             "exported by `gansuite train upscale`"
         )
     return load_weights(path, require=("scale", "receptive_radius"))
