@@ -25,6 +25,7 @@ import gansuite.bench.gansuite_models  # noqa: F401  (lets methods name shipped 
 from gansuite.bench._sr_degradation import real_degradation
 from gansuite.bench._sr_methods import resolve_method
 from gansuite.io.image import write_image
+from gansuite.tasks.upscale.pretrained import shipped_weights_path
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "upscale_real_before_after.png"
 
@@ -39,7 +40,8 @@ def main() -> None:
     low = real_degradation(data.astronaut(), 4, seed=0, name="astronaut.png")
     low_chw = torch.from_numpy(low.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
     peers = Path(os.environ.get("GANSUITE_BACKBONES", "")) / "peers" / "RealESRGAN_x4plus.safetensors"
-    methods = args.method or ["bicubic", "x4", "x4-real", *([str(peers)] if peers.is_file() else [])]
+    ours = ["x4", "x4-real", *(["x4-real-gan"] if shipped_weights_path("x4-real-gan").is_file() else [])]
+    methods = args.method or ["bicubic", *ours, *([str(peers)] if peers.is_file() else [])]
     panels = []
     for spec in methods:
         method = resolve_method(spec, 4, torch.device("cpu"))

@@ -22,9 +22,12 @@ from gansuite.cli._base import SHIPPED_UPSCALERS, main, parse_tile
     "a gansuite .safetensors file, or any SR model file spandrel "
     "recognises (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN...; .pth/.safetensors/.ckpt, weights only).",
 )
-@click.option("--realism", type=click.FloatRange(0, 1), help="0 = most faithful … 1 = most detail (x4 only).")
+@click.option("--realism", type=click.FloatRange(0, 1),
+              help="0 = most faithful … 1 = most detail: blends a model with its GAN twin (x4 … x4-gan, x4-real … "
+              "x4-real-gan).")
 @click.option("--denoise", type=click.FloatRange(0, 1), metavar="D",
-              help="x4-real: how much noise and JPEG to remove, 0 (the clean-protocol x4) … 1 (x4-real as trained).")
+              help="Models trained on realistic degradations: how much noise and JPEG to remove, 0 (the clean-protocol "
+              "twin: x4 for x4-real, x4-gan for x4-real-gan) … 1 (as trained).")
 @click.option("--outscale", type=float, help="Final scale after the network (high-quality resize).")
 @click.option("--tile", default="auto", show_default=True, help="auto, 0 (no tiling) or a tile size in input pixels.")
 @click.option("--tile-overlap", type=click.IntRange(min=0), help="Context around each tile (default: receptive field).")

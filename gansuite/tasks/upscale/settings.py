@@ -79,7 +79,9 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
     model = load_upscale_weights(resolve_model_path(name))
     if realism is not None:
         if f"{name}-gan" not in SHIPPED_WEIGHTS:
-            raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: x4 / x4-gan")
+            raise ConfigError(
+                f"--realism needs a GAN counterpart of {name!r}; pairs: x4 / x4-gan, x4-real / x4-real-gan"
+            )
         return interpolate_weights(model, load_upscale_weights(resolve_model_path(f"{name}-gan")), realism)
     if denoise is not None:
         if not 0.0 <= denoise <= 1.0:
