@@ -1,21 +1,24 @@
-"""The `--denoise` strength of `x4-real`: quality on clean and on real-looking inputs, per strength.
+"""The `--denoise` strength of `x4-real` (or `x4-real-gan`): quality on clean and real-looking inputs.
 
 `gansuite upscale --model x4-real --denoise D` blends the weights (1 − D)·θ_x4 + D·θ_x4-real
-(Real-ESRGAN's ``-dn`` for realesr-general-x4v3). This writes the blended weights for D = 0,
-0.25, 0.5, 0.75 and 1 into a temporary folder (D = 0 and 1 are `x4` and `x4-real`), runs
+(Real-ESRGAN's ``-dn`` for realesr-general-x4v3); `--model x4-real-gan` blends with `x4-gan`. This
+writes the blended weights for D = 0.25, 0.5 and 0.75 into a temporary folder (D = 0 and 1 are the
+clean twin and the model itself), runs
 `gansuite benchmark sr` on Set5 and Set14 twice — with the papers' bicubic degradation and with
 the fixed seeded real-looking one (blur + sensor noise + JPEG q60) — and writes
-``benchmarks/results/sr_denoise.json`` and ``.md``: PSNR-Y, SSIM-Y, LPIPS and JPEG-grid strength
+``benchmarks/results/sr_denoise.json`` and ``.md`` (``sr_denoise_x4_real_gan.*`` for
+``--model x4-real-gan``): PSNR-Y, SSIM-Y, LPIPS and JPEG-grid strength
 per strength and input kind, bicubic beside them. It measures what the knob trades; it does not
 choose a default (these are the acceptance test sets).
 
 Usage (from the repository root)::
 
-    GANSUITE_DATA=DIR GANSUITE_BACKBONES=DIR python benchmarks/sr_denoise.py
+    GANSUITE_DATA=DIR GANSUITE_BACKBONES=DIR python benchmarks/sr_denoise.py [--model x4-real-gan]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -28,6 +31,10 @@ STRENGTHS = (0.25, 0.5, 0.75)
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("x4-real", "x4-real-gan"), default="x4-real")
+    model_name = parser.parse_args().model
+    clean = model_name.replace("-real", "")
     data = os.environ.get("GANSUITE_DATA")
     if not data:
         print("GANSUITE_DATA is unset: point it at the datasets folder (sr/Set5, sr/Set14)", file=sys.stderr)
@@ -38,14 +45,14 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     reports = {}
     with tempfile.TemporaryDirectory() as tmp:
-        methods = ["bicubic", "x4"]
+        methods = ["bicubic", clean]
         for strength in STRENGTHS:
-            model = Upscaler.from_pretrained("x4-real", denoise=strength, device="cpu").model
-            name = f"x4-real denoise {strength:g}"
+            model = Upscaler.from_pretrained(model_name, denoise=strength, device="cpu").model
+            name = f"{model_name} denoise {strength:g}"
             file = export_weights(Path(tmp) / f"denoise_{strength:g}.safetensors", model,
                                   card={"task": "upscale", "name": name, "scale": 4})
             methods.append(str(file))
-        methods.append("x4-real")
+        methods.append(model_name)
         for degradation in ("real", "bicubic"):
             out = Path(tmp) / degradation
             command = [sys.executable, "-m", "gansuite.cli", "benchmark", "sr", "--device", "cpu", "--scale", "4",
@@ -60,19 +67,19 @@ def main() -> int:
             if code:
                 return code
             reports[degradation] = json.loads(out.with_suffix(".json").read_text())
-    _write(reports)
+    _write(reports, model_name, clean)
     return 0
 
 
-def _label(method: str) -> str:
+def _label(method: str, model_name: str, clean: str) -> str:
     stem = Path(method).stem if method.endswith(".safetensors") else method
     if stem.startswith("denoise_"):
-        return f"x4-real --denoise {stem.removeprefix('denoise_')}"
-    return {"x4": "x4 (= --denoise 0)", "x4-real": "x4-real (= --denoise 1)"}.get(method, method)
+        return f"{model_name} --denoise {stem.removeprefix('denoise_')}"
+    return {clean: f"{clean} (= --denoise 0)", model_name: f"{model_name} (= --denoise 1)"}.get(method, method)
 
 
-def _write(reports: dict) -> None:
-    lines = ["### `x4-real --denoise D` on Set5 / Set14, clean and real-looking inputs", ""]
+def _write(reports: dict, model_name: str, clean: str) -> None:
+    lines = [f"### `{model_name} --denoise D` on Set5 / Set14, clean and real-looking inputs", ""]
     for degradation, title in (("real", "real-looking inputs (blur + noise + JPEG q60)"),
                                ("bicubic", "clean inputs (MATLAB bicubic, the papers' protocol)")):
         lines += [f"**{title}**", "", "| Method | Set5 PSNR-Y | Set5 LPIPS | Set5 grid | Set14 PSNR-Y | Set14 LPIPS "
@@ -85,13 +92,14 @@ def _write(reports: dict) -> None:
             for dataset in ("Set5", "Set14"):
                 r = by[dataset]
                 cells += [f"{r['psnr_y']:.2f}", f"{r['lpips_alex']:.3f}", f"{r['jpeg_grid']:.2f}"]
-            lines.append(f"| {_label(method)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {_label(method, model_name, clean)} | " + " | ".join(cells) + " |")
         lines.append("")
     manifest = reports["real"]["manifest"]
     lines.append(f"Protocol: `gansuite benchmark sr` ({manifest.get('protocol', {}).get('summary', '')}); "
-                 "the blended weights are (1 − D)·x4 + D·x4-real.")
-    (RESULTS / "sr_denoise.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "sr_denoise.json").write_text(json.dumps(reports, indent=1) + "\n")
+                 f"the blended weights are (1 − D)·{clean} + D·{model_name}.")
+    stem = "sr_denoise" if model_name == "x4-real" else f"sr_denoise_{model_name.replace('-', '_')}"
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(reports, indent=1) + "\n")
 
 
 if __name__ == "__main__":
