@@ -79,8 +79,10 @@ def test_set5_scores_match_the_card(name: str, data_dir: Path, backbones_dir: Pa
     assert ours.ssim_y == pytest.approx(expected["ssim_y"], abs=0.001)
     assert ours.lpips_alex == pytest.approx(expected["lpips_alex"], abs=0.002)
     if real:  # made for blurred, noisy, JPEG-compressed photos: cleaner than bicubic, no JPEG grid
-        assert ours.lpips_alex < 0.8 * bicubic.lpips_alex and ours.ssim_y > bicubic.ssim_y
+        assert ours.lpips_alex < 0.8 * bicubic.lpips_alex
         assert ours.jpeg_grid < bicubic.jpeg_grid - 0.05
+        if not name.endswith("-gan"):  # the L1 stage also beats bicubic's structure; the GAN trades SSIM for detail
+            assert ours.ssim_y > bicubic.ssim_y
     else:
         assert ours.psnr_y > bicubic.psnr_y + 1.0
         assert ours.lpips_alex < 0.6 * bicubic.lpips_alex

@@ -12,7 +12,7 @@ import click
 from gansuite.errors import GansuiteError
 
 # the shipped upscaler names the --model / --method help texts list (a test keeps it equal to the weights present)
-SHIPPED_UPSCALERS = "x4-real, x4, x4-gan, x2"
+SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
 __all__ = ["SHIPPED_UPSCALERS", "Group", "finite", "lpips_or_note", "main", "parse_tile", "write_reports"]
 
