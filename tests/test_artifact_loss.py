@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from _upscale_helpers import write_images
 
 from gansuite.core import ContentLossConfig
+from gansuite.core.filters import local_variance
 from gansuite.core.losses import ArtifactLoss, artifact_map
 from gansuite.core.losses import artifact as artifact_module
 from gansuite.errors import ConfigError
@@ -29,7 +30,7 @@ def test_local_variance_is_the_unbiased_window_variance() -> None:
     padded = F.pad(residual, (3, 3, 3, 3), mode="reflect")
     windows = padded.unfold(2, 7, 1).unfold(3, 7, 1)  # (N, 1, H, W, 7, 7)
     expected = windows.reshape(*windows.shape[:4], -1).var(dim=-1, unbiased=True)
-    torch.testing.assert_close(artifact_module._local_variance(residual, 7), expected, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(local_variance(residual, 7), expected, atol=1e-6, rtol=1e-5)
 
 
 def test_the_map_marks_erratic_residuals_where_the_ema_does_better() -> None:

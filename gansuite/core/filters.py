@@ -7,7 +7,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["gaussian_blur"]
+__all__ = ["gaussian_blur", "local_variance", "pad_reflect"]
+
+
+def pad_reflect(images: torch.Tensor, pad: int, *, padding: str = "reflect") -> torch.Tensor:
+    """Pad (N, C, H, W) `images` by `pad` pixels on each side: reflected where the image is larger
+    than `pad` (and `padding` is "reflect"), else replicated (reflection needs pad < H, W)."""
+    mode = "reflect" if padding == "reflect" and min(images.shape[-2:]) > pad else "replicate"
+    return F.pad(images, (pad, pad, pad, pad), mode=mode)
 
 
 def gaussian_blur(
@@ -29,8 +36,22 @@ def gaussian_blur(
     axis = torch.arange(size, dtype=torch.float64) - size // 2
     kernel = torch.exp(-(axis**2) / (2 * sigma**2))
     kernel = (kernel / kernel.sum()).to(device=images.device, dtype=images.dtype)
-    channels, pad = images.shape[1], size // 2
-    mode = "reflect" if padding == "reflect" and min(images.shape[-2:]) > pad else "replicate"
-    x = F.pad(images, (pad, pad, pad, pad), mode=mode)
+    channels = images.shape[1]
+    x = pad_reflect(images, size // 2, padding=padding)
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
     return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
+
+
+def local_variance(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Unbiased variance of (N, C, H, W) `images` in a size×size window around each pixel.
+
+    Reflect padding (`pad_reflect`); computed as E[x²] − E[x]² with two box filters, clamped at 0.
+
+    Returns:
+        (N, C, H, W), >= 0, in the input's dtype.
+    """
+    padded = pad_reflect(images, size // 2)
+    count = size * size
+    mean = F.avg_pool2d(padded, size, stride=1)
+    mean_of_squares = F.avg_pool2d(padded * padded, size, stride=1)
+    return (mean_of_squares - mean * mean).clamp_min(0.0) * (count / (count - 1))

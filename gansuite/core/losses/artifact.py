@@ -19,22 +19,12 @@ gradient. Real-ESRGAN + LDL uses it with weight 1 beside L1, VGG perceptual and 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from gansuite.core.filters import local_variance
 from gansuite.core.losses.content import CONTENT_LOSSES, ContentLoss, reduce
 from gansuite.errors import ConfigError
 
 __all__ = ["ArtifactLoss", "artifact_map"]
-
-
-def _local_variance(residual: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """Unbiased variance of (N, 1, H, W) `residual` in a k×k window around each pixel (reflect padding)."""
-    pad = kernel_size // 2
-    padded = F.pad(residual, (pad, pad, pad, pad), mode="reflect" if min(residual.shape[-2:]) > pad else "replicate")
-    count = kernel_size * kernel_size
-    mean = F.avg_pool2d(padded, kernel_size, stride=1)
-    mean_of_squares = F.avg_pool2d(padded * padded, kernel_size, stride=1)
-    return (mean_of_squares - mean * mean).clamp_min(0.0) * (count / (count - 1))
 
 
 def artifact_map(
@@ -66,7 +56,7 @@ def artifact_map(
         residual = (target - prediction).abs().sum(1, keepdim=True)
         reference_residual = (target - reference).abs().sum(1, keepdim=True)
         patch_weight = residual.flatten(1).var(dim=1, unbiased=True).clamp_min(0.0).pow(0.2).view(-1, 1, 1, 1)
-        weight = patch_weight * _local_variance(residual, kernel_size)
+        weight = patch_weight * local_variance(residual, kernel_size)
         return torch.where(residual < reference_residual, torch.zeros_like(weight), weight)
 
 

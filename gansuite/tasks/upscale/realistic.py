@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gansuite.core.filters import gaussian_blur
+from gansuite.core.filters import gaussian_blur, pad_reflect
 from gansuite.errors import ConfigError
 
 __all__ = [
@@ -232,8 +232,7 @@ def apply_kernels(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     n, c, h, w = images.shape
     k = kernels.shape[-1]
     pad = k // 2
-    mode = "reflect" if min(h, w) > pad else "replicate"
-    padded = F.pad(images, (pad, pad, pad, pad), mode=mode).reshape(1, n * c, h + 2 * pad, w + 2 * pad)
+    padded = pad_reflect(images, pad).reshape(1, n * c, h + 2 * pad, w + 2 * pad)
     weight = kernels.to(images.dtype).repeat_interleave(c, dim=0).unsqueeze(1)
     return F.conv2d(padded, weight, groups=n * c).reshape(n, c, h, w)
 
