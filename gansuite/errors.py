@@ -43,7 +43,7 @@ class InputImageError(GansuiteError):
 
 
 class InputVideoError(GansuiteError):
-    """A video file or frame folder is missing, unreadable or too short."""
+    """A video file or frame folder is missing, unreadable or too short, or frames differ in size or are not valid."""
 
 
 class CheckpointError(GansuiteError):
@@ -63,11 +63,13 @@ class MissingExtraError(GansuiteError, ImportError):
 
 
 class NotAvailableError(GansuiteError):
-    """A command or feature that is not available in this version."""
+    """A command or feature that is not available here: in this version, without an optional package
+    (spandrel for third-party model files), or an encoding OpenCV cannot do."""
 
 
 class OutputError(GansuiteError, OSError):
-    """An output file cannot be written: its folder is missing, or it names a folder."""
+    """An output file cannot be written: its folder is missing, it names a folder, the disk is full, or
+    the writer (FFmpeg) failed."""
 
 
 class OutputExistsError(OutputError, FileExistsError):

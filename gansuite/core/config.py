@@ -18,7 +18,13 @@ _SCHEDULES = ("constant", "cosine", "multistep")
 
 @dataclass(frozen=True)
 class ContentLossConfig:
-    """One weighted content loss: a `CONTENT_LOSSES` name, its weight and extra options."""
+    """One weighted content loss: a `CONTENT_LOSSES` name, its weight and extra options.
+
+    The name is looked up when the `Trainer` is built (an unknown one raises `UnknownNameError` there).
+
+    Raises:
+        ConfigError: a negative weight.
+    """
 
     name: str
     weight: float = 1.0
@@ -42,12 +48,14 @@ class TrainerConfig:
             losses alone (the PSNR-oriented stage of SRGAN/ESRGAN).
         adversarial_weight: weight of the generator's adversarial term.
         content_losses: weighted content losses of the generator.
-        r1_gamma: R1 penalty weight (gamma; the penalty is gamma / 2 · E||∇D||²); 0 disables it.
+        r1_gamma: R1 penalty weight (Mescheder et al. 2018; the penalty is gamma / 2 · E||∇D||² at
+            real samples); 0 disables it.
         discriminator_updates_per_generator_update: D is updated every step, G every k-th.
         discriminator_warmup_steps: first steps in which only D trains while G is frozen.
         precision: "auto" (bf16 on CUDA where supported, else fp16; fp32 on CPU), "fp32", "fp16"
-            (CUDA only, with GradScaler) or "bf16".
-        ema_decay: decay of the generator EMA; 0 disables it.
+            (CUDA only, with GradScaler) or "bf16" (CUDA only).
+        ema_decay: decay of the generator's weight EMA (Karras et al. 2018; Yazıcı et al. 2019),
+            in [0, 1); 0 disables it.
         grad_clip: max gradient norm per network; 0 disables clipping.
         max_nonfinite_steps: stop with an error after this many non-finite steps in a row.
         schedule: "constant", "cosine" (to 0 at `steps`) or "multistep" (× `schedule_gamma` at
@@ -61,6 +69,13 @@ class TrainerConfig:
         channels_last: use the channels-last memory format for 4-D tensors (faster convs).
         progress: show a progress bar.
         tensorboard: write TensorBoard scalars besides the JSONL log.
+
+    Raises:
+        ConfigError: `steps` or `batch_size` not positive, an unknown `precision` or `schedule`,
+            `discriminator_updates_per_generator_update` or `max_nonfinite_steps` below 1,
+            `adversarial_loss="none"` without content losses, or a negative content-loss weight.
+            fp16/bf16 without CUDA, `ema_decay` >= 1 and loss names are checked when the
+            `Trainer` is built.
     """
 
     steps: int
@@ -115,16 +130,25 @@ class TrainerConfig:
 
     @property
     def uses_discriminator(self) -> bool:
+        """Whether a discriminator is trained (`adversarial_loss` is not "none")."""
         return self.adversarial_loss != "none"
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (content losses as dicts), as the run's ``config.json`` holds them."""
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
+        """`to_dict` as one line of JSON, keys sorted."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
+        """Rebuild from `to_dict` output.
+
+        Raises:
+            ConfigError: an unknown key (the message lists the valid ones), or a value the
+                constructor refuses.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -132,6 +156,11 @@ class TrainerConfig:
         return cls(**data)
 
     def replace(self, **changes: Any) -> TrainerConfig:
+        """A copy with `changes` applied, validated again.
+
+        Raises:
+            ConfigError: a value the constructor refuses.
+        """
         return dataclasses.replace(self, **changes)
 
     def override(self, **changes: Any) -> TrainerConfig:

@@ -6,7 +6,7 @@ it. `Trainer.fit` reads top to bottom: `train_step` → `discriminator_step` and
 `generator_step`. Mixed precision (``torch.autocast``) is used on CUDA only; CPU runs in float32.
 
 On CUDA and under DDP: every update goes through `guarded_update` (always backward; the skip of
-a non-finite step is decided by all ranks together; a step GradScaler skips is not counted),
+a non-finite step is decided by all ranks together; a step GradScaler skips counts as skipped),
 losses stay on the device until a log step reads them back, checkpoints are read onto the CPU
 and hold every rank's random state, and only rank 0 writes files.
 """
@@ -57,13 +57,21 @@ class Trainer:
 
     Args:
         generator: the generator network.
-        discriminator: the discriminator, or None when `config.adversarial_loss == "none"`.
+        discriminator: the discriminator, or None when `config.adversarial_loss == "none"` (a
+            discriminator given then is not used).
         head: the task's `GanHead`.
         config: the run's `TrainerConfig`.
         run_dir: where config, logs, checkpoints and samples go.
         hooks: validation and sample callbacks.
         extra_config: more JSON-serialisable settings saved beside the trainer config (the recipe).
         content_losses: prebuilt content losses; by default built from `config.content_losses`.
+
+    Raises:
+        ConfigError: an adversarial loss without a discriminator, fp16/bf16 precision without
+            CUDA, `config.ema_decay` >= 1, or a content loss that needs the EMA generator (LDL)
+            with `ema_decay` 0.
+        UnknownNameError: an adversarial or content loss name that is not registered.
+        BackboneNotFoundError: a perceptual loss whose VGG16 weights cannot be found.
     """
 
     def __init__(
@@ -129,6 +137,7 @@ class Trainer:
     # ----------------------------------------------------------------- checkpoints
     @property
     def checkpoint_dir(self) -> Path:
+        """``run_dir/checkpoints``, where `save` writes ``step_XXXXXXXX.pt`` files."""
         return self.run_dir / "checkpoints"
 
     def latest_checkpoint(self) -> Path | None:
@@ -305,6 +314,9 @@ class Trainer:
         """One step: a discriminator update, then a generator update every k-th step.
 
         Reads the losses back to the host (one sync); `fit` defers that to its log steps.
+
+        Raises:
+            NonFiniteLossError: `config.max_nonfinite_steps` non-finite steps in a row.
         """
         return read_back([self._step(sample)])[0]
 
@@ -349,7 +361,7 @@ class Trainer:
         return guarded_update(loss, optimizer, scaler, context=self.context, grad_clip=self.config.grad_clip)
 
     def discriminator_step(self, sample: Sample) -> tuple[torch.Tensor, bool]:
-        """Update D on real targets versus detached generator outputs (plus R1 if enabled).
+        """Update D on real targets versus detached generator outputs (plus R1, Mescheder et al. 2018, if enabled).
 
         Real and fake go through D as one concatenated batch: one forward per backward, which is
         what DistributedDataParallel expects. R1's input gradient is taken of the loss-scaled

@@ -65,7 +65,8 @@ class TrainerHooks:
     """Optional callbacks, run on the main process.
 
     Attributes:
-        validate: (EMA or raw generator, step) → metrics, every `validate_every` steps and at the end.
+        validate: (EMA or raw generator, step) → metrics, every `validate_every` steps and once
+            the run reaches `config.steps` (not at an early stop with `until`).
         samples: (generator, sample, step, run_dir) → None, writes sample grids every `sample_every`.
     """
 
@@ -75,7 +76,16 @@ class TrainerHooks:
 
 @dataclass(frozen=True)
 class StepResult:
-    """Losses of one step; NaN where a part did not run."""
+    """Losses of one step; NaN where a part did not run.
+
+    Attributes:
+        step: the step number, from 1.
+        discriminator_loss: D's loss (R1 included).
+        generator_loss: G's total loss, content + adversarial.
+        content_loss: the weighted sum of the content losses.
+        adversarial_loss: the adversarial term, times `adversarial_weight`.
+        skipped: an update was skipped because a loss or gradient was non-finite.
+    """
 
     step: int
     discriminator_loss: float
@@ -87,7 +97,14 @@ class StepResult:
 
 @dataclass
 class TrainingResult:
-    """What `fit` returns: per-step losses of this process and the last validation metrics."""
+    """What `fit` returns: per-step losses of this process and the last validation metrics.
+
+    Attributes:
+        history: a `StepResult` per step run by this call (a resumed run starts after its checkpoint).
+        validation: the last metrics `TrainerHooks.validate` returned, or empty.
+        final_step: the step reached.
+        seconds: wall time of the training loop, in seconds.
+    """
 
     history: list[StepResult] = field(default_factory=list)
     validation: dict[str, float] = field(default_factory=dict)

@@ -60,7 +60,7 @@ class VideoWriter:
 
     Args:
         path: the output file (.mp4, .mov, .m4v, .mkv, .avi, .webm); its folder must exist.
-        rate: frames per second (the nominal rate; timestamps decide the real timing).
+        rate: frames per second, > 0 (the nominal rate; timestamps decide the real timing).
         time_base: seconds per timestamp unit of the `pts`/`duration` given to `write`; None
             uses 1 / (a multiple of `rate`).
         codec: a `CODECS` name, or None for the extension's default (`CONTAINER_CODECS`).
@@ -71,7 +71,8 @@ class VideoWriter:
         overwrite: whether an existing file may be replaced.
 
     Raises:
-        ConfigError: bad codec options or frame rate; the container cannot hold a copied stream.
+        ConfigError: an unknown extension, bad codec options, or a container that cannot hold a
+            copied stream.
         OutputError, OutputExistsError: the output cannot be written (from the constructor).
     """
 
@@ -144,6 +145,7 @@ class VideoWriter:
 
         Raises:
             InputVideoError: not a valid frame, or a frame of another size.
+            ConfigError: an odd first-frame size with an explicit 4:2:0 / 4:2:2 `pix_fmt`.
             OutputError: FFmpeg failed to encode or write.
         """
         name = f"{self.path} frame {self.frames_written}"

@@ -116,6 +116,8 @@ def read_image(
         InputImageError: The file is missing, a folder, not a regular file (FIFO, device), empty,
             not an image, corrupt or truncated, of an unsupported dtype or channel count, larger
             than `max_pixels`, or animated (unless `first_frame`).
+        ConfigError: `max_pixels` is not a positive integer.
+        MissingExtraError: A planar TIFF without tifffile installed.
     """
     file = Path(path)
     check_regular_file(file)
@@ -138,7 +140,7 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, first_fra
         The image, with `path` None.
 
     Raises:
-        InputImageError: As `read_image`.
+        InputImageError, ConfigError, MissingExtraError: As `read_image`.
     """
     return _decode(data, None, max_pixels, first_frame=first_frame)
 
@@ -156,6 +158,7 @@ def decode_array(array: np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 
     Raises:
         InputImageError: Not a numpy array, unsupported dtype or shape, or too many pixels.
+        ConfigError: `max_pixels` is not a positive integer.
     """
     return _from_array(array, None, max_pixels)
 
@@ -207,8 +210,11 @@ def encode_bytes(
         The encoded file content.
 
     Raises:
-        ConfigError: Unknown format, alpha for a format without alpha, bad bit depth or quality.
+        ConfigError: Unknown format, alpha that is not opaque for a format without alpha, bad bit
+            depth or quality.
         InputImageError: `color` or `alpha` is not a valid image.
+        NotAvailableError: OpenCV cannot encode it (e.g. a side above the format's limit,
+            16383 pixels for WebP).
     """
     return _encode(extension, color, alpha, bit_depth, grayscale, quality, "image")
 
@@ -227,11 +233,13 @@ def write_image(
 
     PNG and TIFF store 8 or 16 bits; JPEG, WebP and BMP store 8 bits, so `bit_depth=16` is
     written as 8-bit there. Alpha is stored by PNG, TIFF and WebP; asking JPEG or BMP to store
-    it is an error rather than a silent loss. WebP has no gray mode and stores gray as RGB.
+    an alpha that is not opaque everywhere is an error rather than a silent loss (an opaque one
+    is dropped). WebP has no gray mode and stores gray as RGB.
 
     Args:
         path: Output file; its folder must exist.
-        color: `(H, W, 3)` RGB or `(H, W)` gray, floating point in [0, 1]; clipped to [0, 1].
+        color: `(H, W, 3)` RGB or `(H, W)` / `(H, W, 1)` gray, floating point in [0, 1]; clipped
+            to [0, 1].
         alpha: `(H, W)` floating point in [0, 1], or None.
         bit_depth: 8 or 16, e.g. the source's `LoadedImage.bit_depth`.
         grayscale: Store one channel (BT.601 luma of `color`), e.g. the source's `grayscale`.
@@ -242,8 +250,10 @@ def write_image(
         `path` as a `Path`.
 
     Raises:
-        ConfigError: Unknown extension, alpha for JPEG/BMP, bad bit depth or quality.
+        ConfigError: Unknown extension, non-opaque alpha for JPEG/BMP, bad bit depth or quality.
         InputImageError: `color` or `alpha` is not a valid image.
+        NotAvailableError: OpenCV cannot encode it (e.g. a side above the format's limit,
+            16383 pixels for WebP).
         OutputError: The folder is missing or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """

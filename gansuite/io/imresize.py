@@ -14,8 +14,8 @@ resampler, which differs from OpenCV's and PyTorch's bicubic interpolation in th
 
 As in MATLAB, the image is resized along the dimension with the smaller scale first. For uint8
 arrays MATLAB rounds (half away from zero) and saturates the intermediate result to uint8 after
-each dimension; the numpy path does the same and reproduces the MATLAB-made LR images of Set5
-and Set14 (x2, x4) bit for bit.
+each dimension; the numpy path does the same and reproduces the MATLAB-made low-resolution
+images of Set5 and Set14 (x2, x4) bit for bit.
 """
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def _weights_cached(in_length: int, out_length: int, scale: float, antialiasing:
 def resize_weights(in_length: int, out_length: int, scale: float, antialiasing: bool = True) -> np.ndarray:
     """The (out_length, in_length) float64 matrix that resizes one dimension as MATLAB does.
 
-    Row ``i`` holds the normalised cubic weights of output sample ``i`` over the input samples,
-    with the out-of-range taps folded back by mirroring. Resizing a dimension is a product with
-    this matrix.
+    Row ``i`` holds the normalised cubic weights (Keys 1981, a = -0.5) of output sample ``i``
+    over the input samples, with the out-of-range taps clamped to the end samples (MATLAB's
+    replication of end-points). Resizing a dimension is a product with this matrix.
 
     Args:
         in_length: number of input samples along the dimension.
@@ -129,7 +129,7 @@ def imresize(
     size: tuple[int, int] | None = None,
     antialiasing: bool = True,
 ) -> torch.Tensor:
-    """Resize a batch with MATLAB's bicubic ``imresize``, on the tensor's device.
+    """Resize a batch with MATLAB's bicubic ``imresize`` (Keys 1981 cubic, a = -0.5), on the tensor's device.
 
     Args:
         images: (N, C, H, W) floating tensor (any leading dimensions are allowed; the last two

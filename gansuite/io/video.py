@@ -233,7 +233,7 @@ def iter_timed_frames(
 
     Raises:
         InputVideoError: As `read_video`.
-        ConfigError: `max_frames` or `fps` is out of range.
+        ConfigError: `max_frames` is out of range, or `fps` is (frame folders only).
     """
     if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
         raise ConfigError(f"max_frames must be a positive integer or None, got {max_frames!r}")
@@ -332,7 +332,8 @@ def write_video(
         frames: `(T, H, W, C)` array or an iterable of `(H, W, C)` / `(H, W)` frames, floating
             point in [0, 1], RGB (C = 3) or gray (C = 1, stored as RGB). Odd sizes are kept
             (in 4:4:4 where the default format is 4:2:0).
-        fps: Frames per second, > 0 (23.976, 29.97, ... are written as 24000/1001, 30000/1001, ...).
+        fps: Frames per second, in (0, 1000] (23.976, 29.97, ... are written as 24000/1001,
+            30000/1001, ...).
         codec: One of `CODECS` (h264, h265, vp9, av1, ffv1, mjpeg, prores, mpeg4), or None.
         crf: Constant rate factor for h264/h265/vp9/av1 (lower is better), or None for the default.
         pix_fmt: Encoder pixel format (e.g. yuv420p10le for 10-bit), or None for the default.
@@ -343,7 +344,8 @@ def write_video(
         `path` as a `Path`.
 
     Raises:
-        ConfigError: Unknown extension or codec options, bad fps.
+        ConfigError: Unknown extension or codec options, bad fps, or an odd frame size with an
+            explicit 4:2:0 / 4:2:2 `pix_fmt`.
         InputVideoError: No frames, a frame that is not a valid image, or frames of different sizes.
         OutputError: Folder missing, path is a folder, or FFmpeg failed to write.
         OutputExistsError: `path` exists and `overwrite` is False.

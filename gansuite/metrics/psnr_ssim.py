@@ -73,12 +73,15 @@ def psnr(
     crop_border: int = 0,
     quantize: bool = True,
 ) -> torch.Tensor:
-    """Peak signal-to-noise ratio per image, ``10 log10(255^2 / MSE)``.
+    """Peak signal-to-noise ratio per image, ``10 log10(255^2 / MSE)``, with the SR protocol's options.
+
+    The default `channel="y"` gives the PSNR-Y of the SR literature (Dong et al. 2014; Lim et al.
+    2017); their protocol also sets `crop_border` to the scale.
 
     Args:
         prediction: (N, C, H, W) float in [0, 1], RGB (C = 3) or gray (C = 1).
         target: same shape and layout as `prediction`.
-        channel: "y" (BT.601 luma of MATLAB's rgb2ycbcr; needs RGB) or "rgb" (all channels).
+        channel: "y" (PSNR-Y: BT.601 luma of MATLAB's rgb2ycbcr; needs RGB) or "rgb" (all channels).
         crop_border: pixels removed from each side before scoring (the SR protocol uses scale).
         quantize: round both images to 8 bit first, as the SR protocol does.
 
@@ -86,7 +89,8 @@ def psnr(
         (N,) float64 (float32 on MPS) in dB, on the inputs' device; ``inf`` for identical images.
 
     Raises:
-        ConfigError: inputs of the wrong layout or different shapes, or bad options.
+        ConfigError: inputs of the wrong layout or different shapes, or bad options (an unknown
+            `channel`, a negative `crop_border` or one that leaves no pixel).
     """
     check_pair(prediction, target, "psnr")
     x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr")

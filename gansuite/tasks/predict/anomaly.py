@@ -46,14 +46,17 @@ __all__ = [
 
 
 def prediction_psnr(predictions: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-    """PSNR per frame, 10·log10(1 / MSE), on [0, 1] frames, unquantised.
+    """PSNR per frame, 10·log10(1 / MSE), on [0, 1] frames, unquantised (as Liu et al. 2018 compute it).
 
     Args:
         predictions: (N, C, H, W) float in [0, 1].
         targets: the true frames, same shape.
 
     Returns:
-        (N,) float64; identical frames give a large finite value (MSE floored at 1e-10).
+        (N,) float64 in dB; identical frames give 100 dB (MSE floored at 1e-10).
+
+    Raises:
+        ConfigError: the shapes differ.
     """
     if predictions.shape != targets.shape:
         raise ConfigError(f"prediction {tuple(predictions.shape)} and target {tuple(targets.shape)} differ")
@@ -62,7 +65,14 @@ def prediction_psnr(predictions: torch.Tensor, targets: torch.Tensor) -> np.ndar
 
 
 def regularity(psnr_values: np.ndarray) -> np.ndarray:
-    """Min-max normalised PSNR of one clip, in [0, 1] (1 = most regular); a constant clip gives ones."""
+    """Liu et al. 2018's regularity score s(t): one clip's PSNRs (dB) min-max normalised to [0, 1].
+
+    Args:
+        psnr_values: (T,) PSNRs of one clip's scored frames.
+
+    Returns:
+        (T,) float64 in [0, 1] (1 = most regular); a constant clip gives ones.
+    """
     values = np.asarray(psnr_values, dtype=np.float64)
     low, high = values.min(), values.max()
     if high - low <= 0:
@@ -71,7 +81,15 @@ def regularity(psnr_values: np.ndarray) -> np.ndarray:
 
 
 def anomaly_scores(psnr_per_clip: Sequence[np.ndarray]) -> np.ndarray:
-    """1 - regularity, normalised per clip, all clips concatenated in order."""
+    """Anomaly scores 1 - s(t), normalised per clip (Liu et al. 2018), all clips concatenated in order.
+
+    Args:
+        psnr_per_clip: each clip's (T_i,) PSNRs, e.g. from `score_clip`.
+
+    Returns:
+        (sum T_i,) float64 in [0, 1], larger = more anomalous; with `align_frame_labels` of the
+        same clips, the input of a frame-level AUC.
+    """
     return np.concatenate([1.0 - regularity(values) for values in psnr_per_clip])
 
 
@@ -112,7 +130,7 @@ def score_clip(predictor: FramePredictor, frames: np.ndarray) -> np.ndarray:
         frames: (T, H, W, C) float in [0, 1], RGB or gray, T > k.
 
     Returns:
-        (T - k,) float64 PSNRs; entry i belongs to frame k + i.
+        (T - k,) float64 PSNRs in dB (`prediction_psnr`); entry i belongs to frame k + i.
 
     Raises:
         ConfigError: T <= k or a wrong layout.
@@ -190,6 +208,9 @@ class StreamScore:
 class StreamingAnomalyScorer:
     """Scores frames as they arrive, with a running normalisation.
 
+    Liu et al. 2018's score, with the per-clip min and max of the PSNR replaced by those seen
+    so far (or over the last `window` frames), so that no future frame is needed.
+
     Args:
         predictor: the `FramePredictor`.
         window: normalise over the PSNRs of the last `window` scored frames (adapts to scene
@@ -219,13 +240,17 @@ class StreamingAnomalyScorer:
         """Add the next frame; returns its score, or None while the first k frames arrive.
 
         Args:
-            frame: either as OpenCV reads it, uint8 or uint16, (H, W) or (H, W, 1) gray or (H, W, 3)
-                BGR (converted by `gansuite.io.decode_array`); or (H, W, C) float in [0, 1], RGB or
-                gray, as `iter_video_frames` yields.
+            frame: either as OpenCV reads it, uint8 or uint16, (H, W) or (H, W, 1) gray, (H, W, 3)
+                BGR or (H, W, 4) BGRA (converted by `gansuite.io.decode_array`); or (H, W, C) float
+                in [0, 1], RGB or gray, as `iter_video_frames` yields.
+
+        Returns:
+            The frame's `StreamScore` (PSNR in dB at the predictor's working resolution), or None.
 
         Raises:
-            ConfigError: a frame of another size or channel count than the first, a float frame
-                outside [0, 1] (e.g. 0..255 values) or with NaN, or another dtype.
+            ConfigError: not a numpy array, a frame of another size or channel count than the
+                first, a float frame outside [0, 1] (e.g. 0..255 values) or with NaN, or another
+                dtype.
             InputImageError: an integer frame of a shape OpenCV does not produce.
         """
         frame = as_float_frame(frame, self._index)
@@ -256,7 +281,17 @@ class StreamingAnomalyScorer:
         return StreamScore(frame_index=self._index, psnr=value, regularity=score, anomaly=1.0 - score)
 
     def score_stream(self, frames: Iterable[np.ndarray]) -> Iterator[StreamScore]:
-        """Score every frame of a stream from frame k on, as it arrives."""
+        """Score every frame of a stream from frame k on, as it arrives.
+
+        Args:
+            frames: frames as `update` takes them, in order.
+
+        Returns:
+            An iterator of `StreamScore`s, one per frame from frame k on.
+
+        Raises:
+            ConfigError, InputImageError: as `update`, while iterating.
+        """
         for frame in frames:
             result = self.update(frame)
             if result is not None:

@@ -55,7 +55,10 @@ class CausalConfig:
     Attributes:
         features: the evidence combined (mean of z-scores): names from `FEATURES`.
         smoothing: mean over the last `smoothing` frames' raw scores (1 = none), >= 1.
-        baseline_frames: time constant of the running baseline in frames, or None for none.
+        baseline_frames: time constant of the running baseline in frames, >= 2, or None for none.
+
+    Raises:
+        ConfigError: no feature or an unknown one, `smoothing` < 1, or `baseline_frames` < 2.
     """
 
     features: tuple[str, ...] = ("patch_psnr", "motion")
@@ -82,7 +85,8 @@ class AnomalyCalibration:
         causal: how the live score is formed.
         means: per feature, mean of the signed feature on the calibration frames.
         stds: per feature, its standard deviation (> 0).
-        threshold: live score at and above which a frame alerts.
+        threshold: live score at and above which a frame alerts (in calibration standard
+            deviations, as the score).
         false_alarm_rate: the share of calibration frames the threshold was set to let alert.
         calibration_frames: frames scored in calibration.
         calibration_data: what the calibration clips were (free text, e.g. a folder).
@@ -116,7 +120,11 @@ class AnomalyCalibration:
         return {"format": _FORMAT, **data}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the calibration as JSON (atomically); returns the path."""
+        """Write the calibration as JSON (atomically, replacing an existing file); returns the path.
+
+        Raises:
+            OutputError: the folder is missing or `path` is a folder.
+        """
         from gansuite.core.atomic import atomic_write_bytes
 
         target = Path(path)
@@ -171,6 +179,9 @@ def load_calibration(path: str | os.PathLike[str]) -> AnomalyCalibration:
         path: a calibration file, or a shipped predict model's name (``"ped2"``) whose
             calibration ships with it.
 
+    Returns:
+        The `AnomalyCalibration`.
+
     Raises:
         ConfigError: missing, unreadable or invalid file.
     """
@@ -206,7 +217,10 @@ class CausalScorer:
         self.alert = False
 
     def update(self, raw: float) -> tuple[float, bool]:
-        """Add one frame's raw score (`AnomalyCalibration.raw_scores`); returns (score, alert)."""
+        """Add one frame's raw score (`AnomalyCalibration.raw_scores`); returns (score, alert).
+
+        The score is in calibration standard deviations; alert is score >= `threshold`.
+        """
         self._recent.append(float(raw))
         smoothed = sum(self._recent) / len(self._recent)
         score = smoothed - (self._baseline - self.calibration.level)
@@ -221,6 +235,11 @@ def causal_scores(
     calibration: AnomalyCalibration, evidence: FrameEvidence, *, threshold: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Live scores and alerts of one clip's frames, scored in order from a fresh start.
+
+    Args:
+        calibration: the `AnomalyCalibration`.
+        evidence: the clip's `FrameEvidence` of N frames (`clip_evidence`).
+        threshold: alert threshold, default the calibration's.
 
     Returns:
         (N,) float64 scores and (N,) bool alerts.

@@ -139,14 +139,14 @@ def load_clip(
         path: a video file or a folder of frames.
         grayscale: keep the BT.601 luma only (C = 1) instead of RGB (C = 3).
         frame_size, max_short_side: resizing, see `target_shape`.
-        max_frames: read at most this many frames.
+        max_frames: read at most this many frames (>= 1), or None for all.
 
     Returns:
-        (T, H, W, C) uint8, RGB or gray.
+        (T, H, W, C) uint8 in [0, 255], RGB or gray, at the resized (H, W).
 
     Raises:
         InputVideoError: the clip is missing, unreadable or empty.
-        ConfigError: bad resize options.
+        ConfigError: bad resize options or `max_frames`.
     """
     frames = []
     size: tuple[int, int] | None = None

@@ -37,7 +37,7 @@ class LiveScore:
         patch_psnr: PSNR of the worst patch (dB).
         motion: fastest patch's mean optical-flow magnitude (px/frame at working resolution).
         score: calibrated live score (about 0 on normal footage, in calibration standard deviations).
-        threshold: the alert threshold.
+        threshold: the alert threshold, in the units of `score`.
         alert: score >= threshold.
         error_map: (h, w) float32 squared prediction error at the working resolution, for heat maps.
     """
@@ -63,10 +63,13 @@ class LiveScore:
 class CalibratedAnomalyScorer:
     """Scores frames as they arrive with a calibration fixed on normal footage.
 
+    The evidence is the prediction error of Liu et al. 2018, localised to the worst patch, and
+    the fastest patch's Farneback (2003) optical flow (`gansuite.tasks.predict.evidence`).
+
     Args:
-        predictor: the `FramePredictor` the calibration was made with.
+        predictor: the `FramePredictor` the calibration was made with (not checked here).
         calibration: the `AnomalyCalibration` (`calibrate` / `load_calibration`).
-        threshold: alert threshold, default the calibration's.
+        threshold: alert threshold in the units of `LiveScore.score`, default the calibration's.
     """
 
     def __init__(
@@ -94,11 +97,15 @@ class CalibratedAnomalyScorer:
         """Add the next frame; returns its score, or None while the first k frames arrive.
 
         Args:
-            frame: uint8/uint16 as OpenCV reads it ((H, W) gray or (H, W, 3) BGR), or (H, W, C)
-                float in [0, 1], RGB or gray.
+            frame: uint8/uint16 as OpenCV reads it ((H, W) or (H, W, 1) gray, (H, W, 3) BGR or
+                (H, W, 4) BGRA), or (H, W, C) float in [0, 1], RGB or gray.
+
+        Returns:
+            The frame's `LiveScore`, or None.
 
         Raises:
-            ConfigError: a frame of another size than the first, or a float frame outside [0, 1].
+            ConfigError: not a numpy array, a frame of another shape than the first, a float
+                frame outside [0, 1] or with NaN, or another dtype.
             InputImageError: an integer frame of a shape OpenCV does not produce.
         """
         frame = as_float_frame(frame, self._index)
@@ -126,7 +133,17 @@ class CalibratedAnomalyScorer:
         return result
 
     def score_stream(self, frames: Iterable[np.ndarray]) -> Iterator[LiveScore]:
-        """Score every frame of a stream from frame k on, as it arrives."""
+        """Score every frame of a stream from frame k on, as it arrives.
+
+        Args:
+            frames: frames as `update` takes them, in order.
+
+        Returns:
+            An iterator of `LiveScore`s, one per frame from frame k on.
+
+        Raises:
+            ConfigError, InputImageError: as `update`, while iterating.
+        """
         for frame in frames:
             result = self.update(frame)
             if result is not None:

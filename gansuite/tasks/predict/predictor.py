@@ -43,7 +43,7 @@ class PredictionResult:
             uint16), (H, W) gray or (H, W, 3) BGR, step 1 first.
         float_frames: (future, H, W, C) float32 in [0, 1], RGB (C = 3) or gray (C = 1) as the input.
         context_frames: how many of the given frames the model used (the last k).
-        seconds: wall time.
+        seconds: wall time in seconds.
     """
 
     frames: list[np.ndarray]
@@ -73,17 +73,21 @@ def _resize(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class FramePredictor:
     """Predicts future frames with a next-frame generator; reentrant (holds model and settings only).
 
+    Frames are predicted one at a time, each fed back as context (Mathieu et al. 2016; Liu et
+    al. 2018), at the model's working resolution and resized back (bilinear).
+
     Args:
         model: a generator with `context_frames` and `channels` attributes (``unet-predictor``).
         device: "auto", "cpu", "cuda", "cuda:N" or a `torch.device`.
         working_size: run the model at this exact (height, width), e.g. (256, 256) for Ped2.
         max_short_side: run the model on frames downscaled to this short side at most.
-        batch_size: windows per forward pass in `predict_batch`.
+        batch_size: windows per forward pass in `predict_batch`, >= 1.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad or device change); False hands it over.
 
     Raises:
-        ConfigError: a model without those attributes, or bad settings.
+        ConfigError: a model without those attributes, `batch_size` < 1, both `working_size` and
+            `max_short_side`, a non-positive size, an unknown device, or CUDA asked for but absent.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class FramePredictor:
 
         Raises:
             CheckpointError: the model is missing, unreadable or not a next-frame predictor.
+            ConfigError: bad `settings` (see `FramePredictor`).
         """
         loaded = load_model(name)
         if "working_size" not in settings and "max_short_side" not in settings:
@@ -202,14 +207,14 @@ class FramePredictor:
 
         Args:
             context: (T, H, W, C) float in [0, 1], RGB (C = 3) or gray (C = 1), T >= k.
-            future: frames to predict.
+            future: frames to predict, >= 1.
 
         Returns:
             (future, H, W, C) float32 in [0, 1], same channels as `context`.
 
         Raises:
             InputVideoError: fewer than k frames.
-            ConfigError: wrong layout.
+            ConfigError: wrong layout, or `future` < 1.
         """
         if context.ndim != 4 or context.shape[3] not in (1, 3):
             raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
@@ -226,15 +231,18 @@ class FramePredictor:
 
         Args:
             frames: frames as OpenCV reads them, oldest first: uint8 or uint16, (H, W) or (H, W, 1)
-                gray, or (H, W, 3) BGR (an alpha channel is ignored); at least k of them, one size.
+                gray, or (H, W, 3) BGR (an alpha channel is ignored); at least k of them, of which
+                the last k are used and must have one size.
             future: frames to predict, >= 1.
 
         Returns:
-            A `PredictionResult` whose `frames` have the dtype and layout of the first input frame.
+            A `PredictionResult` whose `frames` have the dtype (bit depth) and gray/colour layout
+            of the first of the k frames used.
 
         Raises:
             InputVideoError: fewer than k frames, or frames of different sizes.
-            InputImageError: a frame of an unsupported dtype or shape.
+            InputImageError: a frame of an unsupported dtype or shape, or of too many pixels.
+            ConfigError: `future` < 1.
         """
         started = time.perf_counter()
         if len(frames) < self.context_frames:

@@ -30,7 +30,16 @@ _BYTES_PER_INPUT_PIXEL_PER_CHANNEL = 4 * 4  # float32, about four live feature m
 
 
 def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float) -> nn.Module:
-    """ESRGAN's network interpolation: (1 − realism)·θ_faithful + realism·θ_detailed, in `faithful`.
+    """ESRGAN's network interpolation (Wang et al. 2018): (1 − realism)·θ_faithful + realism·θ_detailed.
+
+    Args:
+        faithful: the PSNR-oriented network; its floating-point parameters and buffers are
+            overwritten in place.
+        detailed: the GAN network of the same architecture (`spec`).
+        realism: in [0, 1]; 0 keeps `faithful`, 1 gives `detailed`.
+
+    Returns:
+        `faithful`, interpolated.
 
     Raises:
         ConfigError: realism outside [0, 1] or networks of different architectures.

@@ -46,13 +46,14 @@ class UpscaleResult:
     """One upscaled image.
 
     Attributes:
-        image: the kind that went in: a `LoadedImage` (float RGB in [0, 1] with alpha, bit depth
-            and gray flag of the source).
-        scale: the final scale (the network's, or `outscale`).
+        image: a `LoadedImage`: `color` (H', W', 3) float32 in [0, 1], RGB, `alpha` (H', W')
+            float32 in [0, 1] or None (H' = round(H·s), W' = round(W·s)), with the source's bit
+            depth and gray flag.
+        scale: the final scale s (the network's, or `outscale`).
         tiles: how many tiles were run.
         fallback_tiles: tiles recomputed in float32 because half precision gave non-finite values.
-        tile_size: the tile side used (0 = untiled).
-        seconds: wall time.
+        tile_size: the tile side used, in input pixels (0 = untiled).
+        seconds: wall time in seconds.
     """
 
     image: LoadedImage
@@ -64,7 +65,7 @@ class UpscaleResult:
 
 
 class Upscaler:
-    """Upscales images with a super-resolution generator.
+    """Upscales images with a super-resolution generator, tiled (after Real-ESRGAN's inference, Wang et al. 2021).
 
     Holds the model and settings only; every call keeps its data local, so one `Upscaler` can
     serve several threads.
@@ -83,10 +84,16 @@ class Upscaler:
             which makes tiled output equal the untiled one (for third-party files: the probed
             effective radius, beyond which one pixel moves the output by < 1/1024), with a
             4-pixel blending band.
-        outscale: final scale after the network (a high-quality MATLAB-bicubic resize), or None.
+        outscale: final scale after the network, in (0, 16] (a MATLAB-bicubic resize of the
+            network's output), or None.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad, device or memory-format change); False hands the
             module over to the upscaler.
+
+    Raises:
+        ConfigError: a bad `tile`, a negative `tile_overlap`, `outscale` outside (0, 16], an
+            unknown or absent device, an unknown precision or one the device or model lacks, or
+            a non-torch model with a device other than the CPU or a precision other than fp32.
     """
 
     def __init__(
@@ -159,18 +166,26 @@ class Upscaler:
         denoise: float | None = None,
         **settings: object,
     ) -> Upscaler:
-        """Load a shipped model by name ("x4", "x4-gan", "x2", "x4-real") or a gansuite weights file.
+        """Load a shipped model by name ("x4", "x4-gan", "x2", "x4-real", "x4-real-gan") or a model file.
+
+        ESRGAN's network interpolation (Wang et al. 2018) blends a shipped model with its twin
+        (`settings.load_blended_weights`).
 
         Args:
-            name: shipped name or path to a `.safetensors` file exported by gansuite.
-            realism: with the "x4" model, interpolate towards "x4-gan" (0 = faithful, 1 = GAN).
-            denoise: with "x4-real", interpolate from the clean-protocol "x4" (0) to "x4-real" as
-                trained (1): how much noise and JPEG is removed (`settings.load_blended_weights`).
+            name: shipped name, or a path: a gansuite `.safetensors` file, or a third-party file
+                (run through `from_file`, without `realism` / `denoise`).
+            realism: in [0, 1]; with "x4" (or "x4-real"), interpolate towards "x4-gan" (or
+                "x4-real-gan"): 0 = faithful, 1 = GAN.
+            denoise: in [0, 1]; with "x4-real" (or "x4-real-gan"), interpolate from the
+                clean-protocol "x4" (or "x4-gan") at 0 to the model as trained at 1: how much
+                noise and JPEG is removed.
             **settings: `Upscaler` keyword arguments.
 
         Raises:
-            ConfigError: `realism` / `denoise` for a model without that twin, or both given.
+            ConfigError: both `realism` and `denoise`, a value outside [0, 1], a model without
+                that twin (or a file), `realism` with a "-gan" model, or bad `settings`.
             CheckpointError: a missing or unusable model file.
+            NotAvailableError: a third-party file without the optional spandrel package.
         """
         path = resolve_model_path(name)
         if realism is None and denoise is None:
@@ -202,6 +217,7 @@ class Upscaler:
         Raises:
             CheckpointError: a missing, unsafe or unrecognised file, or not an RGB SR model.
             NotAvailableError: a third-party file without the optional spandrel package.
+            ConfigError: bad `settings` (see `Upscaler`).
         """
         from gansuite.metrics.perceptual import resolve_device
         from gansuite.tasks.upscale.model_files import load_model_file
@@ -224,7 +240,7 @@ class Upscaler:
 
         Args:
             image: a numpy array as OpenCV reads it (uint8/uint16; gray, BGR or BGRA), a
-                `LoadedImage`, or a tensor (3, H, W) / (1, 3, H, W) float RGB in [0, 1].
+                `LoadedImage`, or a tensor (3, H, W) / (1, 3, H, W) float RGB in [0, 1] (clamped).
             on_tile: optional progress callback `(done, total)`.
 
         Returns:
@@ -232,6 +248,12 @@ class Upscaler:
             the input's kind. Gray content (R = G = B everywhere) comes back with equal channels;
             the colour under fully transparent pixels is bled from their visible neighbours
             first, so edges get no dark fringe (`gansuite.io.content`).
+
+        Raises:
+            ConfigError: a tensor that holds more than one image or is not (3, H, W) /
+                (1, 3, H, W) floating point, or an input of another type.
+            InputImageError: a numpy array of an unsupported dtype or shape, or of more than
+                `gansuite.io.image.DEFAULT_MAX_PIXELS` pixels.
         """
         started = time.perf_counter()
         loaded = self._load(image)
@@ -277,8 +299,8 @@ class Upscaler:
             on_tile: optional progress callback `(done, total)`.
 
         Returns:
-            (N, C, H·s, W·s) in [0, 1], s = `outscale` or the model's scale, with the input's
-            dtype and device.
+            (N, C, round(H·s), round(W·s)) in [0, 1], s = `outscale` or the model's scale, with
+            the input's dtype and device.
 
         Raises:
             ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1.
@@ -318,11 +340,11 @@ class Upscaler:
             batch_size: frames per forward pass (>= 1); more helps on a GPU, not on a CPU.
 
         Returns:
-            An iterator of `(H·s, W·s, C) float32 in [0, 1]` frames, in order.
+            An iterator of `(round(H·s), round(W·s), C) float32 in [0, 1]` frames, in order.
 
         Raises:
-            ConfigError: a bad `batch_size`, a frame that is not (H, W, 1|3) float, or frames of
-                different sizes.
+            ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
+                float, or frames of different sizes.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
@@ -352,7 +374,8 @@ class Upscaler:
             yield np.ascontiguousarray(frame)
 
     def to_array(self, result: UpscaleResult) -> np.ndarray:
-        """The result as OpenCV would write it: same dtype and channels as the input array."""
+        """The result as OpenCV would write it: uint8 or uint16 (the source's bit depth), (H, W) gray,
+        (H, W, 3) BGR, or (H, W, 4) BGRA when there is alpha (gray + alpha included)."""
         image = result.image
         return encode_array(image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale)
 

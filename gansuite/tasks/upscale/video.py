@@ -60,10 +60,10 @@ class VideoUpscaleReport:
     Attributes:
         output: the written file.
         frames: frames upscaled and written.
-        input_size: (width, height) of the source frames, upright.
-        output_size: (width, height) of the output frames.
-        seconds: wall time of the whole pipeline.
-        frames_per_second: `frames / seconds`.
+        input_size: (width, height) of the source frames in pixels, upright.
+        output_size: (width, height) of the output frames in pixels.
+        seconds: wall time of the whole pipeline, in seconds.
+        frames_per_second: `frames / seconds` (throughput, not the clip's frame rate).
         copied_streams: the audio and subtitle streams copied, as "#index type (codec)".
         codec: the video codec written (h264, ...).
         pix_fmt: its pixel format.
@@ -171,14 +171,15 @@ def upscale_video(
 
     Args:
         upscaler: the configured `Upscaler` (any model, tiling, precision).
-        source: a video file FFmpeg decodes, or a folder of frames (25 fps, no sound).
+        source: a video file FFmpeg decodes, or a folder of frames (`gansuite.io.DEFAULT_FPS`,
+            25 fps, no sound).
         target: the output file (.mp4, .mov, .m4v, .mkv, .avi, .webm); never the source.
         codec: a `gansuite.io.CODECS` name (h264, h265, vp9, av1, ffv1, ...).
         crf: constant rate factor, None for the codec's default (h264: 18).
         pix_fmt: encoder pixel format (yuv420p10le for 10-bit), None for the codec's default (yuv420p;
             yuv420p10le for sources of more than 8 bits where the codec takes it).
-        batch_size: frames per forward pass.
-        queue_frames: frames each queue between the stages holds (memory: about
+        batch_size: frames per forward pass, >= 1.
+        queue_frames: frames each queue between the stages holds, in [1, 256] (memory: about
             `2 * queue_frames + 2 * batch_size` frames in and out).
         temporal_blend: the weight in (0, 1) of `gansuite.tasks.upscale.temporal.TemporalBlend`
             (flow-guided blending with the previous output, against GAN flicker), or None for
@@ -193,7 +194,9 @@ def upscale_video(
 
     Raises:
         InputVideoError: the source cannot be opened or decoded.
-        ConfigError: bad options, the output is the source, or the container cannot hold a stream.
+        ConfigError: bad options (`codec`, `crf`, `pix_fmt`, `batch_size`, `queue_frames`,
+            `temporal_blend` outside (0, 1)), the output is the source, or the container cannot
+            hold a stream.
         OutputError, OutputExistsError: the output cannot be written; nothing is left behind.
     """
     started = time.perf_counter()
