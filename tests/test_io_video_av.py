@@ -150,3 +150,20 @@ def test_writer_failure_leaves_nothing(tmp_path: Path) -> None:
         for frame in (np.zeros((32, 32, 3), np.float32),) * 2 + (np.zeros((8, 8, 3), np.float32),):
             writer.write(frame)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("rate", [0, -25, float("nan"), Fraction(0), 5000])
+def test_writer_refuses_a_bad_rate_before_writing(tmp_path: Path, rate: object) -> None:
+    with pytest.raises(ConfigError, match=r"out\.mp4: fps must be a number in \(0, 1000\]"):
+        VideoWriter(tmp_path / "out.mp4", rate=rate)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_names_a_missing_or_unreadable_copy_source(tmp_path: Path) -> None:
+    with pytest.raises(InputVideoError, match=r"missing\.mp4: the video to copy audio .* does not exist"):
+        VideoWriter(tmp_path / "out.mkv", rate=Fraction(25), copy_from=tmp_path / "missing.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 10)
+    with pytest.raises(InputVideoError, match=r"junk\.mp4: cannot read its streams"):
+        VideoWriter(tmp_path / "out.mkv", rate=Fraction(25), copy_from=junk)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.mp4"]

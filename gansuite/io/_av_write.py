@@ -26,6 +26,8 @@ unchanged (packets copied, timestamps kept) and interleaved with the video by ti
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import os
 from collections.abc import Iterator
 from fractions import Fraction
@@ -71,8 +73,9 @@ class VideoWriter:
         overwrite: whether an existing file may be replaced.
 
     Raises:
-        ConfigError: an unknown extension, bad codec options, or a container that cannot hold a
-            copied stream.
+        ConfigError: an unknown extension, bad codec options, a rate outside (0, 1000] frames per
+            second, or a container that cannot hold a copied stream.
+        InputVideoError: `copy_from` is missing or unreadable.
         OutputError, OutputExistsError: the output cannot be written (from the constructor).
     """
 
@@ -98,6 +101,7 @@ class VideoWriter:
             )
         self._explicit_pix_fmt = pix_fmt is not None
         self.codec, self.pix_fmt, self.crf = check_codec(codec or CONTAINER_CODECS[extension], pix_fmt, crf, str(path))
+        check_fps(float(rate) if isinstance(rate, Fraction) else rate, str(self.path))
         self.rate = rate if isinstance(rate, Fraction) else _rate_fraction(rate)
         self.time_base = time_base or 1 / self.rate  # of the pts given to `write`
         # AVI counts frame slots of its time base: it gets 1 / rate and constant spacing
@@ -105,7 +109,12 @@ class VideoWriter:
         self.color = color
         self.copy_from = Path(copy_from) if copy_from is not None else None
         if self.copy_from is not None:
-            _, refused = copyable_streams(self.copy_from, extension)
+            if not self.copy_from.is_file():
+                raise InputVideoError(f"{self.copy_from}: the video to copy audio and subtitles from does not exist")
+            try:
+                _, refused = copyable_streams(self.copy_from, extension)
+            except av.error.FFmpegError as exc:
+                raise InputVideoError(f"{self.copy_from}: cannot read its streams to copy ({exc})") from exc
             if refused:
                 raise ConfigError(
                     f"{self.path}: a {extension} file cannot hold {', '.join(refused)} of {self.copy_from}; "
@@ -327,6 +336,16 @@ class VideoWriter:
             with contextlib.suppress(*FFMPEG_ERRORS):
                 source.close()
             self._source = None
+
+
+MAX_FPS = 1000.0
+
+
+def check_fps(fps: float, name: str) -> float:
+    """`fps` as a float if it is a real number in (0, MAX_FPS]; else ConfigError naming `name`."""
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not math.isfinite(fps) or not 0 < fps <= MAX_FPS:
+        raise ConfigError(f"{name}: fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")
+    return float(fps)
 
 
 def _rate_fraction(rate: float) -> Fraction:

@@ -23,7 +23,6 @@ FFV1 lossless (.mkv), Motion JPEG (.avi) or VP9 (.webm) by default, any `codec`/
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,7 @@ import numpy as np
 
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io._av_read import DecodeStats, TimedFrame, decode_frames, stream_info
-from gansuite.io._av_write import CODECS, CONTAINER_CODECS, VideoWriter, check_codec
+from gansuite.io._av_write import CODECS, CONTAINER_CODECS, MAX_FPS, VideoWriter, check_codec, check_fps
 from gansuite.io.folders import FRAME_EXTENSIONS, folder_frames, frame_files, write_frames
 from gansuite.io.image import rgb_to_gray
 
@@ -72,7 +71,6 @@ VIDEO_EXTENSIONS = (
 )
 """Extensions taken as video files by `gansuite upscale` (anything FFmpeg reads can be opened directly)."""
 
-_MAX_FPS = 1000.0
 
 Warn = Callable[[str], None]
 
@@ -240,7 +238,7 @@ def iter_timed_frames(
     source = Path(path)
     limit = math.inf if max_frames is None else max_frames
     if _is_folder(source):
-        rate = _rate_fraction(_check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
+        rate = _rate_fraction(check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
         folder = folder_frames(source, frame_files(source), limit)
         frames: Iterator[TimedFrame] = (
             TimedFrame(image, index, index, 1, 1 / rate) for index, image in enumerate(folder)
@@ -266,7 +264,7 @@ def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> Vi
         ConfigError: `fps` is out of range.
     """
     if fps is not None:
-        fps = _check_fps(fps, str(path))
+        fps = check_fps(fps, str(path))
     source = Path(path)
     if _is_folder(source):
         files = frame_files(source)
@@ -280,7 +278,7 @@ def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> Vi
     rate = info.average_rate
     if fps is not None:
         rate = _rate_fraction(fps)
-    elif rate is None or not 0 < float(rate) <= _MAX_FPS:
+    elif rate is None or not 0 < float(rate) <= MAX_FPS:
         rate = _rate_fraction(DEFAULT_FPS)
     return VideoInfo(
         float(rate), info.frame_count, info.height, info.width, source, time_base=info.time_base, rate=rate,
@@ -350,7 +348,7 @@ def write_video(
         OutputError: Folder missing, path is a folder, or FFmpeg failed to write.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
-    fps = _check_fps(fps, str(path))
+    fps = check_fps(fps, str(path))
     with VideoWriter(path, rate=_rate_fraction(fps), codec=codec, crf=crf, pix_fmt=pix_fmt, copy_from=copy_from,
                      overwrite=overwrite) as writer:
         for frame in frames:
@@ -359,12 +357,6 @@ def write_video(
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _check_fps(fps: float, name: str) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not math.isfinite(fps) or not 0 < fps <= _MAX_FPS:
-        raise ConfigError(f"{name}: fps must be a number in (0, {_MAX_FPS:g}], got {fps!r}")
-    return float(fps)
 
 
 def _is_folder(source: Path) -> bool:

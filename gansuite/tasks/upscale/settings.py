@@ -99,7 +99,7 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
         if "-real" not in name or clean not in SHIPPED_WEIGHTS:
             raise ConfigError(
                 f"--denoise blends a model trained on realistic degradations with its clean twin; {name!r} is not one: "
-                "use --model x4-real (x4-real-gan when shipped)"
+                "use --model x4-real or x4-real-gan"
             )
         return interpolate_weights(load_upscale_weights(resolve_model_path(clean)), model, denoise)
     return model

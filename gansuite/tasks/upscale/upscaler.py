@@ -193,9 +193,14 @@ class Upscaler:
                 return cls.from_file(path, **settings)
             model = load_upscale_weights(path)
         elif str(name) not in SHIPPED_WEIGHTS and realism is not None:
-            raise ConfigError(f"--realism needs a GAN counterpart of {str(name)!r}; shipped pairs: x4 / x4-gan")
+            raise ConfigError(
+                f"--realism needs a GAN counterpart of {str(name)!r}; shipped pairs: x4 / x4-gan, x4-real / x4-real-gan"
+            )
         elif str(name) not in SHIPPED_WEIGHTS:
-            raise ConfigError(f"--denoise needs the clean-protocol twin of {str(name)!r}; shipped pair: x4 / x4-real")
+            raise ConfigError(
+                f"--denoise needs the clean-protocol twin of {str(name)!r}; "
+                "shipped pairs: x4 / x4-real, x4-gan / x4-real-gan"
+            )
         else:
             model = load_blended_weights(str(name), realism=realism, denoise=denoise)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
