@@ -205,6 +205,25 @@ def test_config_validation() -> None:
         TrainerConfig.from_dict({"steps": 1, "batch_size": 1, "learning_rate": 3})
     with pytest.raises(ConfigError, match="at least one content loss"):
         toy_config(adversarial_loss="none")
+    for bad, message in (
+        (dict(device="mps"), "device 'mps' is not"),
+        (dict(device="cuda0"), "device 'cuda0' is not"),
+        (dict(ema_decay=1.0), r"ema_decay must be in \[0, 1\)"),
+        (dict(ema_decay=-0.1), r"ema_decay must be in \[0, 1\)"),
+        (dict(r1_gamma=-1.0), "r1_gamma must be >= 0"),
+        (dict(warmup_steps=-5), "warmup_steps must be >= 0"),
+        (dict(grad_clip=-1.0), "grad_clip must be >= 0"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            toy_config(**bad)
+    assert toy_config(device="cuda:1").device == "cuda:1"  # only checked against the machine when training
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_device_without_cuda_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--device cuda: torch sees no CUDA device"):
+        toy_trainer(tmp_path / "run", toy_config(device="cuda", precision="fp32"))
+    assert not (tmp_path / "run").exists()
 
 
 def test_export_from_checkpoint_rebuilds_the_ema_generator(tmp_path: Path) -> None:

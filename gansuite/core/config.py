@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,7 @@ class TrainerConfig:
         keep_checkpoints: how many recent checkpoints to keep.
         seed: base seed of data order, augmentations and initial RNG state.
         num_workers: DataLoader worker processes.
-        device: "auto", "cpu" or "cuda".
+        device: "auto", "cpu", "cuda" or "cuda:N".
         channels_last: use the channels-last memory format for 4-D tensors (faster convs).
         progress: show a progress bar.
         tensorboard: write TensorBoard scalars besides the JSONL log.
@@ -73,9 +74,10 @@ class TrainerConfig:
     Raises:
         ConfigError: `steps` or `batch_size` not positive, an unknown `precision` or `schedule`,
             `discriminator_updates_per_generator_update` or `max_nonfinite_steps` below 1,
-            `adversarial_loss="none"` without content losses, or a negative content-loss weight.
-            fp16/bf16 without CUDA, `ema_decay` >= 1 and loss names are checked when the
-            `Trainer` is built.
+            `adversarial_loss="none"` without content losses, a negative content-loss weight,
+            `r1_gamma`, `grad_clip` or `warmup_steps`, `ema_decay` outside [0, 1), or a `device`
+            other than "auto", "cpu", "cuda", "cuda:N". fp16/bf16 or "cuda" without CUDA, and
+            loss names, are checked when the `Trainer` is built.
     """
 
     steps: int
@@ -122,6 +124,13 @@ class TrainerConfig:
             raise ConfigError("max_nonfinite_steps must be >= 1")
         if self.adversarial_loss == "none" and not self.content_losses:
             raise ConfigError("with adversarial_loss='none' at least one content loss is needed")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(self.device)):
+            raise ConfigError(f"device {self.device!r} is not 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1) (0 disables the EMA), got {self.ema_decay}")
+        for name in ("r1_gamma", "grad_clip", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         # JSON round trips give lists; keep the declared tuple types
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "schedule_milestones", tuple(self.schedule_milestones))

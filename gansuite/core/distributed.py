@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from gansuite.errors import GansuiteError
+from gansuite.errors import ConfigError, GansuiteError
 
 __all__ = ["DistributedContext", "all_ranks_true", "init_distributed", "run_on_main"]
 
@@ -42,8 +42,13 @@ def init_distributed(device: str = "auto") -> DistributedContext:
 
     Args:
         device: "auto" (CUDA if available), "cpu" or "cuda".
+
+    Raises:
+        ConfigError: "cuda" asked for where torch sees no CUDA device.
     """
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: torch sees no CUDA device here; use --device cpu or auto")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return DistributedContext(device=torch.device("cuda" if use_cuda else "cpu"))

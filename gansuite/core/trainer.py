@@ -67,9 +67,9 @@ class Trainer:
         content_losses: prebuilt content losses; by default built from `config.content_losses`.
 
     Raises:
-        ConfigError: an adversarial loss without a discriminator, fp16/bf16 precision without
-            CUDA, `config.ema_decay` >= 1, or a content loss that needs the EMA generator (LDL)
-            with `ema_decay` 0.
+        ConfigError: an adversarial loss without a discriminator, a "cuda" device or fp16/bf16
+            precision without CUDA, or a content loss that needs the EMA generator (LDL) with
+            `ema_decay` 0.
         UnknownNameError: an adversarial or content loss name that is not registered.
         BackboneNotFoundError: a perceptual loss whose VGG16 weights cannot be found.
     """
