@@ -224,11 +224,16 @@ def test_the_natural_recipe_trains_and_its_card_runs_at_full_resolution(tmp_path
     assert torch.equal(model.state_dict()["decoders.0.0.weight"], first["decoders.0.0.weight"])
 
 
-def test_the_mse_twin_keeps_only_the_pixel_losses() -> None:
+def test_the_mse_twin_is_trained_with_mse_alone() -> None:
     gan, twin = get_recipe("natural"), get_recipe("natural-mse")
     assert {loss.name for loss in gan.trainer.content_losses} == {"l1", "gdl", "perceptual"}
     assert gan.trainer.uses_discriminator and not twin.trainer.uses_discriminator
-    assert {loss.name for loss in twin.trainer.content_losses} == {"l1", "gdl"}
+    assert [(loss.name, loss.weight) for loss in twin.trainer.content_losses] == [("mse", 1.0)]
+    assert gan.generator.kwargs["hedge_scales"] and gan.generator.kwargs["blur_sigmas"]
+    assert gan.motion is not None and gan.motion.max_shake > 0
+    # a recipe without `twin_losses` keeps its own pixel losses
+    ped2_twin = get_recipe("ped2-mse")
+    assert [loss.name for loss in ped2_twin.trainer.content_losses] == ["mse", "gdl"]
     assert (twin.trainer.steps, twin.trainer.batch_size, twin.crop_size) == (gan.trainer.steps, gan.trainer.batch_size,
                                                                              gan.crop_size)
 

@@ -114,7 +114,9 @@ def frame_files(folder: Path) -> list[Path]:
 
 
 def folder_frames(folder: Path, files: list[Path], limit: float) -> Iterator[np.ndarray]:
-    """Decode up to `limit` of `files` (from `folder`) as (H, W, C) float32 RGB or gray frames in [0, 1].
+    """Decode up to `limit` of `files` (from `folder`) as (H, W, 3) float32 RGB frames in [0, 1].
+
+    Gray files come back with the gray value in all three channels.
 
     Raises:
         InputVideoError: a frame cannot be read as an image (naming its index and the folder).

@@ -127,6 +127,8 @@ class PredictRecipe:
         motion: the synthetic motion ranges (None: `MotionRanges` defaults).
         full_resolution: the trained model runs on frames at the input's size (its card has no
             max_short_side), for generators that reduce the resolution themselves (``flow-unet``).
+        twin_losses: the content losses of the recipe's MSE-only twin (`mse_twin`); empty: the
+            recipe's own losses without the perceptual term.
         description: one line for `--help`.
 
     Raises:
@@ -148,6 +150,7 @@ class PredictRecipe:
     flip: bool = True
     motion: MotionRanges | None = None
     full_resolution: bool = False
+    twin_losses: tuple[ContentLossConfig, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -195,8 +198,14 @@ def get_recipe(name: str) -> PredictRecipe:
 
 
 def mse_twin(recipe: PredictRecipe) -> PredictRecipe:
-    """`recipe` with its pixel losses only (no discriminator, adversarial or perceptual term), named ``<name>-mse``."""
-    pixel_losses = tuple(loss for loss in recipe.trainer.content_losses if loss.name != "perceptual")
+    """`recipe` with its pixel losses only (no discriminator, adversarial or perceptual term), named ``<name>-mse``.
+
+    The losses are the recipe's `twin_losses` where it names them, else its own content losses
+    without the perceptual term.
+    """
+    pixel_losses = recipe.twin_losses or tuple(
+        loss for loss in recipe.trainer.content_losses if loss.name != "perceptual"
+    )
     return dataclasses.replace(
         recipe,
         name=f"{recipe.name}-mse",
@@ -291,6 +300,12 @@ _register(
         "stills, 128x128 crops, 4 → 1 with a 2-step rollout, L1 + GDL + LSGAN",
     )
 )
+# natural: the four base candidates plus hedges (the motion average over s = 0.5 … 1.5 and blurs σ = 1, 2)
+# and synthetic hand-held camera shake (a fresh random offset of up to 1.5 px per frame), so that the
+# next position is not fully predictable from the past, as in real footage. Its twin is trained with
+# MSE alone, the loss whose optimum is the mean of the possible futures. Both start from the previous
+# natural weights (`--init`; the blend head is new) and train 2400 steps. The pair was shipped by a rule
+# fixed before it was measured, on the seen clips only (benchmarks/results/predict_natural_seen_flow.md).
 _register(
     PredictRecipe(
         name="natural",
@@ -298,7 +313,9 @@ _register(
         context_frames=4,
         rollout=2,
         grayscale=False,
-        generator=flow_predictor_spec(context_frames=4, channels=3),
+        generator=flow_predictor_spec(
+            context_frames=4, channels=3, hedge_scales=(0.5, 0.75, 1.0, 1.25, 1.5), blur_sigmas=(1.0, 2.0)
+        ),
         discriminator=_patchgan(2, 3, 4, base_channels=16),
         trainer=TrainerConfig(
             steps=2_400,
@@ -320,9 +337,10 @@ _register(
         stills_share=0.65,
         motion=MotionRanges(
             max_pan=6.0, max_zoom=0.03, max_rotation=1.5, max_layers=3, max_layer_speed=6.0,
-            max_acceleration=0.5, max_layer_zoom=0.03, max_brightness_change=0.03,
+            max_acceleration=0.5, max_layer_zoom=0.03, max_brightness_change=0.03, max_shake=1.5,
         ),
         full_resolution=True,
+        twin_losses=(ContentLossConfig("mse", 1.0),),
         description="motion-aware flow-unet (DIS flow + learned correction, mask, residual; warps the last "
         "frames); clips and varied synthetic motion over stills, 128x128 crops, 2-step rollout, L1 + GDL + VGG "
         "perceptual + LSGAN",
