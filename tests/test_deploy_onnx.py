@@ -167,3 +167,12 @@ def test_shipped_x4_exports_and_upscales_like_torch(tmp_path: Path) -> None:
     with_onnx = Upscaler(OnnxUpscaleModel(tmp_path / "x4.onnx"))(image).image.color
     assert with_onnx.shape == (76, 92, 3)
     assert np.abs(with_onnx - with_torch).max() <= 1e-4
+
+
+def test_the_flow_predictor_is_refused_with_its_reason_before_anything_is_written(tmp_path: Path) -> None:
+    spec = NetworkSpec("generator", "flow-unet", {"context_frames": 2, "channels": 3, "base_channels": 4, "depth": 2})
+    weights = export_weights(tmp_path / "flow.safetensors", build_network(spec), card={"steps": 1})
+    result = CliRunner().invoke(main, ["export", "onnx", "--model", str(weights), "-o", str(tmp_path / "flow.onnx")])
+    assert result.exit_code != 0 and "cannot be exported to ONNX" in result.output and "OpenCV" in result.output
+    assert "internal error" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "flow.onnx").exists()

@@ -41,7 +41,7 @@ from torch import nn
 from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
-from gansuite.errors import CheckpointError, ConfigError
+from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -208,7 +208,12 @@ def export_onnx(
         ConfigError: opset below 17 or a file name not ending in ``.onnx``.
         OutputError, OutputExistsError: the file cannot be written.
         MissingExtraError: onnx (or, with `verify`, onnxruntime) is not installed.
+        NotAvailableError: a network that cannot be traced to ONNX (its class sets
+            ``onnx_unsupported`` to the reason, e.g. the ``flow-unet`` predictor, which calls OpenCV).
     """
+    reason = getattr(exportable.module, "onnx_unsupported", None)
+    if reason:
+        raise NotAvailableError(f"{exportable.name}: cannot be exported to ONNX: {reason}; run it with PyTorch")
     onnx = require_extra("onnx", "onnx", feature="ONNX export")
     if opset < DEFAULT_OPSET:
         raise ConfigError(f"--opset {opset}: gansuite exports opset {DEFAULT_OPSET} or later")

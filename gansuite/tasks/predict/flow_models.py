@@ -137,6 +137,9 @@ class FlowUNetPredictor(nn.Module):
         ConfigError: bad settings, or an input of the wrong layout.
     """
 
+    # read by gansuite.deploy.onnx.export_onnx, which refuses the model with this reason
+    onnx_unsupported = "its forward pass computes optical flow with OpenCV (DIS) and sizes its U-Net in Python"
+
     def __init__(
         self, *, context_frames: int = 4, channels: int = 3, base_channels: int = 24, depth: int = 3,
         internal_scale: int = 2, max_internal_side: int = 256, classical_flow: str = "medium",
