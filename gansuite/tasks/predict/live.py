@@ -133,16 +133,9 @@ class CalibratedAnomalyScorer:
         return result
 
     def score_stream(self, frames: Iterable[np.ndarray]) -> Iterator[LiveScore]:
-        """Score every frame of a stream from frame k on, as it arrives.
+        """One `LiveScore` per frame of `frames` (as `update` takes them, in order) from frame k on.
 
-        Args:
-            frames: frames as `update` takes them, in order.
-
-        Returns:
-            An iterator of `LiveScore`s, one per frame from frame k on.
-
-        Raises:
-            ConfigError, InputImageError: as `update`, while iterating.
+        Raises ConfigError or InputImageError as `update` does, while iterating.
         """
         for frame in frames:
             result = self.update(frame)
