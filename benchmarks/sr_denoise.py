@@ -34,13 +34,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("x4-real", "x4-real-gan"), default="x4-real")
     model_name = parser.parse_args().model
-    clean = model_name.replace("-real", "")
     data = os.environ.get("GANSUITE_DATA")
     if not data:
         print("GANSUITE_DATA is unset: point it at the datasets folder (sr/Set5, sr/Set14)", file=sys.stderr)
         return 2
     from gansuite.core.checkpoint import export_weights
+    from gansuite.tasks.upscale.settings import clean_twin
     from gansuite.tasks.upscale.upscaler import Upscaler
+
+    clean = clean_twin(model_name)
 
     RESULTS.mkdir(exist_ok=True)
     reports = {}

@@ -101,7 +101,7 @@ class VideoWriter:
             )
         self._explicit_pix_fmt = pix_fmt is not None
         self.codec, self.pix_fmt, self.crf = check_codec(codec or CONTAINER_CODECS[extension], pix_fmt, crf, str(path))
-        check_fps(float(rate) if isinstance(rate, Fraction) else rate, str(self.path))
+        check_fps(rate, str(self.path))
         self.rate = rate if isinstance(rate, Fraction) else _rate_fraction(rate)
         self.time_base = time_base or 1 / self.rate  # of the pts given to `write`
         # AVI counts frame slots of its time base: it gets 1 / rate and constant spacing

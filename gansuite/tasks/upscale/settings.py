@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -18,6 +19,8 @@ from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weig
 
 __all__ = [
     "auto_tile_size",
+    "clean_twin",
+    "gan_twin",
     "interpolate_weights",
     "load_blended_weights",
     "resolve_device",
@@ -56,6 +59,23 @@ def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float
     return faithful
 
 
+def gan_twin(name: str) -> str | None:
+    """The GAN twin `--realism` blends a shipped PSNR-oriented model towards (x4 → x4-gan), or None."""
+    twin = f"{name}-gan"
+    return twin if name in SHIPPED_WEIGHTS and twin in SHIPPED_WEIGHTS else None
+
+
+def clean_twin(name: str) -> str | None:
+    """The clean-protocol twin `--denoise` blends a shipped realistic-degradation model with
+    (x4-real → x4, x4-real-gan → x4-gan), or None."""
+    twin = name.replace("-real", "")
+    return twin if "-real" in name and name in SHIPPED_WEIGHTS and twin in SHIPPED_WEIGHTS else None
+
+
+def _pairs(twin: Callable[[str], str | None]) -> str:
+    return ", ".join(f"{name} / {twin(name)}" for name in SHIPPED_WEIGHTS if twin(name))
+
+
 def load_blended_weights(name: str, *, realism: float | None = None, denoise: float | None = None) -> nn.Module:
     """A shipped upscaler, optionally blended with its twin (ESRGAN's network interpolation).
 
@@ -67,7 +87,8 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
       ``-dn`` strength for realesr-general-x4v3. `benchmarks/results/sr_denoise.md` measures it.
 
     Args:
-        name: a `SHIPPED_WEIGHTS` name.
+        name: a `SHIPPED_WEIGHTS` name (a file has no twin: with `realism` or `denoise` it is
+            refused before anything is loaded).
         realism, denoise: in [0, 1]; at most one of them.
 
     Returns:
@@ -85,24 +106,24 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
             f"--model {name} and --realism conflict: --realism R blends {faithful} (R=0) with {name} (R=1); "
             f"give --model {faithful} --realism R, or --model {name} alone"
         )
-    model = load_upscale_weights(resolve_model_path(name))
     if realism is not None:
-        if f"{name}-gan" not in SHIPPED_WEIGHTS:
-            raise ConfigError(
-                f"--realism needs a GAN counterpart of {name!r}; pairs: x4 / x4-gan, x4-real / x4-real-gan"
-            )
-        return interpolate_weights(model, load_upscale_weights(resolve_model_path(f"{name}-gan")), realism)
+        gan = gan_twin(name)
+        if gan is None:
+            raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: {_pairs(gan_twin)}")
+        model = load_upscale_weights(resolve_model_path(name))
+        return interpolate_weights(model, load_upscale_weights(resolve_model_path(gan)), realism)
     if denoise is not None:
         if not 0.0 <= denoise <= 1.0:
             raise ConfigError(f"--denoise must be between 0 and 1, got {denoise}")
-        clean = name.replace("-real", "")
-        if "-real" not in name or clean not in SHIPPED_WEIGHTS:
+        clean = clean_twin(name)
+        if clean is None:
             raise ConfigError(
-                f"--denoise blends a model trained on realistic degradations with its clean twin; {name!r} is not one: "
-                "use --model x4-real or x4-real-gan"
+                f"--denoise needs the clean-protocol twin of {name!r} (a model trained on realistic degradations); "
+                f"shipped pairs: {_pairs(clean_twin)}"
             )
+        model = load_upscale_weights(resolve_model_path(name))
         return interpolate_weights(load_upscale_weights(resolve_model_path(clean)), model, denoise)
-    return model
+    return load_upscale_weights(resolve_model_path(name))
 
 
 def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:

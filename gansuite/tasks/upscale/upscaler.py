@@ -28,7 +28,7 @@ from gansuite.io.image import LoadedImage, decode_array, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.io.tiling import tiled_apply
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
-from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights
+from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.settings import (
     auto_tile_size,
     interpolate_weights,
@@ -187,20 +187,11 @@ class Upscaler:
             CheckpointError: a missing or unusable model file.
             NotAvailableError: a third-party file without the optional spandrel package.
         """
-        path = resolve_model_path(name)
         if realism is None and denoise is None:
+            path = resolve_model_path(name)
             if not is_gansuite_weights(path):
                 return cls.from_file(path, **settings)
             model = load_upscale_weights(path)
-        elif str(name) not in SHIPPED_WEIGHTS and realism is not None:
-            raise ConfigError(
-                f"--realism needs a GAN counterpart of {str(name)!r}; shipped pairs: x4 / x4-gan, x4-real / x4-real-gan"
-            )
-        elif str(name) not in SHIPPED_WEIGHTS:
-            raise ConfigError(
-                f"--denoise needs the clean-protocol twin of {str(name)!r}; "
-                "shipped pairs: x4 / x4-real, x4-gan / x4-real-gan"
-            )
         else:
             model = load_blended_weights(str(name), realism=realism, denoise=denoise)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
