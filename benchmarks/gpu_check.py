@@ -219,6 +219,16 @@ def _pytest_summary(path: Path) -> str:
     return summary[-1].strip("= ") if summary else (lines[-1] if lines else "no output")
 
 
+def _pytest_outcomes(path: Path) -> list[str]:
+    """Each test's outcome from pytest's ``-rA`` short summary, as ``OUTCOME test-id`` lines."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    outcomes = ("PASSED ", "FAILED ", "SKIPPED ", "ERROR ", "XFAIL ", "XPASS ")
+    return [line.strip() for line in text.splitlines() if line.startswith(outcomes)]
+
+
 def report(work: Path, out: Path, dry_run: bool) -> None:
     device = _device(dry_run)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -231,6 +241,7 @@ def report(work: Path, out: Path, dry_run: bool) -> None:
         f"{when} · {_device_name(device)} · torch {torch.__version__} · CUDA {cuda}",
         "",
         f"- `pytest -m gpu`: {_pytest_summary(work / 'pytest_gpu.log')}",
+        *(f"  - {line}" for line in _pytest_outcomes(work / "pytest_gpu.log")),
     ]
     resume = _load(work / "resume.json")
     if resume is None:

@@ -46,11 +46,11 @@ step() {  # step NAME LIMIT_SECONDS COMMAND... : run with a time limit, never st
 
 if [[ -n "$DRY_RUN" ]]; then
   # on the CPU the gpu tests skip; collecting them still checks that they import
-  step "pytest -m gpu" 120 bash -c "$PYTHON -m pytest -m gpu -rs -q -p no:cacheprovider tests 2>&1 | tee '$WORK/pytest_gpu.log'"
+  step "pytest -m gpu" 120 bash -c "$PYTHON -m pytest -m gpu -rA -q -p no:cacheprovider tests 2>&1 | tee '$WORK/pytest_gpu.log'"
   step "upscale speed" 240 "$PYTHON" -m gansuite.cli benchmark speed --model x4 --device cpu --precision fp32 \
     --size 32 --repeats 1 --warmup 0 --no-training --markdown "$WORK/upscale_speed.md"
 else
-  step "pytest -m gpu" 150 bash -c "$PYTHON -m pytest -m gpu -rs -q -p no:cacheprovider tests 2>&1 | tee '$WORK/pytest_gpu.log'"
+  step "pytest -m gpu" 150 bash -c "$PYTHON -m pytest -m gpu -rA -q -p no:cacheprovider tests 2>&1 | tee '$WORK/pytest_gpu.log'"
   step "upscale speed" 90 "$PYTHON" -m gansuite.cli benchmark speed --model x4 --device cuda \
     --precision fp32,fp16,bf16 --size 512 --repeats 10 --warmup 3 --no-training --markdown "$WORK/upscale_speed.md"
 fi

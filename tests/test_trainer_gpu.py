@@ -6,6 +6,7 @@ outcome in docs/GPU.md.
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_fp16_training_with_r1_stays_finite_and_r1_sees_the_loss_scale(tmp_path:
     def spy(real_logits, real, *, grad_scale=None):
         assert grad_scale is not None and float(grad_scale) > 1.0  # fp16: the gradient is taken of scaled logits
         value = real_r1(real_logits, real, grad_scale=grad_scale)
-        penalties.append(float(value))
+        penalties.append(float(value.detach()))
         return value
 
     monkeypatch.setattr(trainer_module, "r1_penalty", spy)
@@ -93,7 +94,12 @@ def test_fp16_training_with_r1_stays_finite_and_r1_sees_the_loss_scale(tmp_path:
     # GradScaler may back off from its initial scale for a few steps; then every step updates
     assert sum(step.skipped for step in result.history) <= 8
     assert not any(step.skipped for step in result.history[-5:])
-    assert all(p == p and p != float("inf") for p in penalties) and max(penalties) > 0.0
+    # At the initial scale (65536) the scaled input gradient can overflow fp16: the penalty is
+    # then inf, the step is skipped and the scale backs off (PyTorch's AMP recipe). Every step
+    # that updated had a finite, positive penalty.
+    assert len(penalties) == len(result.history)
+    kept = [p for p, step in zip(penalties, result.history, strict=True) if not step.skipped]
+    assert kept and all(math.isfinite(p) for p in kept) and max(kept) > 0.0
     assert result.history[-1].content_loss < result.history[0].content_loss
 
 

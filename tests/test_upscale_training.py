@@ -150,9 +150,11 @@ def test_cli_trains_a_shipped_recipe(tmp_path: Path) -> None:
     write_images(tmp_path / "hr", 2, 100)  # the x4-psnr recipe crops 96 px
     run = tmp_path / "run"
     args = ["train", "upscale", "--recipe", "x4-psnr", "--data", str(tmp_path / "hr"), "--out", str(run)]
-    result = CliRunner().invoke(main, [*args, "--steps", "2", "--batch-size", "2", "--device", "cpu"])
+    result = CliRunner().invoke(main, [*args, "--steps", "2", "--batch-size", "2", "--device", "cpu",
+                                       "--precision", "fp32"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"step": 2, "validation": {}, "run_dir": str(run)}
+    assert json.loads((run / "config.json").read_text())["trainer"]["precision"] == "fp32"
     assert (run / "checkpoints" / "step_00000002.pt").is_file()
     assert json.loads((run / "generator_ema.json").read_text())["steps"] == 2
 
@@ -164,6 +166,12 @@ def test_cli_training_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1
     assert "no training image is at least 96x96 pixels" in result.output
+    write_images(tmp_path / "hr", 1, 100)
+    result = CliRunner().invoke(main, [*base, "--recipe", "x4-psnr", "--data", str(tmp_path / "hr"),
+                                       "--precision", "fp16"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert "precision fp16 needs CUDA" in result.output
+    assert not (tmp_path / "run" / "checkpoints").exists()
     result = CliRunner().invoke(main, [*base, "--recipe", "x4-psnr", "--data", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "--data" in result.output
     result = CliRunner().invoke(main, [*base, "--recipe", "x5", "--data", str(tmp_path / "small")])

@@ -41,6 +41,8 @@ _RUN_OPTIONS = (
     click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
     click.option("--workers", type=click.IntRange(min=0), help="DataLoader worker processes."),
     click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+    click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]),
+                 help="Mixed precision on CUDA; default: the recipe's (auto: bf16 where supported, fp32 on the CPU)."),
     click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from the run's checkpoint."),
     click.option("--checkpoint-every", type=click.IntRange(min=0),
                  help="Checkpoint period in steps (0: only at the end); default: the recipe's."),
@@ -72,15 +74,15 @@ def _recipe_names() -> list[str]:
 @_run_options
 def train_upscale(
     recipe: str, data: tuple[Path, ...], val: tuple[str, ...], out: Path, init: Path | None, steps: int | None,
-    until: int | None, batch_size: int | None, workers: int | None, device: str, resume: bool,
-    checkpoint_every: int | None, force_resume: bool,
+    until: int | None, batch_size: int | None, workers: int | None, device: str, precision: str | None,
+    resume: bool, checkpoint_every: int | None, force_resume: bool,
 ) -> None:
     """Train a super-resolution model with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.upscale import get_recipe, train_upscale
 
     result = train_upscale(
         get_recipe(recipe), data=data, out=out, val=_named_dirs(val, "--val"), init=init, steps=steps,
-        until=until, batch_size=batch_size, device=device, num_workers=workers, resume=resume,
+        until=until, batch_size=batch_size, device=device, precision=precision, num_workers=workers, resume=resume,
         progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
     click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
@@ -106,7 +108,7 @@ def _predict_recipe_names() -> list[str]:
 def train_predict(
     recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
     init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,
-    device: str, resume: bool, checkpoint_every: int | None, force_resume: bool,
+    device: str, precision: str | None, resume: bool, checkpoint_every: int | None, force_resume: bool,
 ) -> None:
     """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.predict import get_recipe
@@ -114,7 +116,8 @@ def train_predict(
 
     result = run_training(
         get_recipe(recipe), data=data, out=out, val=val, stills=stills, init=init, steps=steps, until=until,
-        batch_size=batch_size, device=device, num_workers=workers, resume=resume, progress=sys.stderr.isatty(),
+        batch_size=batch_size, device=device, precision=precision, num_workers=workers, resume=resume,
+        progress=sys.stderr.isatty(),
         checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
     click.echo(json.dumps({

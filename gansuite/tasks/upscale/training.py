@@ -57,6 +57,7 @@ def train_upscale(
     until: int | None = None,
     batch_size: int | None = None,
     device: str = "auto",
+    precision: str | None = None,
     num_workers: int | None = None,
     resume: bool = True,
     progress: bool = True,
@@ -75,6 +76,8 @@ def train_upscale(
         steps, batch_size, num_workers: override the recipe's values.
         until: stop at this step (checkpointed), to continue later with the same command.
         device: "auto", "cpu" or "cuda".
+        precision: "auto", "fp32", "fp16" or "bf16" (autocast; fp16 with a GradScaler), or
+            None for the recipe's ("auto": bf16 on CUDA where supported, fp32 on the CPU).
         resume: continue from the latest checkpoint in `out` if there is one.
         progress: show a progress bar.
         checkpoint_every: override the recipe's checkpoint period in steps (0: only at the end).
@@ -89,8 +92,8 @@ def train_upscale(
     """
     run_dir = Path(out)
     config = recipe.trainer.override(
-        device=device, progress=progress, steps=steps, batch_size=batch_size, num_workers=num_workers,
-        checkpoint_every=checkpoint_every,
+        device=device, precision=precision, progress=progress, steps=steps, batch_size=batch_size,
+        num_workers=num_workers, checkpoint_every=checkpoint_every,
     )
 
     seed_everything(config.seed)  # before any network is built: a fresh run is reproducible from its seed
