@@ -7,7 +7,7 @@
 - training-speed: `Trainer.train_step` of the x4-psnr recipe (compact generator, L1) and of the
   x4-gan recipe (compact generator + U-Net discriminator, BCE weight 0.1, L1, plus the VGG
   perceptual loss when ``GANSUITE_BACKBONES`` holds VGG16 weights) at the recipes' batch size and
-  patch, random data, in fp32, fp16 (autocast + GradScaler) and bf16 (autocast): 3 untimed steps,
+  patch and at 8x that batch, and of the x4-gan-rrdb recipe (RRDB generator) at its own; random data, in fp32, fp16 (autocast + GradScaler) and bf16 (autocast): 3 untimed steps,
   then the median of 10 timed ones (CUDA synchronised around each), peak memory, and how many
   steps the non-finite guard skipped.
 - resume: three `gansuite train upscale --recipe x4-psnr` runs on synthetic images in fresh
@@ -58,7 +58,7 @@ def _vgg_backbones() -> str | None:
     return None
 
 
-def _measure(recipe_name: str, precision: str, device: torch.device, dry_run: bool) -> dict:
+def _measure(recipe_name: str, precision: str, device: torch.device, dry_run: bool, batch_factor: int = 1) -> dict:
     import torch.nn.functional as F
 
     from gansuite.core.config import ContentLossConfig
@@ -73,7 +73,7 @@ def _measure(recipe_name: str, precision: str, device: torch.device, dry_run: bo
     if perceptual and backbones is not None:
         losses += (ContentLossConfig("perceptual", perceptual[0].weight, {**perceptual[0].options,
                                                                             "backbones": backbones}),)
-    batch, patch = (2, 32) if dry_run else (recipe.trainer.batch_size, recipe.patch_size)
+    batch, patch = (2, 32) if dry_run else (recipe.trainer.batch_size * batch_factor, recipe.patch_size)
     warmup, timed = (1, 2) if dry_run else (3, 10)
     config = recipe.trainer.replace(
         device=device.type, precision=precision, content_losses=losses, progress=False, tensorboard=False,
@@ -125,9 +125,13 @@ def training_speed(out: Path, dry_run: bool) -> None:
     if not dry_run and not torch.cuda.is_bf16_supported():
         precisions.remove("bf16")
     rows = []
-    for recipe in ("x4-psnr", "x4-gan"):
+    # the recipes' own batch sizes, 8x those (does autocast pay off once the GPU is busy?), and the
+    # RRDB recipe meant for GPUs
+    cases = [("x4-psnr", 1), ("x4-gan", 1)] if dry_run else [
+        ("x4-psnr", 1), ("x4-psnr", 8), ("x4-gan", 1), ("x4-gan", 8), ("x4-gan-rrdb", 1)]
+    for recipe, factor in cases:
         for precision in precisions:
-            row = _measure(recipe, precision, device, dry_run)
+            row = _measure(recipe, precision, device, dry_run, factor)
             print(f"{recipe} {precision}: {row['it_per_s']:.2f} it/s, {row['images_per_s']:.1f} img/s, "
                   f"skipped {row['skipped_steps']}", flush=True)
             rows.append(row)
@@ -263,10 +267,11 @@ def report(work: Path, out: Path, dry_run: bool) -> None:
     else:
         lines += ["| recipe | precision | batch × patch | content losses | it/s | images/s | vs fp32 | peak MiB | "
                   "skipped |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-        base = {r["recipe"]: r["it_per_s"] for r in speed["rows"] if r["precision"] == "fp32"}
+        base = {(r["recipe"], r["batch_size"]): r["it_per_s"] for r in speed["rows"] if r["precision"] == "fp32"}
         for r in speed["rows"]:
             peak = f"{r['peak_memory_mib']:.0f}" if r["peak_memory_mib"] is not None else "–"
-            ratio = r["it_per_s"] / base[r["recipe"]] if r["recipe"] in base else float("nan")
+            key = (r["recipe"], r["batch_size"])
+            ratio = r["it_per_s"] / base[key] if key in base else float("nan")
             lines.append(
                 f"| {r['recipe']} | {r['precision']} | {r['batch_size']} × {r['patch_size']} | {r['content_losses']} | "
                 f"{r['it_per_s']:.2f} | {r['images_per_s']:.1f} | {ratio:.2f}× | {peak} | "

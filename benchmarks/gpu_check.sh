@@ -6,7 +6,7 @@
 #
 # Steps (each under its own time limit, so one stuck step cannot eat the budget):
 #   1. pytest -m gpu          the gpu-marked tests (trainer on CUDA, AMP, resume, host syncs)
-#   2. training speed         x4-psnr and x4-gan train_step in fp32, fp16 and bf16
+#   2. training speed         x4-psnr, x4-gan (recipe and 8x batch) and x4-gan-rrdb train_step, fp32/fp16/bf16
 #   3. resume on CUDA         gansuite train upscale, straight vs resumed in a new process
 #   4. upscale speed          gansuite benchmark speed --model x4 --no-training (fp32, fp16, bf16)
 #   5. report                 the section between the gpu_check markers of docs/GPU.md
@@ -54,7 +54,7 @@ else
   step "upscale speed" 90 "$PYTHON" -m gansuite.cli benchmark speed --model x4 --device cuda \
     --precision fp32,fp16,bf16 --size 512 --repeats 10 --warmup 3 --no-training --markdown "$WORK/upscale_speed.md"
 fi
-step "training speed" 120 "$PYTHON" benchmarks/gpu_check.py training-speed --json "$WORK/training_speed.json" $DRY_RUN
+step "training speed" 200 "$PYTHON" benchmarks/gpu_check.py training-speed --json "$WORK/training_speed.json" $DRY_RUN
 step "resume on CUDA" 100 "$PYTHON" benchmarks/gpu_check.py resume --json "$WORK/resume.json" $DRY_RUN
 step "report" 30 "$PYTHON" benchmarks/gpu_check.py report --work "$WORK" --out "$REPORT" $DRY_RUN
 echo "gpu_check: done in $((SECONDS - started))s; report: $REPORT"
