@@ -7,9 +7,10 @@
 - training-speed: `Trainer.train_step` of the x4-psnr recipe (compact generator, L1) and of the
   x4-gan recipe (compact generator + U-Net discriminator, BCE weight 0.1, L1, plus the VGG
   perceptual loss when ``GANSUITE_BACKBONES`` holds VGG16 weights) at the recipes' batch size and
-  patch and at 8x that batch, and of the x4-gan-rrdb recipe (RRDB generator) at its own; random data, in fp32, fp16 (autocast + GradScaler) and bf16 (autocast): 3 untimed steps,
-  then the median of 10 timed ones (CUDA synchronised around each), peak memory, and how many
-  steps the non-finite guard skipped.
+  patch and at 8x that batch, and of the x4-gan-rrdb recipe (RRDB generator) at its own; random
+  data, in fp32, fp16 (autocast + GradScaler) and bf16 (autocast): 3 untimed steps, then the median
+  of 10 timed ones (CUDA synchronised around each), peak memory, and how many steps the non-finite
+  guard skipped.
 - resume: three `gansuite train upscale --recipe x4-psnr` runs on synthetic images in fresh
   processes, on CUDA with deterministic algorithms: 12 steps straight, and 6 + 6 with a resume
   in between. The resumed run must give the straight run's weights (max |difference| reported).
