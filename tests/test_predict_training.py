@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from gansuite.cli import main
 from gansuite.core.checkpoint import load_weights
 from gansuite.core.networks import NetworkSpec
+from gansuite.core.trainer import Sample
 from gansuite.tasks.predict import FramePredictor, PredictRecipe, get_recipe, train_predict
 from gansuite.tasks.predict.recipes import predictor_spec
 
@@ -120,3 +121,44 @@ def test_cli_export_adds_card_fields_to_the_recorded_ones(clips: Path, tmp_path:
                                     "--card", str(extra)])
     assert bad.exit_code != 0 and "not a JSON object" in bad.output
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_samples_feed_the_generator_on_its_own_device(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # the trainer hands the samples hook the batch on the CPU; the generator may sit on CUDA
+    import torch
+
+    import gansuite.tasks.predict.training as training
+
+    seen: list[torch.device] = []
+
+    def spy(generator, inputs, steps, channels, clamp=False):
+        seen.append(inputs.device)
+        return torch.zeros(inputs.shape[0], steps * channels, *inputs.shape[2:])
+
+    class Elsewhere(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.marker = torch.nn.Parameter(torch.empty(0, device="meta"))
+
+    monkeypatch.setattr(training, "rollout", spy)
+    head = training.PredictHead(context_frames=2, rollout=2, channels=1)
+    sample = Sample(inputs=torch.rand(3, 2, 8, 8), target=torch.rand(3, 2, 8, 8))
+    training._sample_writer(head)(Elsewhere(), sample, 5, tmp_path)
+    assert seen == [torch.device("meta")]
+    assert (tmp_path / "samples" / "step_00000005.png").is_file()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["ped2", "natural"])
+def test_training_with_samples_and_validation_on_cuda(name: str, clips: Path, tmp_path: Path) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    recipe = _tiny(name)
+    losses = tuple(c for c in recipe.trainer.content_losses if c.name != "perceptual")  # no VGG weights needed
+    recipe = dataclasses.replace(recipe, trainer=recipe.trainer.replace(content_losses=losses))
+    result = train_predict(recipe, data=[clips], val=[clips / "01"], out=tmp_path, steps=3, device="cuda")
+    assert result.final_step == 3 and (tmp_path / "samples" / "step_00000002.png").is_file()
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert any(r["kind"] == "validation" for r in records)

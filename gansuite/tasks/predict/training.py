@@ -99,8 +99,10 @@ def _sample_writer(head: PredictHead):
 
         save_image = require_extra("train", "torchvision.utils", feature="training sample grids").save_image
 
+        device = next(generator.parameters()).device  # the batch comes on the CPU, the generator may be on CUDA
         with torch.no_grad():
-            fake = rollout(generator, sample.inputs[:4], head.rollout, head.channels, clamp=True).float()
+            inputs = sample.inputs[:4].to(device)
+            fake = rollout(generator, inputs, head.rollout, head.channels, clamp=True).float().cpu()
         c = head.channels
         last = sample.inputs[:4, -c:].float()
         parts = [last, *fake.split(c, dim=1), *sample.target[:4].float().split(c, dim=1)]
