@@ -27,8 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gansuite.core.filters import gaussian_blur, pad_reflect
+from gansuite.core.filters import gaussian_blur
 from gansuite.errors import ConfigError
+from gansuite.tasks.upscale.blur_kernels import anisotropic_distance, apply_kernels, sinc_kernel
 
 __all__ = [
     "KERNEL_TYPES",
@@ -146,47 +147,6 @@ class RealisticDegradationConfig:
         return asdict(self)
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    half = size // 2
-    axis = np.arange(-half, half + 1, dtype=np.float64)
-    return np.meshgrid(axis, axis, indexing="xy")
-
-
-def _anisotropic_distance(size: int, sigma_x: float, sigma_y: float, theta: float) -> np.ndarray:
-    """(x, y) Σ⁻¹ (x, y)ᵀ for a covariance with axis σs rotated by θ."""
-    xx, yy = _grid(size)
-    rotation = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
-    covariance = rotation @ np.diag([sigma_x**2, sigma_y**2]) @ rotation.T
-    inverse = np.linalg.inv(covariance)
-    return inverse[0, 0] * xx**2 + (inverse[0, 1] + inverse[1, 0]) * xx * yy + inverse[1, 1] * yy**2
-
-
-def sinc_kernel(size: int, cutoff: float) -> np.ndarray:
-    """Circular 2-D sinc (ideal low-pass) kernel, normalised to sum 1.
-
-    Args:
-        size: odd side length in pixels.
-        cutoff: cutoff frequency in radians, in (0, π].
-
-    Returns:
-        (size, size) float64 kernel summing to 1.
-    """
-    xx, yy = _grid(size)
-    radius = np.hypot(xx, yy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kernel = cutoff * _bessel_j1(cutoff * radius) / (2 * np.pi * radius)
-    kernel[size // 2, size // 2] = cutoff**2 / (4 * np.pi)
-    return kernel / kernel.sum()
-
-
-def _bessel_j1(x: np.ndarray) -> np.ndarray:
-    from gansuite._extras import require_extra
-
-    j1 = require_extra("train", "scipy.special", feature="the sinc (ringing) kernel").j1
-
-    return j1(x)
-
-
 def random_kernel(rng: np.random.Generator, stage: DegradationStage, size: int) -> np.ndarray:
     """One blur kernel of `stage`'s kinds (Real-ESRGAN's `random_mixed_kernels`), summing to 1.
 
@@ -207,7 +167,7 @@ def random_kernel(rng: np.random.Generator, stage: DegradationStage, size: int) 
         sigma_y, theta = sigma_x, 0.0
     else:
         sigma_y, theta = float(rng.uniform(*stage.blur_sigma)), float(rng.uniform(-np.pi, np.pi))
-    distance = _anisotropic_distance(size, sigma_x, sigma_y, theta)
+    distance = anisotropic_distance(size, sigma_x, sigma_y, theta)
     if kind.startswith("generalized"):
         beta = float(rng.uniform(*stage.betag_range))
         kernel = np.exp(-0.5 * np.power(distance, beta / 2))
@@ -217,24 +177,6 @@ def random_kernel(rng: np.random.Generator, stage: DegradationStage, size: int) 
     else:
         kernel = np.exp(-0.5 * distance)
     return kernel / kernel.sum()
-
-
-def apply_kernels(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """Filter each image with its own kernel (reflect padding, one grouped convolution).
-
-    Args:
-        images: (N, C, H, W) float.
-        kernels: (N, k, k) float, k odd; each is applied to every channel of its image.
-
-    Returns:
-        (N, C, H, W), same dtype.
-    """
-    n, c, h, w = images.shape
-    k = kernels.shape[-1]
-    pad = k // 2
-    padded = pad_reflect(images, pad).reshape(1, n * c, h + 2 * pad, w + 2 * pad)
-    weight = kernels.to(images.dtype).repeat_interleave(c, dim=0).unsqueeze(1)
-    return F.conv2d(padded, weight, groups=n * c).reshape(n, c, h, w)
 
 
 def add_gaussian_noise(images: torch.Tensor, sigma: torch.Tensor, gray: torch.Tensor, seed: int) -> torch.Tensor:
