@@ -85,10 +85,13 @@ def test_cli_train_predict_mmnist_recipe(tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["train", "predict", "--recipe", "mmnist-mse", "--data", str(mnist), "--out", str(out),
             "--steps", "1", "--batch-size", "1", "--device", "cpu"]
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, [*args, "--precision", "fp32"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["step"] == 1 and Path(summary["weights"]).is_file()
+    assert json.loads((out / "config.json").read_text())["trainer"]["precision"] == "fp32"
+    refused = CliRunner().invoke(main, [*args, "--precision", "bf16", "--out", str(tmp_path / "bf16")])
+    assert refused.exit_code == 1 and "precision bf16 needs CUDA" in refused.output
 
 
 def test_cli_train_predict_rejects_bad_data(tmp_path: Path) -> None:
