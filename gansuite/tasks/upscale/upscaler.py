@@ -24,9 +24,10 @@ from torch import nn
 
 from gansuite.errors import ConfigError
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
-from gansuite.io.image import LoadedImage, decode_array, encode_array
+from gansuite.io.image import LoadedImage, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.io.tiling import tiled_apply
+from gansuite.tasks.upscale.inputs import as_loaded_image, frame_batches
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.settings import (
@@ -252,7 +253,7 @@ class Upscaler:
                 `gansuite.io.image.DEFAULT_MAX_PIXELS` pixels.
         """
         started = time.perf_counter()
-        loaded = self._load(image)
+        loaded = as_loaded_image(image)
         stats = {"tiles": 0, "fallback": 0}
         gray = has_equal_channels(loaded.color)
         # hidden colour under transparent pixels (often black) would bleed into the edges as a fringe
@@ -342,25 +343,7 @@ class Upscaler:
             ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
                 float, or frames of different sizes.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
-        batch: list[np.ndarray] = []
-        for index, frame in enumerate(frames):
-            if not (
-                isinstance(frame, np.ndarray)
-                and frame.ndim == 3
-                and frame.shape[2] in (1, 3)
-                and np.issubdtype(frame.dtype, np.floating)
-            ):
-                got = getattr(frame, "shape", type(frame).__name__)
-                raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
-            if batch and frame.shape != batch[0].shape:
-                raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {batch[0].shape}: one size per clip")
-            batch.append(frame)
-            if len(batch) == batch_size:
-                yield from self._upscale_frame_batch(batch)
-                batch = []
-        if batch:
+        for batch in frame_batches(frames, batch_size):
             yield from self._upscale_frame_batch(batch)
 
     def _upscale_frame_batch(self, batch: list[np.ndarray]) -> Iterator[np.ndarray]:
@@ -374,26 +357,6 @@ class Upscaler:
         (H, W, 3) BGR, or (H, W, 4) BGRA when there is alpha (gray + alpha included)."""
         image = result.image
         return encode_array(image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale)
-
-    @staticmethod
-    def _load(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedImage:
-        if isinstance(image, LoadedImage):
-            return image
-        if isinstance(image, np.ndarray):
-            return decode_array(image)
-        if isinstance(image, torch.Tensor):
-            if image.dim() == 4 and image.shape[0] > 1:
-                raise ConfigError(
-                    f"a batch of {image.shape[0]} images {tuple(image.shape)}: use upscale_tensor for (N, C, H, W) "
-                    "batches; this call upscales one image"
-                )
-            tensor = image[0] if image.dim() == 4 else image
-            if tensor.dim() != 3 or tensor.shape[0] != 3 or not tensor.is_floating_point():
-                shape = tuple(image.shape)
-                raise ConfigError(f"a tensor input must be (3, H, W) or (1, 3, H, W) float RGB, got {shape}")
-            color = tensor.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-            return LoadedImage(color=np.ascontiguousarray(color), alpha=None, bit_depth=8, grayscale=False)
-        raise ConfigError(f"cannot upscale a {type(image).__name__}: give a numpy array, a tensor or a LoadedImage")
 
     def _auto_tile(self, height: int, width: int, images: int = 1) -> int:
         """The tile core side for `images` images of height x width (see `auto_tile_size`)."""

@@ -1,0 +1,77 @@
+"""What `Upscaler` accepts: one image in any supported form, or a stream of video frames in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from gansuite.errors import ConfigError
+from gansuite.io.image import LoadedImage, decode_array
+
+__all__ = ["as_loaded_image", "frame_batches"]
+
+
+def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedImage:
+    """One image as a `LoadedImage` (float32 [0, 1] colour, alpha, bit depth).
+
+    Args:
+        image: a `LoadedImage`; an array as OpenCV reads it (uint8 or uint16; (H, W) or (H, W, 1)
+            gray, (H, W, 2) gray + alpha, (H, W, 3) BGR or (H, W, 4) BGRA; see `decode_array`);
+            or a float RGB tensor in [0, 1], (3, H, W) or (1, 3, H, W).
+
+    Raises:
+        InputImageError: an array of an unsupported dtype or shape, or too many pixels.
+        ConfigError: a batch of several images, a tensor of another layout, or another type.
+    """
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, np.ndarray):
+        return decode_array(image)
+    if isinstance(image, torch.Tensor):
+        if image.dim() == 4 and image.shape[0] > 1:
+            raise ConfigError(
+                f"a batch of {image.shape[0]} images {tuple(image.shape)}: use upscale_tensor for (N, C, H, W) "
+                "batches; this call upscales one image"
+            )
+        tensor = image[0] if image.dim() == 4 else image
+        if tensor.dim() != 3 or tensor.shape[0] != 3 or not tensor.is_floating_point():
+            shape = tuple(image.shape)
+            raise ConfigError(f"a tensor input must be (3, H, W) or (1, 3, H, W) float RGB, got {shape}")
+        color = tensor.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        return LoadedImage(color=np.ascontiguousarray(color), alpha=None, bit_depth=8, grayscale=False)
+    raise ConfigError(f"cannot upscale a {type(image).__name__}: give a numpy array, a tensor or a LoadedImage")
+
+
+def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[list[np.ndarray]]:
+    """Group `frames` into lists of `batch_size` (the last may be shorter), checking each frame.
+
+    Args:
+        frames: `(H, W, 1|3)` float frames in [0, 1], all one size.
+        batch_size: frames per batch, >= 1.
+
+    Raises:
+        ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
+            float, or frames of different sizes.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
+    batch: list[np.ndarray] = []
+    for index, frame in enumerate(frames):
+        if not (
+            isinstance(frame, np.ndarray)
+            and frame.ndim == 3
+            and frame.shape[2] in (1, 3)
+            and np.issubdtype(frame.dtype, np.floating)
+        ):
+            got = getattr(frame, "shape", type(frame).__name__)
+            raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
+        if batch and frame.shape != batch[0].shape:
+            raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {batch[0].shape}: one size per clip")
+        batch.append(frame)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
