@@ -36,20 +36,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from gansuite.core.sampling import SeededIndex
     from gansuite.tasks.predict import FramePredictor
+    from gansuite.tasks.predict.evaluation import HorizonAccumulator, copy_last_frame
     from gansuite.tasks.predict.moving_mnist import MovingMNIST
 
     dataset = MovingMNIST(root, split="train", num_frames=20)
     predictors = {name: FramePredictor.from_pretrained(name, device=args.device) for name in args.model}
-    totals = {name: 0.0 for name in ["copy-last", *predictors]}
+    scores = HorizonAccumulator(10)  # the benchmark's per-step scores, frame_mse among them
     for start in range(0, args.sequences, args.batch_size):
         indices = range(start, min(start + args.batch_size, args.sequences))
         clips = torch.stack([dataset[SeededIndex(i, VALIDATION_SEED * 100_003 + i)] for i in indices])
         past, target = clips[:, :10], clips[:, 10:]
-        totals["copy-last"] += float(((past[:, -1:] - target) ** 2).sum())
+        scores.add("copy-last", copy_last_frame(past, 10), target)
         for name, predictor in predictors.items():
-            totals[name] += float(((predictor.predict_batch(past, 10) - target) ** 2).sum())
-    frames = args.sequences * 10
-    results = {name: total / frames for name, total in totals.items()}
+            scores.add(name, predictor.predict_batch(past, 10), target)
+    results = {name: sum(row.frame_mse for row in scores.results(name)) / 10 for name in scores.methods()}
     for name, value in results.items():
         print(f"{name}: MSE/frame {value:.2f} on {args.sequences} validation sequences (training digits)")
     if args.json is not None:

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from gansuite.cli import main
 from gansuite.io.video import probe_video, write_video
+from gansuite.metrics import psnr_array
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
@@ -29,10 +30,9 @@ def _invoke(*args: str | Path) -> None:
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB between two uint8 images of one shape."""
+    """PSNR in dB over every channel of two uint8 images of one shape."""
     assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return psnr_array(a, b, channel="rgb")
 
 
 def test_upscale_an_image_on_cuda_matches_the_cpu(tmp_path: Path) -> None:

@@ -106,12 +106,15 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
             f"--model {name} and --realism conflict: --realism R blends {faithful} (R=0) with {name} (R=1); "
             f"give --model {faithful} --realism R, or --model {name} alone"
         )
+
+    def load(shipped: str) -> nn.Module:
+        return load_upscale_weights(resolve_model_path(shipped))
+
     if realism is not None:
         gan = gan_twin(name)
         if gan is None:
             raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: {_pairs(gan_twin)}")
-        model = load_upscale_weights(resolve_model_path(name))
-        return interpolate_weights(model, load_upscale_weights(resolve_model_path(gan)), realism)
+        return interpolate_weights(load(name), load(gan), realism)
     if denoise is not None:
         if not 0.0 <= denoise <= 1.0:
             raise ConfigError(f"--denoise must be between 0 and 1, got {denoise}")
@@ -121,9 +124,8 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
                 f"--denoise needs the clean-protocol twin of {name!r} (a model trained on realistic degradations); "
                 f"shipped pairs: {_pairs(clean_twin)}"
             )
-        model = load_upscale_weights(resolve_model_path(name))
-        return interpolate_weights(load_upscale_weights(resolve_model_path(clean)), model, denoise)
-    return load_upscale_weights(resolve_model_path(name))
+        return interpolate_weights(load(clean), load(name), denoise)
+    return load(name)
 
 
 def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.device:
