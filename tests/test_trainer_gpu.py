@@ -77,10 +77,10 @@ def _image_trainer(run_dir: Path, **overrides) -> Trainer:
 
 
 def test_fp16_training_with_r1_stays_finite_and_r1_sees_the_loss_scale(tmp_path: Path, monkeypatch) -> None:
-    import gansuite.core.trainer as trainer_module
+    import gansuite.core.objectives as objectives
 
     penalties: list[float] = []
-    real_r1 = trainer_module.r1_penalty
+    real_r1 = objectives.r1_penalty
 
     def spy(real_logits, real, *, grad_scale=None):
         assert grad_scale is not None and float(grad_scale) > 1.0  # fp16: the gradient is taken of scaled logits
@@ -88,7 +88,7 @@ def test_fp16_training_with_r1_stays_finite_and_r1_sees_the_loss_scale(tmp_path:
         penalties.append(float(value.detach()))
         return value
 
-    monkeypatch.setattr(trainer_module, "r1_penalty", spy)
+    monkeypatch.setattr(objectives, "r1_penalty", spy)
     trainer = _image_trainer(tmp_path)
     result = trainer.fit(toy_dataset())
     # GradScaler may back off from its initial scale for a few steps; then every step updates

@@ -122,16 +122,16 @@ def test_r1_keeps_a_gradient_that_unscaled_fp16_would_flush_to_zero() -> None:
 
 
 def test_the_trainer_hands_r1_the_discriminator_loss_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gansuite.core.trainer as trainer_module
+    import gansuite.core.objectives as objectives
 
     seen: list[object] = []
-    real_r1 = trainer_module.r1_penalty
+    real_r1 = objectives.r1_penalty
 
     def spy(real_logits, real, *, grad_scale=None):
         seen.append(grad_scale)
         return real_r1(real_logits, real, grad_scale=grad_scale)
 
-    monkeypatch.setattr(trainer_module, "r1_penalty", spy)
+    monkeypatch.setattr(objectives, "r1_penalty", spy)
     trainer = toy_trainer(tmp_path, toy_config(steps=1, r1_gamma=1.0))
     trainer.scaler_d = torch.amp.GradScaler("cpu", init_scale=1024.0)
     trainer.fit(toy_dataset())

@@ -29,7 +29,8 @@ from gansuite.core.checkpoint import checkpoint_files, load_checkpoint, save_che
 from gansuite.core.config import TrainerConfig, learning_rate_factor
 from gansuite.core.distributed import DistributedContext, init_distributed, run_on_main
 from gansuite.core.ema import ExponentialMovingAverage
-from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_loss, r1_penalty
+from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_loss
+from gansuite.core.objectives import discriminator_objective, generator_objective
 from gansuite.core.placement import autocast_for, move_to_device, place_module, training_precision, unwrap
 from gansuite.core.rng import gather_rng_states
 from gansuite.core.run_folder import RunLock, disk_full_reported
@@ -361,38 +362,28 @@ class Trainer:
         return guarded_update(loss, optimizer, scaler, context=self.context, grad_clip=self.config.grad_clip)
 
     def discriminator_step(self, sample: Sample) -> tuple[torch.Tensor, bool]:
-        """Update D on real targets versus detached generator outputs (plus R1, Mescheder et al. 2018, if enabled).
+        """Update D on real targets versus detached generator outputs (`discriminator_objective`).
 
-        Real and fake go through D as one concatenated batch: one forward per backward, which is
-        what DistributedDataParallel expects. R1's input gradient is taken of the loss-scaled
-        logits under fp16 (see `r1_penalty`). Returns (the detached 0-dim float32 loss on the
-        device, whether D was updated).
+        Returns (the detached 0-dim float32 loss on the device, whether D was updated).
         """
         assert self.discriminator is not None and self.optimizer_d is not None and self.adversarial is not None
         with torch.no_grad(), self._autocast():
             fake = self.head.generate(unwrap(self.generator), sample)
         own_objective = getattr(self.head, "discriminator_loss", None)
-        if own_objective is not None:  # an adversary that is no real/fake classifier, e.g. Eve decoding a cipher
-            with self._autocast():
-                loss = own_objective(self.discriminator, sample, fake.detach()).float()
-            return loss.detach(), self._apply(loss, self.optimizer_d, self.scaler_d)
-        real = sample.target.detach().requires_grad_(self.config.r1_gamma > 0)
-        condition = sample.condition
-        if condition is not None:
-            condition = torch.cat([condition, condition])
         with self._autocast():
-            logits = self.discriminator(torch.cat([real, fake.detach().to(real.dtype)]), condition).float()
-            real_logits, fake_logits = logits.chunk(2)
-            loss = self.adversarial.discriminator(real_logits, fake_logits)
-        if self.config.r1_gamma > 0:
-            # the scale as a tensor: no host sync (GradScaler.scale of a one)
-            scale = self.scaler_d.scale(torch.ones((), device=real.device)) if self.scaler_d.is_enabled() else None
-            loss = loss + 0.5 * self.config.r1_gamma * r1_penalty(real_logits, real, grad_scale=scale)
+            if own_objective is not None:  # an adversary that is no real/fake classifier, e.g. Eve decoding a cipher
+                loss = own_objective(self.discriminator, sample, fake.detach()).float()
+            else:
+                # the scale as a tensor: no host sync (GradScaler.scale of a one)
+                scale = (self.scaler_d.scale(torch.ones((), device=self.device))
+                         if self.scaler_d.is_enabled() and self.config.r1_gamma > 0 else None)
+                loss = discriminator_objective(self.discriminator, self.adversarial, sample, fake,
+                                               r1_gamma=self.config.r1_gamma, r1_grad_scale=scale)
         updated = self._apply(loss, self.optimizer_d, self.scaler_d)
         return loss.detach(), updated
 
     def generator_step(self, sample: Sample) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
-        """Update G on weighted content losses plus the adversarial term.
+        """Update G on weighted content losses plus the adversarial term (`generator_objective`).
 
         D is used unwrapped with its parameters frozen, so no gradient reaches it.
         Returns (total, content, adversarial) as detached 0-dim float32 tensors on the device, and
@@ -404,27 +395,15 @@ class Trainer:
         try:
             with self._autocast():
                 fake = self.head.generate(self.generator, sample)
-                content = fake.new_zeros((), dtype=torch.float32)
                 reference = None  # the EMA generator's output, for losses that compare with it (LDL)
                 if self.needs_reference and self.ema is not None:
                     with torch.no_grad():
                         reference = self.head.generate(self.ema.shadow, sample).float()
-                for loss_fn in self.content_losses:
-                    extra = (reference,) if getattr(loss_fn, "needs_reference", False) else ()
-                    content = content + loss_fn(fake.float(), sample.target.float(), *extra)
-                adversarial = fake.new_zeros((), dtype=torch.float32)
-                own_objective = getattr(self.head, "generator_loss", None)
-                if discriminator is not None and own_objective is not None:
-                    own_content, own_adversarial = own_objective(discriminator, sample, fake)
-                    content = content + own_content.float()
-                    adversarial = self.config.adversarial_weight * own_adversarial.float()
-                elif discriminator is not None and self.adversarial is not None:
-                    fake_logits = discriminator(fake, sample.condition).float()
-                    real_logits = fake_logits.new_zeros(())
-                    if self.adversarial.generator_uses_real:
-                        with torch.no_grad():
-                            real_logits = discriminator(sample.target, sample.condition).float()
-                    adversarial = self.config.adversarial_weight * self.adversarial.generator(real_logits, fake_logits)
+                content, adversarial = generator_objective(
+                    fake, sample, content_losses=self.content_losses, reference=reference,
+                    discriminator=discriminator, adversarial=self.adversarial,
+                    adversarial_weight=self.config.adversarial_weight, head=self.head,
+                )
                 total = content + adversarial
             updated = self._apply(total, self.optimizer_g, self.scaler_g)
             if updated and self.ema is not None:
