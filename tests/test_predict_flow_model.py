@@ -249,3 +249,66 @@ def test_bicubic_warping_keeps_more_detail_than_bilinear() -> None:
               for mode in ("bilinear", "bicubic")}
     assert energy["bicubic"] > 1.05 * energy["bilinear"]  # the same sampler twice would give 1.0
     assert torch.allclose(backward_warp(texture, torch.zeros_like(flow), mode="bicubic"), texture, atol=1e-5)
+
+
+def _random_blend(model: FlowUNetPredictor) -> FlowUNetPredictor:
+    """Random blend logits per pixel; no flow correction, no residual (so each candidate is known exactly)."""
+    blends = model.candidates
+    with torch.no_grad():
+        torch.manual_seed(3)
+        model.head.weight.normal_(0.0, 0.5)
+        model.head.weight[:2] = 0.0
+        model.head.weight[2 + blends :] = 0.0
+        model.head.bias.zero_()
+    return model
+
+
+def _base_candidates(x: torch.Tensor, interpolation: str = "bilinear") -> torch.Tensor:
+    """(4, 1, 3, H, W): warp(F), bicubic warp(F), previous warped by 2F, the last frame."""
+    frames = x.view(1, 4, 3, *x.shape[-2:])
+    last, previous = frames[:, -1], frames[:, -2]
+    flow = dis_flow(last, previous)
+    bicubic = backward_warp(last, flow, mode="bicubic").clamp(0, 1)
+    warped = bicubic if interpolation == "bicubic" else backward_warp(last, flow)
+    later = (backward_warp(previous, 2 * flow, mode="bicubic").clamp(0, 1) if interpolation == "bicubic"
+             else backward_warp(previous, 2 * flow))
+    return torch.stack([warped, bicubic, later, last]).clamp(0, 1)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_a_hard_blend_takes_each_pixel_whole_from_one_candidate(interpolation: str) -> None:
+    x = _moving_texture(4, 32, 40)
+    settings = {"context_frames": 4, "channels": 3, "base_channels": 4, "depth": 1, "max_flow_side": 512,
+                "interpolation": interpolation}
+    candidates = _base_candidates(x, interpolation)
+    distance = {}
+    for blend in ("soft", "hard"):
+        model = _random_blend(FlowUNetPredictor(**settings, blend=blend)).eval()
+        with torch.no_grad():
+            out = model(x)
+        # per pixel, how far the output is from the nearest candidate (all channels together)
+        distance[blend] = (out[None] - candidates).abs().amax(dim=2).amin(dim=0)
+    assert float(distance["hard"].max()) < 1e-4
+    assert float(distance["soft"].mean()) > 1e-3  # a soft blend mixes: the check above can fail
+
+
+def test_a_hard_blend_still_trains_its_blend_logits() -> None:
+    """Straight-through: the argmax has no gradient, the softmax under it does."""
+    x = _moving_texture(4, 32, 40)
+    model = _random_blend(FlowUNetPredictor(context_frames=4, channels=3, base_channels=4, depth=1,
+                                            max_flow_side=512, blend="hard"))
+    target = x.view(1, 4, 3, 32, 40)[:, -1]
+    (model(x) - target).abs().mean().backward()
+    blends = model.candidates
+    assert float(model.head.weight.grad[2 : 2 + blends].abs().sum()) > 0.0
+
+
+def test_blend_and_interpolation_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="blend must be"):
+        FlowUNetPredictor(blend="max")
+    with pytest.raises(ConfigError, match="interpolation must be"):
+        FlowUNetPredictor(interpolation="nearest")
+    spec = flow_predictor_spec(context_frames=4, channels=3, blend="hard", interpolation="bicubic")
+    model = build_network(spec)
+    assert (model.blend, model.interpolation) == ("hard", "bicubic")
+    assert "blend" not in flow_predictor_spec(context_frames=4, channels=3).kwargs  # old weights' specs unchanged

@@ -127,6 +127,13 @@ class FlowUNetPredictor(nn.Module):
             over these s (at least 2 scales).
         blur_sigmas: extra candidates, the last frame warped by F and blurred by a Gaussian of
             each σ (pixels, > 0).
+        blend: "soft", the output a softmax-weighted mix of the candidates (the default), or
+            "hard", each pixel taken whole from its highest-weighted candidate (one future, not an
+            average of futures); training then passes gradients through the softmax weights
+            (straight-through estimator, Bengio et al. 2013).
+        interpolation: how the full-resolution frames are resampled in the candidates:
+            "bilinear" (the default; smooth, slightly blurring) or "bicubic" (sharper; clamped to
+            [0, 1]). Candidate 1 is bicubic either way.
 
     Forward:
         x: (N, k·C, H, W) float in [0, 1], the context frames oldest first, stacked along
@@ -144,7 +151,8 @@ class FlowUNetPredictor(nn.Module):
         self, *, context_frames: int = 4, channels: int = 3, base_channels: int = 24, depth: int = 3,
         internal_scale: int = 2, max_internal_side: int = 256, classical_flow: str = "medium",
         max_flow_side: int = 360, flow_scales: tuple[float, ...] = (), accelerations: tuple[float, ...] = (),
-        hedge_scales: tuple[float, ...] = (), blur_sigmas: tuple[float, ...] = (),
+        hedge_scales: tuple[float, ...] = (), blur_sigmas: tuple[float, ...] = (), blend: str = "soft",
+        interpolation: str = "bilinear",
     ) -> None:
         super().__init__()
         if context_frames < 2 or channels not in (1, 3) or base_channels < 1 or not 1 <= depth <= 5:
@@ -164,6 +172,12 @@ class FlowUNetPredictor(nn.Module):
         if self.accelerations and (context_frames < 3 or classical_flow == "none"):
             raise ConfigError("flow-unet: accelerations need context_frames >= 3 and a classical_flow preset")
         self.hedge_scales = tuple(float(v) for v in hedge_scales)
+        if blend not in ("soft", "hard"):
+            raise ConfigError(f"flow-unet: blend must be 'soft' or 'hard', got {blend!r}")
+        self.blend = blend
+        if interpolation not in ("bilinear", "bicubic"):
+            raise ConfigError(f"flow-unet: interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}")
+        self.interpolation = interpolation
         self.blur_sigmas = tuple(float(v) for v in blur_sigmas)
         if len(self.hedge_scales) == 1 or any(sigma <= 0 for sigma in self.blur_sigmas):
             raise ConfigError(
@@ -211,6 +225,12 @@ class FlowUNetPredictor(nn.Module):
             flow = dis_flow(_resize(last, size), _resize(previous, size), preset=self.classical_flow)
             return _resize_flow(flow, (height, width))
         return dis_flow(last, previous, preset=self.classical_flow)
+
+    def _warp(self, frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """A full-resolution candidate: `frames` warped along `flow` with this model's interpolation."""
+        if self.interpolation == "bicubic":
+            return backward_warp(frames, flow, mode="bicubic").clamp(0.0, 1.0)
+        return backward_warp(frames, flow)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, c = self.context_frames, self.channels
@@ -260,20 +280,22 @@ class FlowUNetPredictor(nn.Module):
         bias[0] = _FIRST_LOGIT
         logits = out[:, 2 : 2 + blends] + bias.view(1, blends, 1, 1)
         weights = torch.softmax(_resize(logits, (height, width)), dim=1)  # (N, candidates, H, W)
+        if self.blend == "hard":  # one candidate per pixel; gradients through the softmax (straight-through)
+            hard = F.one_hot(weights.argmax(1), blends).permute(0, 3, 1, 2).to(weights.dtype)
+            weights = hard + weights - weights.detach()
         residual = _resize(out[:, 2 + blends :], (height, width))
+        warp = self._warp
         candidates = [
-            backward_warp(last, flow),
+            warp(last, flow),
             backward_warp(last, flow, mode="bicubic").clamp(0.0, 1.0),
-            backward_warp(previous, 2.0 * flow),
+            warp(previous, 2.0 * flow),
             last,
         ]
-        candidates += [backward_warp(last, scale * flow) for scale in self.flow_scales]
+        candidates += [warp(last, scale * flow) for scale in self.flow_scales]
         if change is not None:
-            candidates += [backward_warp(last, flow + rate * change) for rate in self.accelerations]
+            candidates += [warp(last, flow + rate * change) for rate in self.accelerations]
         if self.hedge_scales:  # the warp by F itself is candidates[0]: not sampled again
-            hedged = sum(
-                candidates[0] if scale == 1.0 else backward_warp(last, scale * flow) for scale in self.hedge_scales
-            )
+            hedged = sum(candidates[0] if scale == 1.0 else warp(last, scale * flow) for scale in self.hedge_scales)
             candidates.append(hedged / len(self.hedge_scales))
         candidates += [gaussian_blur(candidates[0], sigma) for sigma in self.blur_sigmas]
         blended = sum(weights[:, i : i + 1] * candidate for i, candidate in enumerate(candidates))

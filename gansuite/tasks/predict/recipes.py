@@ -83,6 +83,8 @@ def flow_predictor_spec(
     accelerations: tuple[float, ...] = (),
     hedge_scales: tuple[float, ...] = (),
     blur_sigmas: tuple[float, ...] = (),
+    blend: str = "soft",
+    interpolation: str = "bilinear",
 ) -> NetworkSpec:
     """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
     return NetworkSpec(
@@ -101,6 +103,8 @@ def flow_predictor_spec(
             **({"accelerations": list(accelerations)} if accelerations else {}),
             **({"hedge_scales": list(hedge_scales)} if hedge_scales else {}),
             **({"blur_sigmas": list(blur_sigmas)} if blur_sigmas else {}),
+            **({"blend": blend} if blend != "soft" else {}),
+            **({"interpolation": interpolation} if interpolation != "bilinear" else {}),
         },
     )
 
