@@ -9,6 +9,10 @@ objects moving 2.5-6 px/frame, i.e. 1.5-4x walking speed). The best candidate by
 validation micro AUC is then recalibrated on all 16 training clips and scored on the 12 test
 clips once. Writes ``benchmarks/results/anomaly_ped2_synthetic_selection.json`` / ``.md``.
 
+``--protocol offline`` chooses an *offline* setting instead (`gansuite.bench.anomaly_offline`:
+the same grid without causal smoothing, plus a centred mean over 1/5/9/17/33 frames, each clip
+min-max normalised as in Liu et al. 2018) and writes ``anomaly_ped2_offline_selection.json`` / ``.md``.
+
 ``--select-only`` stops before the test set (prints the validation table, writes nothing);
 ``--seed`` and ``--duration`` vary the synthetic anomalies for a sensitivity check.
 ``--cache DIR`` keeps per-clip evidence, so a rerun skips the network.
@@ -27,7 +31,8 @@ from pathlib import Path
 
 import torch
 
-from gansuite.bench.anomaly_selection import run_synthetic_selection_benchmark, select_on_synthetic
+from gansuite.bench.anomaly_offline import OfflineSelectionReport, run_offline_selection_benchmark
+from gansuite.bench.anomaly_selection import SelectionReport, run_synthetic_selection_benchmark, select_on_synthetic
 from gansuite.tasks.predict.predictor import FramePredictor
 from gansuite.tasks.predict.synthetic_anomalies import SyntheticAnomalyConfig
 
@@ -40,7 +45,9 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0, help="synthetic-anomaly seed")
     parser.add_argument("--cache", default=None, help="folder caching per-clip evidence")
-    parser.add_argument("--name", default="anomaly_ped2_synthetic_selection", help="results file stem")
+    parser.add_argument("--name", default=None, help="results file stem (default by protocol)")
+    parser.add_argument("--protocol", choices=("causal", "offline"), default="causal",
+                        help="choose a causal calibrated setting (default) or an offline one")
     parser.add_argument("--select-only", action="store_true", help="stop before the test set")
     parser.add_argument("--duration", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
                         help="synthetic event length in frames (default 15 45)")
@@ -55,6 +62,15 @@ def main() -> int:
     predictor = FramePredictor.from_pretrained(args.model, device=args.device, batch_size=8)
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     synthetic = SyntheticAnomalyConfig(**({"duration": tuple(args.duration)} if args.duration else {}))
+    if args.protocol == "offline":
+        if args.select_only:
+            print("--select-only is for --protocol causal", file=sys.stderr)
+            return 2
+        report = run_offline_selection_benchmark(
+            ped2 / "testing", ped2 / "labels" / "frame_labels_ped2.npy", ped2 / "training", model=predictor,
+            synthetic=synthetic, seed=args.seed, cache_dir=args.cache, progress=progress,
+        )
+        return _write(report, args.name or "anomaly_ped2_offline_selection")
     if args.select_only:
         result = select_on_synthetic(predictor, ped2 / "training", synthetic=synthetic, seed=args.seed,
                                      cache_dir=args.cache, progress=progress)
@@ -67,10 +83,14 @@ def main() -> int:
         ped2 / "testing", ped2 / "labels" / "frame_labels_ped2.npy", ped2 / "training", model=predictor,
         synthetic=synthetic, seed=args.seed, cache_dir=args.cache, progress=progress,
     )
+    return _write(report, args.name or "anomaly_ped2_synthetic_selection")
+
+
+def _write(report: SelectionReport | OfflineSelectionReport, name: str) -> int:
     report.manifest["command"] = ("GANSUITE_DATA=DIR OMP_NUM_THREADS=1 python benchmarks/ped2_synthetic_selection.py "
                                   + " ".join(sys.argv[1:]))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / args.name
+    out = RESULTS / name
     out.with_suffix(".json").write_text(report.to_json())
     out.with_suffix(".md").write_text(report.to_markdown())
     print(report.to_markdown())

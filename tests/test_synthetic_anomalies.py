@@ -20,6 +20,13 @@ from _predict_helpers import (
 )
 
 from gansuite.bench.anomaly_causal import Variant, run_causal_anomaly_benchmark
+from gansuite.bench.anomaly_offline import (
+    OfflineCandidate,
+    centred_mean,
+    offline_candidate_grid,
+    offline_clip_scores,
+    run_offline_selection_benchmark,
+)
 from gansuite.bench.anomaly_selection import (
     MONITOR_DEFAULT,
     Candidate,
@@ -29,9 +36,10 @@ from gansuite.bench.anomaly_selection import (
 from gansuite.core.checkpoint import export_weights
 from gansuite.errors import ConfigError
 from gansuite.io import write_frames
+from gansuite.metrics import frame_auc
 from gansuite.tasks.predict import FramePredictor
-from gansuite.tasks.predict.calibration import CausalConfig
-from gansuite.tasks.predict.evidence import EvidenceConfig, clip_evidence, clip_evidence_many
+from gansuite.tasks.predict.calibration import CausalConfig, calibrate
+from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence, clip_evidence, clip_evidence_many
 from gansuite.tasks.predict.synthetic_anomalies import SyntheticAnomalyConfig, synthesize
 
 _CONFIG = SyntheticAnomalyConfig(events_per_clip=3, duration=(8, 16), speed=(3.0, 5.0), size=(8, 12),
@@ -196,3 +204,72 @@ def test_selection_reads_no_test_label_and_the_test_row_is_the_chosen_setting(
     assert flipped.test["causal"]["micro_auc"] == pytest.approx(1 - report.test["causal"]["micro_auc"])
     text = report.to_markdown()
     assert chosen.name in text and "Validation AUC (synthetic)" in text and '"validation"' in report.to_json()
+
+
+def test_centred_mean_averages_the_frames_on_either_side_and_fewer_at_the_ends() -> None:
+    values = np.random.default_rng(0).random(23)
+    for window in (1, 3, 9, 31):
+        half = window // 2
+        naive = [values[max(0, i - half) : i + half + 1].mean() for i in range(values.size)]
+        np.testing.assert_allclose(centred_mean(values, window), naive, rtol=1e-12)
+    for bad in (0, 4, -1):
+        with pytest.raises(ConfigError, match="odd number of frames"):
+            centred_mean(values, bad)
+    assert len(offline_candidate_grid()) == (2 * 3 * 2 + 3) * 5
+
+
+def test_offline_scores_are_min_max_per_clip_and_a_long_event_survives_the_smoothing() -> None:
+    """A 20-frame anomaly in noisy scores: smoothing over 9 frames separates it better than none."""
+    rng = np.random.default_rng(1)
+    truth = np.zeros(200, dtype=np.int64)
+    truth[90:110] = 1
+    frame_psnr = 30.0 - 1.0 * truth + rng.normal(0, 0.8, 200)  # one frame's PSNR is noisy
+    evidence = FrameEvidence(frame_psnr, frame_psnr.copy(), np.zeros(200))
+    calibration = calibrate([FrameEvidence(*(rng.normal(30, 0.8, 100) for _ in range(2)), np.zeros(100))],
+                            causal=CausalConfig(features=("frame_psnr",)))
+    scores = {w: offline_clip_scores(calibration, evidence, w) for w in (1, 9)}
+    for s in scores.values():
+        assert s.min() == 0.0 and s.max() == 1.0
+    assert frame_auc(scores[9], truth) > frame_auc(scores[1], truth) + 0.05
+
+
+def test_offline_selection_reads_no_test_label_and_scores_the_chosen_setting(
+    predictor: FramePredictor, tmp_path: Path
+) -> None:
+    normal, test = tmp_path / "normal", tmp_path / "test"
+    for i in range(4):
+        write_frames(normal / f"{i + 1:02d}", _scene(40, i))
+    labels = []
+    for i in range(2):
+        frames = _scene(40, 10 + i)
+        frames[15:30, 20:28, 30:38] = np.random.default_rng(i).random((15, 8, 8, 1))
+        write_frames(test / f"{i + 1:02d}", frames)
+        labels.append(np.r_[np.zeros(15), np.ones(15), np.zeros(10)].astype(np.int64))
+    labels = np.concatenate(labels)
+    candidates = [OfflineCandidate(EvidenceConfig(patch_size=8), ("patch_psnr",), 1),
+                  OfflineCandidate(EvidenceConfig(patch_size=8), ("patch_psnr",), 5),
+                  OfflineCandidate(EvidenceConfig(patch_size=16, top_k=2), ("frame_psnr",), 3)]
+    synthetic = SyntheticAnomalyConfig(events_per_clip=1, duration=(8, 12), speed=(2.0, 4.0), size=(8, 12), gap=2)
+    kwargs = {"candidates": candidates, "synthetic": synthetic}
+    report = run_offline_selection_benchmark(test, labels[None], normal, model=predictor, **kwargs)
+    aucs = [row["validation_auc"] for row in report.rows]
+    assert report.chosen == int(np.argmax(aucs)) and max(aucs) > 0.8
+    flipped = run_offline_selection_benchmark(test, 1 - labels[None], normal, model=predictor, **kwargs)
+    assert [r["validation_auc"] for r in flipped.rows] == aucs and flipped.chosen == report.chosen
+    assert flipped.test["micro_auc"] == pytest.approx(1 - report.test["micro_auc"])
+    # the test row is the chosen setting's offline score, computed directly
+    chosen = candidates[report.chosen]
+    k = predictor.context_frames
+    normal_evidence = [clip_evidence(predictor, _scene(40, i), chosen.evidence) for i in range(4)]
+    calibration = calibrate(normal_evidence, evidence_config=chosen.evidence,
+                            causal=CausalConfig(features=chosen.features))
+    direct = []
+    for i in range(2):
+        frames = _scene(40, 10 + i)
+        frames[15:30, 20:28, 30:38] = np.random.default_rng(i).random((15, 8, 8, 1))
+        direct.append(offline_clip_scores(calibration, clip_evidence(predictor, frames, chosen.evidence),
+                                          chosen.window))
+    truth = np.concatenate([labels[i * 40 + k : (i + 1) * 40] for i in range(2)])
+    assert report.test["micro_auc"] == pytest.approx(frame_auc(np.concatenate(direct), truth), abs=1e-6)
+    text = report.to_markdown()
+    assert chosen.name in text and "Liu et al. 2018" in text and '"unsmoothed"' in report.to_json()

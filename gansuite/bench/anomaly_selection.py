@@ -156,6 +156,74 @@ class SelectionResult:
     folds: tuple[list[str], list[str]]
 
 
+@dataclass(frozen=True)
+class SyntheticValidationSet:
+    """Normal clips, each also with seeded synthetic anomalies pasted in, and their evidence.
+
+    Attributes:
+        clips: the normal clips (sorted paths).
+        clean: per clip, {EvidenceConfig: FrameEvidence} of the clip as it is.
+        dirty: per clip, the same for the clip with synthetic anomalies.
+        labels: per clip, (T - k,) 0/1 labels of the scored frames of the dirty clip.
+        events: per clip name, the synthetic events as dicts.
+    """
+
+    clips: list[Path]
+    clean: list[dict[EvidenceConfig, FrameEvidence]]
+    dirty: list[dict[EvidenceConfig, FrameEvidence]]
+    labels: list[np.ndarray]
+    events: dict[str, list[dict[str, Any]]]
+
+    def folds(self) -> tuple[list[int], list[int]]:
+        """Clip indices of fold A (1st, 3rd, ...) and fold B (2nd, 4th, ...)."""
+        n = len(self.clips)
+        return [i for i in range(n) if i % 2 == 0], [i for i in range(n) if i % 2 == 1]
+
+    def summary(self) -> dict[str, Any]:
+        """Events per clip, their count, and the share of anomalous scored frames."""
+        every = np.concatenate(self.labels)
+        return {"per_clip": self.events, "events": sum(len(v) for v in self.events.values()),
+                "anomalous_share_of_scored_frames": float(every.mean()), "scored_frames": int(every.size)}
+
+
+def synthetic_validation_set(
+    predictor: FramePredictor,
+    normal_dir: str | os.PathLike[str],
+    evidence_configs: Sequence[EvidenceConfig],
+    *,
+    synthetic: SyntheticAnomalyConfig | None = None,
+    seed: int = 0,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SyntheticValidationSet:
+    """Steps 1-2 of the protocol: the normal clips, clean and with synthetic anomalies, and their evidence.
+
+    Raises:
+        ConfigError: fewer than two clips, or a clip of k frames or fewer.
+    """
+    synthetic = synthetic or SyntheticAnomalyConfig()
+    clips = find_clips([normal_dir])
+    if len(clips) < 2:
+        raise ConfigError(f"label-free selection needs >= 2 normal clips; got {len(clips)} under {normal_dir}")
+    configs = list(dict.fromkeys(evidence_configs))
+    cache = Path(cache_dir) if cache_dir is not None and predictor.source is not None else None
+    salt = "|synthetic/1|" + json.dumps([synthetic.to_dict(), seed], sort_keys=True)
+    k = predictor.context_frames
+    clean, dirty, labels, events = [], [], [], {}
+    for index, clip in enumerate(clips):
+        clean.append(dict(zip(configs, _cached_evidence(
+            predictor, clip, configs, lambda clip=clip: _read_clip(clip, predictor), cache, ""), strict=True)))
+        made = synthesize(_native_frames(clip, predictor), synthetic, [seed, index])
+        dirty.append(dict(zip(configs, _cached_evidence(
+            predictor, clip, configs, lambda made=made: made.frames, cache, salt), strict=True)))
+        labels.append(made.labels[k:])
+        events[clip.name] = [event.to_dict() for event in made.events]
+        if progress is not None:
+            progress(f"{clip.name}: {len(made.frames)} frames, {len(made.events)} synthetic events, "
+                     f"{made.labels.mean():.0%} of frames anomalous")
+    return SyntheticValidationSet(clips, clean, dirty, labels, events)
+
+
 def select_on_synthetic(
     predictor: FramePredictor,
     normal_dir: str | os.PathLike[str],
@@ -184,28 +252,12 @@ def select_on_synthetic(
         ConfigError: fewer than two clips, no candidates, or a clip of k frames or fewer.
     """
     candidates = tuple(candidates) if candidates is not None else candidate_grid()
-    synthetic = synthetic or SyntheticAnomalyConfig()
-    clips = find_clips([normal_dir])
-    if len(clips) < 2 or not candidates:
-        raise ConfigError(f"label-free selection needs >= 2 normal clips and >= 1 candidate; got {len(clips)} clips "
-                          f"under {normal_dir} and {len(candidates)} candidates")
-    configs = list(dict.fromkeys(c.evidence for c in candidates))
-    cache = Path(cache_dir) if cache_dir is not None and predictor.source is not None else None
-    salt = "|synthetic/1|" + json.dumps([synthetic.to_dict(), seed], sort_keys=True)
-    k = predictor.context_frames
-    clean, dirty, labels, events = [], [], [], {}
-    for index, clip in enumerate(clips):
-        clean.append(dict(zip(configs, _cached_evidence(
-            predictor, clip, configs, lambda clip=clip: _read_clip(clip, predictor), cache, ""), strict=True)))
-        made = synthesize(_native_frames(clip, predictor), synthetic, [seed, index])
-        dirty.append(dict(zip(configs, _cached_evidence(
-            predictor, clip, configs, lambda made=made: made.frames, cache, salt), strict=True)))
-        labels.append(made.labels[k:])
-        events[clip.name] = [event.to_dict() for event in made.events]
-        if progress is not None:
-            progress(f"{clip.name}: {len(made.frames)} frames, {len(made.events)} synthetic events, "
-                     f"{made.labels.mean():.0%} of frames anomalous")
-    folds = ([i for i in range(len(clips)) if i % 2 == 0], [i for i in range(len(clips)) if i % 2 == 1])
+    if not candidates:
+        raise ConfigError("label-free selection needs at least one candidate")
+    data = synthetic_validation_set(predictor, normal_dir, [c.evidence for c in candidates], synthetic=synthetic,
+                                    seed=seed, cache_dir=cache_dir, progress=progress)
+    clips, clean, dirty, labels = data.clips, data.clean, data.dirty, data.labels
+    folds = data.folds()
     rows = []
     for candidate in candidates:
         aucs, caught = [], []
@@ -220,11 +272,8 @@ def select_on_synthetic(
         rows.append({**candidate.to_dict(), "validation_auc_folds": aucs, "validation_auc": float(np.mean(aucs)),
                      "validation_caught_folds": caught, "monitor_default": candidate == MONITOR_DEFAULT})
     chosen = int(np.argmax([row["validation_auc"] for row in rows]))  # first of ties
-    every = np.concatenate(labels)
-    summary = {"per_clip": events, "events": sum(len(v) for v in events.values()),
-               "anomalous_share_of_scored_frames": float(every.mean()), "scored_frames": int(every.size)}
     names = ([clips[i].name for i in folds[0]], [clips[i].name for i in folds[1]])
-    return SelectionResult(rows=tuple(rows), chosen=chosen, events=summary, folds=names)
+    return SelectionResult(rows=tuple(rows), chosen=chosen, events=data.summary(), folds=names)
 
 
 @dataclass(frozen=True)
