@@ -164,20 +164,29 @@ def _scene(length: int, seed: int) -> np.ndarray:
     return np.clip(frames + rng.normal(0, 0.01, frames.shape), 0, 1).astype(np.float32)
 
 
+def _test_scene(index: int) -> np.ndarray:
+    """Test clip `index` (0 or 1): a scene with a random 8x8 patch in frames 15-29."""
+    frames = _scene(40, 10 + index)
+    frames[15:30, 20:28, 30:38] = np.random.default_rng(index).random((15, 8, 8, 1))
+    return frames
+
+
+def _normal_and_test_clips(root: Path) -> tuple[Path, Path, np.ndarray]:
+    """Four normal clips and two test clips of 40 frames as frame folders, and the test labels (80,)."""
+    normal, test = root / "normal", root / "test"
+    for i in range(4):
+        write_frames(normal / f"{i + 1:02d}", _scene(40, i))
+    for i in range(2):
+        write_frames(test / f"{i + 1:02d}", _test_scene(i))
+    one = np.r_[np.zeros(15), np.ones(15), np.zeros(10)].astype(np.int64)
+    return normal, test, np.concatenate([one, one])
+
+
 @pytest.mark.slow
 def test_selection_reads_no_test_label_and_the_test_row_is_the_chosen_setting(
     predictor: FramePredictor, tmp_path: Path
 ) -> None:
-    normal, test = tmp_path / "normal", tmp_path / "test"
-    for i in range(4):
-        write_frames(normal / f"{i + 1:02d}", _scene(40, i))
-    labels = []
-    for i in range(2):
-        frames = _scene(40, 10 + i)
-        frames[15:30, 20:28, 30:38] = np.random.default_rng(i).random((15, 8, 8, 1))
-        write_frames(test / f"{i + 1:02d}", frames)
-        labels.append(np.r_[np.zeros(15), np.ones(15), np.zeros(10)].astype(np.int64))
-    labels = np.concatenate(labels)
+    normal, test, labels = _normal_and_test_clips(tmp_path)
     candidates = [Candidate(EvidenceConfig(patch_size=8), CausalConfig(features=("patch_psnr",), smoothing=1)),
                   Candidate(EvidenceConfig(patch_size=8), CausalConfig(features=("patch_psnr",), smoothing=20)),
                   Candidate(EvidenceConfig(patch_size=16, top_k=2), CausalConfig(features=("frame_psnr",)))]
@@ -236,16 +245,7 @@ def test_offline_scores_are_min_max_per_clip_and_a_long_event_survives_the_smoot
 def test_offline_selection_reads_no_test_label_and_scores_the_chosen_setting(
     predictor: FramePredictor, tmp_path: Path
 ) -> None:
-    normal, test = tmp_path / "normal", tmp_path / "test"
-    for i in range(4):
-        write_frames(normal / f"{i + 1:02d}", _scene(40, i))
-    labels = []
-    for i in range(2):
-        frames = _scene(40, 10 + i)
-        frames[15:30, 20:28, 30:38] = np.random.default_rng(i).random((15, 8, 8, 1))
-        write_frames(test / f"{i + 1:02d}", frames)
-        labels.append(np.r_[np.zeros(15), np.ones(15), np.zeros(10)].astype(np.int64))
-    labels = np.concatenate(labels)
+    normal, test, labels = _normal_and_test_clips(tmp_path)
     candidates = [OfflineCandidate(EvidenceConfig(patch_size=8), ("patch_psnr",), 1),
                   OfflineCandidate(EvidenceConfig(patch_size=8), ("patch_psnr",), 5),
                   OfflineCandidate(EvidenceConfig(patch_size=16, top_k=2), ("frame_psnr",), 3)]
@@ -263,12 +263,8 @@ def test_offline_selection_reads_no_test_label_and_scores_the_chosen_setting(
     normal_evidence = [clip_evidence(predictor, _scene(40, i), chosen.evidence) for i in range(4)]
     calibration = calibrate(normal_evidence, evidence_config=chosen.evidence,
                             causal=CausalConfig(features=chosen.features))
-    direct = []
-    for i in range(2):
-        frames = _scene(40, 10 + i)
-        frames[15:30, 20:28, 30:38] = np.random.default_rng(i).random((15, 8, 8, 1))
-        direct.append(offline_clip_scores(calibration, clip_evidence(predictor, frames, chosen.evidence),
-                                          chosen.window))
+    direct = [offline_clip_scores(calibration, clip_evidence(predictor, _test_scene(i), chosen.evidence), chosen.window)
+              for i in range(2)]
     truth = np.concatenate([labels[i * 40 + k : (i + 1) * 40] for i in range(2)])
     assert report.test["micro_auc"] == pytest.approx(frame_auc(np.concatenate(direct), truth), abs=1e-6)
     text = report.to_markdown()
