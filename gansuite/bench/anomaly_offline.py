@@ -35,7 +35,7 @@ import numpy as np
 
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, load_frame_labels
 from gansuite.bench.anomaly_causal import _metrics, clips_evidence
-from gansuite.bench.anomaly_selection import synthetic_validation_set
+from gansuite.bench.anomaly_synthetic import synthetic_validation_set
 from gansuite.bench.manifest import build_manifest, portable
 from gansuite.errors import ConfigError
 from gansuite.metrics import frame_auc
