@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,18 @@ def load_frame_labels(path: str | os.PathLike[str]) -> np.ndarray:
     return flat.astype(np.int64)
 
 
+def _flat_labels(labels: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
+    """The labels file read by `load_frame_labels`, or an array of labels flattened as given."""
+    return load_frame_labels(labels) if not isinstance(labels, np.ndarray) else np.asarray(labels).ravel()
+
+
+def _clip_labels(flat: np.ndarray, lengths: Sequence[int], k: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The labels of the scored frames (each clip's first k dropped, `align_frame_labels`): all clips, and per clip."""
+    aligned = align_frame_labels(flat, lengths, k)
+    offsets = np.cumsum([0, *[n - k for n in lengths]])
+    return aligned, [aligned[offsets[i] : offsets[i + 1]] for i in range(len(lengths))]
+
+
 def _read_clip(clip: Path, predictor: FramePredictor) -> np.ndarray:
     """(T, h, w, C) float32 frames at the predictor's working size, in the model's channels."""
     frames = []
@@ -146,7 +158,7 @@ def run_anomaly_benchmark(
     predictor = model if isinstance(model, FramePredictor) else FramePredictor.from_pretrained(
         model, device=device, batch_size=batch_size
     )
-    flat = load_frame_labels(labels) if not isinstance(labels, np.ndarray) else np.asarray(labels).ravel()
+    flat = _flat_labels(labels)
     clips = find_clips([frames_dir])
     k = predictor.context_frames
     psnrs: list[np.ndarray] = []
@@ -161,13 +173,12 @@ def run_anomaly_benchmark(
         lengths.append(frames.shape[0])
         if progress is not None:
             progress(f"{clip.name}: {frames.shape[0]} frames, mean PSNR {psnrs[-1].mean():.2f} dB")
-    aligned = align_frame_labels(flat, lengths, k)
+    aligned, clip_labels = _clip_labels(flat, lengths, k)
     scores = anomaly_scores(psnrs)
-    offsets = np.cumsum([0, *[n - k for n in lengths]])
     per_clip = tuple(
-        {"name": clip.name, "frames": n, "scored": n - k, "anomalous": int(aligned[offsets[i] : offsets[i + 1]].sum()),
+        {"name": clip.name, "frames": n, "scored": n - k, "anomalous": int(truth.sum()),
          "mean_psnr": float(values.mean())}
-        for i, (clip, n, values) in enumerate(zip(clips, lengths, psnrs, strict=True))
+        for clip, n, values, truth in zip(clips, lengths, psnrs, clip_labels, strict=True)
     )
     protocol = {
         "summary": (

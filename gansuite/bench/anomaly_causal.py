@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _read_clip, load_frame_labels
+from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
 from gansuite.bench.manifest import build_manifest, file_sha256, portable
 from gansuite.errors import ConfigError
 from gansuite.metrics import equal_error_rate, frame_auc
-from gansuite.tasks.predict.anomaly import align_frame_labels, regularity
+from gansuite.tasks.predict.anomaly import regularity
 from gansuite.tasks.predict.calibration import CausalConfig, calibrate, causal_scores
 from gansuite.tasks.predict.data import find_clips
 from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, clip_evidence
@@ -245,14 +245,12 @@ def run_causal_anomaly_benchmark(
     predictor = model if isinstance(model, FramePredictor) else FramePredictor.from_pretrained(
         model, device=device, batch_size=batch_size
     )
-    flat = load_frame_labels(labels) if not isinstance(labels, np.ndarray) else np.asarray(labels).ravel()
+    flat = _flat_labels(labels)
     k = predictor.context_frames
     normal_clips, test_clips = find_clips([calibration_dir]), find_clips([frames_dir])
     normal, _ = clips_evidence(predictor, normal_clips, config, cache_dir=cache_dir, progress=progress)
     tests, lengths = clips_evidence(predictor, test_clips, config, cache_dir=cache_dir, progress=progress)
-    aligned = align_frame_labels(flat, lengths, k)
-    offsets = np.cumsum([0, *[n - k for n in lengths]])
-    per_clip_labels = [aligned[offsets[i] : offsets[i + 1]] for i in range(len(lengths))]
+    aligned, per_clip_labels = _clip_labels(flat, lengths, k)
     data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
     model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     if not variants:

@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, load_frame_labels
+from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels
 from gansuite.bench.anomaly_causal import _metrics, clips_evidence
 from gansuite.bench.anomaly_synthetic import synthetic_validation_set
 from gansuite.bench.manifest import build_manifest, portable
 from gansuite.errors import ConfigError
 from gansuite.metrics import frame_auc
-from gansuite.tasks.predict.anomaly import align_frame_labels
 from gansuite.tasks.predict.calibration import AnomalyCalibration, CausalConfig, calibrate
 from gansuite.tasks.predict.data import find_clips
 from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence
@@ -260,14 +259,11 @@ def run_offline_selection_benchmark(
 
     # only now: the test clips and their labels
     k = predictor.context_frames
-    normal, _ = clips_evidence(predictor, data.clips, chosen.evidence, cache_dir=cache_dir, progress=progress)
     tests, lengths = clips_evidence(predictor, find_clips([frames_dir]), chosen.evidence, cache_dir=cache_dir,
                                     progress=progress)
-    flat = load_frame_labels(labels) if not isinstance(labels, np.ndarray) else np.asarray(labels).ravel()
-    aligned = align_frame_labels(flat, lengths, k)
-    offsets = np.cumsum([0, *[n - k for n in lengths]])
-    per_clip_labels = [aligned[offsets[i] : offsets[i + 1]] for i in range(len(lengths))]
-    calibration = _calibration(normal, chosen)
+    aligned, per_clip_labels = _clip_labels(_flat_labels(labels), lengths, k)
+    # the normal clips' evidence for the chosen setting was measured with the validation set
+    calibration = _calibration([clean[chosen.evidence] for clean in data.clean], chosen)
     test = _metrics([offline_clip_scores(calibration, clip, chosen.window) for clip in tests], per_clip_labels)
     unsmoothed = _metrics([offline_clip_scores(calibration, clip, 1) for clip in tests], per_clip_labels)
     protocol = {

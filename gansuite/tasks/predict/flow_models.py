@@ -296,9 +296,10 @@ class FlowUNetPredictor(nn.Module):
             weights = hard + weights - weights.detach()
         residual = _resize(out[:, 2 + blends :], (height, width))
         warp = self._warp
+        bicubic = backward_warp(last, flow, mode="bicubic").clamp(0.0, 1.0)
         candidates = [
-            warp(last, flow),
-            backward_warp(last, flow, mode="bicubic").clamp(0.0, 1.0),
+            bicubic if self.interpolation == "bicubic" else warp(last, flow),  # the same warp: sampled once
+            bicubic,
             warp(previous, 2.0 * flow),
             last,
         ]
