@@ -312,3 +312,44 @@ def test_blend_and_interpolation_settings_are_checked() -> None:
     model = build_network(spec)
     assert (model.blend, model.interpolation) == ("hard", "bicubic")
     assert "blend" not in flow_predictor_spec(context_frames=4, channels=3).kwargs  # old weights' specs unchanged
+
+
+def test_a_refined_model_starts_as_the_model_without_refinement() -> None:
+    """The refinement's last layer starts at zero: the weights of a model without it give the same frames."""
+    x = _moving_texture(4, 32, 40)
+    settings = {"context_frames": 4, "channels": 3, "base_channels": 4, "depth": 1, "max_flow_side": 512}
+    plain = _random_blend(FlowUNetPredictor(**settings)).eval()
+    refined = FlowUNetPredictor(**settings, refine_channels=6).eval()
+    missing, unexpected = refined.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(name.startswith("refine.") for name in missing)
+    with torch.no_grad():
+        assert torch.allclose(refined(x), plain(x), atol=1e-6)
+
+
+def test_the_refinement_corrects_the_blend_per_pixel_at_full_resolution() -> None:
+    x = _moving_texture(4, 32, 40)
+    model = FlowUNetPredictor(context_frames=4, channels=3, base_channels=4, depth=1, max_flow_side=512,
+                              refine_channels=6)
+    last_layer = model.refine[-1]
+    with torch.no_grad():
+        out_before = model(x)
+    frames = x.view(1, 4, 3, 32, 40)
+    mask = torch.zeros(1, 1, 32, 40)
+    mask[..., :20] = 1.0
+    correction = torch.zeros(1, model.candidates + 3, 32, 40)
+    correction[:, 3:4] = 30.0 * mask  # a large logit for candidate 3 (the last frame, unwarped), left half only
+    model.refine.register_forward_hook(lambda module, args, output: output + correction)
+    with torch.no_grad():
+        out = model(x)
+    assert torch.allclose(out[..., :20], frames[:, -1, :, :, :20], atol=1e-5)  # copied where corrected
+    assert torch.allclose(out[..., 21:], out_before[..., 21:], atol=1e-5)  # untouched elsewhere
+    (model(x) - frames[:, -2]).abs().mean().backward()
+    assert float(model.refine[0].weight.grad.abs().sum()) == 0.0  # the zero last layer blocks it ...
+    assert float(last_layer.weight.grad.abs().sum()) > 0.0  # ... but itself learns
+
+
+def test_refine_channels_are_checked_and_recorded_in_the_spec() -> None:
+    with pytest.raises(ConfigError, match="refine_channels"):
+        FlowUNetPredictor(refine_channels=-1)
+    assert build_network(flow_predictor_spec(context_frames=4, channels=3, refine_channels=8)).refine_channels == 8
+    assert "refine_channels" not in flow_predictor_spec(context_frames=4, channels=3).kwargs

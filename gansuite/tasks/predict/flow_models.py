@@ -145,6 +145,10 @@ class FlowUNetPredictor(nn.Module):
         interpolation: how the full-resolution frames are resampled in the candidates:
             "bilinear" (the default; smooth, slightly blurring) or "bicubic" (sharper; clamped to
             [0, 1]). Candidate 1 is bicubic either way.
+        refine_channels: if > 0, a two-layer CNN of this width at the full resolution (on the
+            candidates, the upsampled blend logits and the flow) corrects the logits and the
+            residual per pixel, where the U-Net's reduced resolution cannot: static pixels beside
+            moving ones, thin edges. 0 (the default): no refinement.
 
     Forward:
         x: (N, k·C, H, W) float in [0, 1], the context frames oldest first, stacked along
@@ -163,7 +167,7 @@ class FlowUNetPredictor(nn.Module):
         internal_scale: int = 2, max_internal_side: int = 256, classical_flow: str = "medium",
         max_flow_side: int = 360, flow_scales: tuple[float, ...] = (), accelerations: tuple[float, ...] = (),
         hedge_scales: tuple[float, ...] = (), blur_sigmas: tuple[float, ...] = (), blend: str = "soft",
-        interpolation: str = "bilinear",
+        interpolation: str = "bilinear", refine_channels: int = 0,
     ) -> None:
         super().__init__()
         if context_frames < 2 or channels not in (1, 3) or base_channels < 1 or not 1 <= depth <= 5:
@@ -216,9 +220,20 @@ class FlowUNetPredictor(nn.Module):
             _DoubleConv(2 * widths[level - 1], widths[level - 1]) for level in range(depth, 0, -1)
         )
         self.head = conv(widths[0], 2 + self.candidates + channels)  # ΔF (2), blend logits, residual (C)
+        if refine_channels < 0:
+            raise ConfigError(f"flow-unet: refine_channels must be >= 0, got {refine_channels}")
+        self.refine_channels = refine_channels
+        self.refine = None
+        if refine_channels:  # candidates, upsampled logits, flow → corrections of logits and residual
+            self.refine = nn.Sequential(
+                conv(self.candidates * (channels + 1) + 2, refine_channels),
+                nn.LeakyReLU(0.2, inplace=True),
+                conv(refine_channels, self.candidates + channels),
+            )
         init_weights(self)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        for layer in (self.head, *(() if self.refine is None else (self.refine[-1],))):
+            nn.init.zeros_(layer.weight)  # starts as the model without the layer's output
+            nn.init.zeros_(layer.bias)
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """The (height, width) the U-Net runs at (before padding to a multiple of 2**depth)."""
@@ -289,12 +304,24 @@ class FlowUNetPredictor(nn.Module):
         flow = flow0 + _resize_flow(delta, (height, width))
         bias = torch.zeros(blends, dtype=out.dtype, device=out.device)
         bias[0] = _FIRST_LOGIT
-        logits = out[:, 2 : 2 + blends] + bias.view(1, blends, 1, 1)
-        weights = torch.softmax(_resize(logits, (height, width)), dim=1)  # (N, candidates, H, W)
+        logits = _resize(out[:, 2 : 2 + blends] + bias.view(1, blends, 1, 1), (height, width))
+        residual = _resize(out[:, 2 + blends :], (height, width))
+        candidates = self._candidates(last, previous, flow, change)
+        if self.refine is not None:  # full-resolution corrections of the blend logits and the residual
+            stacked = torch.cat([*candidates, logits, flow / _FLOW_NORM], dim=1)
+            correction = self.refine(stacked)
+            logits, residual = logits + correction[:, :blends], residual + correction[:, blends:]
+        weights = torch.softmax(logits, dim=1)  # (N, candidates, H, W)
         if self.blend == "hard":  # one candidate per pixel; gradients through the softmax (straight-through)
             hard = F.one_hot(weights.argmax(1), blends).permute(0, 3, 1, 2).to(weights.dtype)
             weights = hard + weights - weights.detach()
-        residual = _resize(out[:, 2 + blends :], (height, width))
+        blended = sum(weights[:, i : i + 1] * candidate for i, candidate in enumerate(candidates))
+        return (blended + residual).clamp(0.0, 1.0)
+
+    def _candidates(
+        self, last: torch.Tensor, previous: torch.Tensor, flow: torch.Tensor, change: torch.Tensor | None
+    ) -> list[torch.Tensor]:
+        """The full-resolution blend candidates, each (N, C, H, W), in the order of the blend logits."""
         warp = self._warp
         bicubic = backward_warp(last, flow, mode="bicubic").clamp(0.0, 1.0)
         candidates = [
@@ -310,8 +337,7 @@ class FlowUNetPredictor(nn.Module):
             hedged = sum(candidates[0] if scale == 1.0 else warp(last, scale * flow) for scale in self.hedge_scales)
             candidates.append(hedged / len(self.hedge_scales))
         candidates += [gaussian_blur(candidates[0], sigma) for sigma in self.blur_sigmas]
-        blended = sum(weights[:, i : i + 1] * candidate for i, candidate in enumerate(candidates))
-        return (blended + residual).clamp(0.0, 1.0)
+        return candidates
 
     def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, ...]:
         # odd sizes exercise the padding; a shifted pattern gives the classical flow something to find

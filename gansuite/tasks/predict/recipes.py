@@ -85,6 +85,7 @@ def flow_predictor_spec(
     blur_sigmas: tuple[float, ...] = (),
     blend: str = "soft",
     interpolation: str = "bilinear",
+    refine_channels: int = 0,
 ) -> NetworkSpec:
     """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
     return NetworkSpec(
@@ -105,6 +106,7 @@ def flow_predictor_spec(
             **({"blur_sigmas": list(blur_sigmas)} if blur_sigmas else {}),
             **({"blend": blend} if blend != "soft" else {}),
             **({"interpolation": interpolation} if interpolation != "bilinear" else {}),
+            **({"refine_channels": refine_channels} if refine_channels else {}),
         },
     )
 
