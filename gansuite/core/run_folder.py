@@ -24,7 +24,10 @@ from typing import Any
 
 from gansuite.errors import ConfigError, OutputError
 
-__all__ = ["LOCK_NAME", "RunLock", "disk_full_error", "disk_full_reported", "is_disk_full", "resume_mismatch"]
+__all__ = [
+    "LOCK_NAME", "RunLock", "disk_full_error", "disk_full_reported", "is_disk_full", "resume_mismatch",
+    "write_run_config",
+]
 
 LOCK_NAME = "train.lock"
 
@@ -214,3 +217,8 @@ def disk_full_reported(what: str | os.PathLike[str]) -> Iterator[None]:
         if is_disk_full(exc):
             raise disk_full_error(exc, exc.filename or what) from exc
         raise
+
+
+def write_run_config(run_dir: Path, settings: dict[str, Any]) -> None:
+    """Write ``run_dir/config.json``: `settings` as sorted, indented JSON (non-JSON values as strings)."""
+    (run_dir / "config.json").write_text(json.dumps(settings, sort_keys=True, default=str, indent=2) + "\n")

@@ -13,7 +13,6 @@ and hold every rank's random state, and only rank 0 writes files.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import fields
@@ -25,7 +24,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from gansuite.core.checkpoint import checkpoint_files, load_checkpoint, save_checkpoint
+from gansuite.core.checkpoint import checkpoint_files, load_checkpoint
 from gansuite.core.config import TrainerConfig, learning_rate_factor
 from gansuite.core.distributed import DistributedContext, init_distributed, run_on_main
 from gansuite.core.ema import ExponentialMovingAverage
@@ -33,10 +32,10 @@ from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_lo
 from gansuite.core.objectives import discriminator_objective, generator_objective
 from gansuite.core.placement import autocast_for, move_to_device, place_module, training_precision, unwrap
 from gansuite.core.rng import gather_rng_states
-from gansuite.core.run_folder import RunLock, disk_full_reported
+from gansuite.core.run_folder import RunLock, disk_full_reported, write_run_config
 from gansuite.core.run_log import RunLog
 from gansuite.core.sampling import seeded_loader
-from gansuite.core.trainer_state import check_resume_settings, checkpoint_payload, restore_training_state
+from gansuite.core.trainer_state import check_resume_settings, restore_training_state, write_checkpoint
 from gansuite.core.training_types import (
     READ_BACK_EVERY,
     GanHead,
@@ -157,14 +156,8 @@ class Trainer:
         """
         path = self.checkpoint_dir / f"step_{self.step:08d}.pt"
         rng_states = gather_rng_states(self.context)
-
-        def write() -> None:
-            save_checkpoint(path, checkpoint_payload(self, rng_states))
-            old = checkpoint_files(self.checkpoint_dir)[: -self.config.keep_checkpoints]
-            for stale in old:
-                stale.unlink(missing_ok=True)
-
-        run_on_main(write, self.context, f"rank 0 could not write checkpoint {path}")
+        run_on_main(lambda: write_checkpoint(self, path, rng_states), self.context,
+                    f"rank 0 could not write checkpoint {path}")
         return path
 
     def resume(self, path: str | Path, *, force: bool = False) -> None:
@@ -244,9 +237,7 @@ class Trainer:
         if resume is not None:
             self.resume(resume, force=force_resume)
         if self.context.is_main:
-            (self.run_dir / "config.json").write_text(
-                _json({"trainer": config.to_dict(), **self.extra_config}, indent=2) + "\n"
-            )
+            write_run_config(self.run_dir, {"trainer": config.to_dict(), **self.extra_config})
         log = RunLog(self.run_dir, tensorboard=config.tensorboard, enabled=self.context.is_main)
         loader = seeded_loader(
             dataset, batch_size=config.batch_size, seed=config.seed, num_workers=config.num_workers,
@@ -412,7 +403,3 @@ class Trainer:
             if discriminator is not None:
                 discriminator.requires_grad_(True)
         return total.detach(), content.detach(), adversarial.detach(), updated
-
-
-def _json(value: Any, **kwargs: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str, **kwargs)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from gansuite.core.checkpoint import checkpoint_files, save_checkpoint
 from gansuite.core.rng import restore_rng_state
 from gansuite.core.run_folder import resume_mismatch
 from gansuite.errors import CheckpointError, ConfigError
@@ -25,7 +26,7 @@ from gansuite.errors import CheckpointError, ConfigError
 if TYPE_CHECKING:
     from gansuite.core.trainer import Trainer
 
-__all__ = ["check_resume_settings", "checkpoint_payload", "restore_training_state"]
+__all__ = ["check_resume_settings", "checkpoint_payload", "restore_training_state", "write_checkpoint"]
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -134,3 +135,14 @@ def restore_training_state(trainer: Trainer, payload: dict[str, Any], path: str 
                 "restart from the seed, so this run will not match an uninterrupted one exactly",
                 stacklevel=3,
             )
+
+
+def write_checkpoint(trainer: Trainer, path: Path, rng_states: list[dict[str, Any]]) -> None:
+    """Write `trainer`'s checkpoint to `path` atomically, then keep only its newest `keep_checkpoints`.
+
+    Raises:
+        OSError: the file could not be written (a full disk included).
+    """
+    save_checkpoint(path, checkpoint_payload(trainer, rng_states))
+    for stale in checkpoint_files(path.parent)[: -trainer.config.keep_checkpoints]:
+        stale.unlink(missing_ok=True)
