@@ -26,7 +26,7 @@ from gansuite.errors import ConfigError
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, encode_array
 from gansuite.io.imresize import imresize
-from gansuite.io.tiling import tiled_apply
+from gansuite.tasks.upscale._engine import run_model_tile, tiled_with_retry
 from gansuite.tasks.upscale.inputs import as_loaded_image, frame_batches
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
@@ -363,43 +363,15 @@ class Upscaler:
         band = 2 * (self.tile_overlap + self.tile_feather)  # what tiled_apply adds around each core
         return auto_tile_size(self.model, self.device, self.scale, band, height, width, images)
 
-    def _run_tile(self, tile: torch.Tensor, stats: dict[str, int]) -> torch.Tensor:
-        stats["tiles"] += 1
-        tile = tile.to(self.device)
-        if self.device.type == "cpu":
-            tile = tile.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad():
-            if self.dtype != torch.float32:
-                with torch.autocast(self.device.type, dtype=self.dtype):
-                    out = self.model(tile).float()
-                if torch.isfinite(out).all():
-                    return out.clamp_(0, 1)
-                stats["fallback"] += 1
-            return self.model(tile.float()).float().clamp_(0, 1)
-
     def _upscale(self, image: torch.Tensor, stats: dict[str, int], on_tile) -> tuple[torch.Tensor, int]:
         """(N, 3, H, W) float32 tensor → (N, 3, H', W') float32 in [0, 1] where `image` is."""
         height, width = image.shape[-2:]
         tile = self._auto_tile(height, width, image.shape[0]) if self.tile == "auto" else int(self.tile)
-        while True:
-            try:
-                out = tiled_apply(
-                    lambda t: self._run_tile(t, stats),
-                    image,
-                    scale=self.scale,
-                    tile=tile,
-                    overlap=self.tile_overlap,
-                    feather=self.tile_feather,
-                    device=self.device,
-                    on_tile=on_tile,
-                )
-                break
-            except torch.OutOfMemoryError:
-                if self.tile != "auto" or tile == 32:
-                    raise
-                tile = max(32, (tile or max(height, width)) // 2)
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
+        out, tile = tiled_with_retry(
+            lambda t: run_model_tile(self.model, t, self.device, self.dtype, stats), image, scale=self.scale,
+            tile=tile, retry=self.tile == "auto", overlap=self.tile_overlap, feather=self.tile_feather,
+            device=self.device, on_tile=on_tile,
+        )
         if self.outscale is not None and self.outscale != self.scale:
             size = (round(height * self.outscale), round(width * self.outscale))
             out = imresize(out, size=size).clamp_(0, 1)
