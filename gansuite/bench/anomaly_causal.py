@@ -41,6 +41,7 @@ import numpy as np
 
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
 from gansuite.bench.manifest import build_manifest, file_sha256, portable
+from gansuite.core.atomic import atomic_write
 from gansuite.errors import ConfigError
 from gansuite.metrics import equal_error_rate, frame_auc
 from gansuite.tasks.predict.anomaly import regularity
@@ -79,6 +80,19 @@ def _cache_file(cache_dir: Path, clip: Path, model_key: str, config: EvidenceCon
     return cache_dir / f"{clip.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
+def _read_cached_evidence(file: Path) -> tuple[FrameEvidence, int]:
+    """A clip's evidence and its length in frames from a cache file `_write_cached_evidence` wrote."""
+    with np.load(file, allow_pickle=False) as data:
+        return FrameEvidence(*(data[name] for name in FEATURES)), int(data["length"])
+
+
+def _write_cached_evidence(file: Path, evidence: FrameEvidence, length: int) -> None:
+    """Write a clip's evidence and length to a cache file atomically (its folder created)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(file) as handle:
+        np.savez(handle, length=length, **evidence.as_dict())
+
+
 def clips_evidence(
     predictor: FramePredictor,
     clips: Sequence[Path],
@@ -99,17 +113,12 @@ def clips_evidence(
     for clip in clips:
         file = _cache_file(cache, clip, model_key or "", config) if cache is not None else None
         if file is not None and file.is_file():
-            with np.load(file, allow_pickle=False) as data:
-                evidence = FrameEvidence(*(data[name] for name in FEATURES))
-                length = int(data["length"])
+            evidence, length = _read_cached_evidence(file)
         else:
             frames = _read_clip(clip, predictor)
             evidence, length = clip_evidence(predictor, frames, config), frames.shape[0]
             if file is not None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                temporary = file.with_suffix(".tmp.npz")
-                np.savez(temporary, length=length, **evidence.as_dict())
-                temporary.replace(file)
+                _write_cached_evidence(file, evidence, length)
         results.append(evidence)
         lengths.append(length)
         if progress is not None:

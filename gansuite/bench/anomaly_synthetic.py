@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from gansuite.bench.anomaly import _read_clip
-from gansuite.bench.anomaly_causal import _cache_file
+from gansuite.bench.anomaly_causal import _cache_file, _read_cached_evidence, _write_cached_evidence
 from gansuite.bench.manifest import file_sha256
 from gansuite.errors import ConfigError
 from gansuite.io.video import iter_video_frames
 from gansuite.tasks.predict.data import find_clips
-from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, clip_evidence_many
+from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence, clip_evidence_many
 from gansuite.tasks.predict.predictor import FramePredictor
 from gansuite.tasks.predict.synthetic_anomalies import SyntheticAnomalyConfig, synthesize
 
@@ -43,19 +43,12 @@ def _cached_evidence(
     model_key = (file_sha256(predictor.source) if predictor.source is not None else "") + salt
     files = [_cache_file(cache, clip, model_key, c) if cache is not None else None for c in configs]
     if all(file is not None and file.is_file() for file in files):
-        loaded = []
-        for file in files:
-            with np.load(file, allow_pickle=False) as data:
-                loaded.append(FrameEvidence(*(data[name] for name in FEATURES)))
-        return loaded
+        return [_read_cached_evidence(file)[0] for file in files]
     frames = read()
     results = clip_evidence_many(predictor, frames, configs)
     for file, evidence in zip(files, results, strict=True):
         if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_suffix(".tmp.npz")
-            np.savez(temporary, length=frames.shape[0], **evidence.as_dict())
-            temporary.replace(file)
+            _write_cached_evidence(file, evidence, frames.shape[0])
     return results
 
 
