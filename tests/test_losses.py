@@ -13,6 +13,7 @@ from gansuite.core.losses import (
     CharbonnierLoss,
     GradientDifferenceLoss,
     L1Loss,
+    LowPassL1Loss,
     MSELoss,
     PerceptualLoss,
     get_adversarial_loss,
@@ -105,6 +106,22 @@ def test_gradient_difference_loss() -> None:
     flat = torch.zeros(1, 1, 3, 3)
     # vertical gradient map (2x3) has a row of ones at row 1; cropped to 2x2 → two ones of four
     assert GradientDifferenceLoss(alpha=2.0)(flat, step).item() == pytest.approx(2 / 4)
+
+
+def test_lowpass_l1_sees_coarse_content_and_ignores_fine_detail() -> None:
+    # a pixel checkerboard against its flat mean: plain L1 0.5, almost nothing once both are blurred
+    checker = (torch.arange(32).view(1, -1) + torch.arange(32).view(-1, 1)) % 2
+    checker = checker.float().expand(1, 3, 32, 32)
+    grey = torch.full_like(checker, 0.5)
+    assert L1Loss()(checker, grey).item() == pytest.approx(0.5)
+    assert LowPassL1Loss(sigma=2.0)(checker, grey).item() < 0.01
+    # a coarse difference (a constant offset) passes the blur whole
+    image = torch.rand(2, 3, 24, 24)
+    assert LowPassL1Loss(sigma=2.0)(image + 0.25, image).item() == pytest.approx(0.25, abs=1e-5)
+    # weight scales, and sigma must be positive
+    assert LowPassL1Loss(weight=2.0)(image + 0.25, image).item() == pytest.approx(0.5, abs=1e-5)
+    with pytest.raises(ConfigError, match="sigma"):
+        LowPassL1Loss(sigma=0.0)
 
 
 def test_missing_local_backbone_says_both_ways(tmp_path) -> None:

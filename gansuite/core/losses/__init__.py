@@ -8,6 +8,7 @@ from gansuite.core.losses.content import (
     ContentLoss,
     GradientDifferenceLoss,
     L1Loss,
+    LowPassL1Loss,
     MSELoss,
 )
 from gansuite.core.losses.penalty import r1_penalty
@@ -22,6 +23,7 @@ __all__ = [
     "ContentLoss",
     "GradientDifferenceLoss",
     "L1Loss",
+    "LowPassL1Loss",
     "MSELoss",
     "PerceptualLoss",
     "artifact_map",

@@ -3,6 +3,9 @@
 - L1, MSE, and Charbonnier (a differentiable L1, Charbonnier et al. 1994; Lai et al. 2017).
 - Gradient difference loss (Mathieu, Couprie & LeCun 2016, eq. 5): penalises differences between
   the image gradients of prediction and target, which keeps predicted frames sharp.
+- Low-pass L1 (the frequency separation of Fritsche, Gu & Timofte, ICCVW 2019): L1 between Gaussian
+  blurred prediction and target, so the pixel loss pins down the coarse content and leaves the fine
+  detail to the perceptual and adversarial losses instead of rewarding a blurred average of it.
 
 All take `prediction` and `target` of the same shape (N, C, H, W), float, and return a scalar
 (reduction "mean" or "sum") or a per-sample vector (reduction "none").
@@ -13,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gansuite.core.filters import gaussian_blur
 from gansuite.core.registry import Registry
 from gansuite.errors import ConfigError
 
@@ -22,6 +26,7 @@ __all__ = [
     "ContentLoss",
     "GradientDifferenceLoss",
     "L1Loss",
+    "LowPassL1Loss",
     "MSELoss",
     "reduce",
 ]
@@ -72,6 +77,31 @@ class L1Loss(ContentLoss):
 
     def elementwise(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return (prediction - target).abs()
+
+
+@CONTENT_LOSSES.register("lowpass_l1")
+class LowPassL1Loss(ContentLoss):
+    """L1 between Gaussian-blurred prediction and target (frequency separation, Fritsche et al. 2019).
+
+    A detail misplaced by a pixel or two costs little once both images are blurred, so under an
+    uncertain target this loss does not pull the prediction towards a blurred average of the
+    possible details the way plain L1 / MSE do; the detail is left to other losses.
+
+    Args:
+        sigma: standard deviation of the Gaussian in pixels, > 0.
+
+    Raises:
+        ConfigError: `sigma` <= 0.
+    """
+
+    def __init__(self, *, weight: float = 1.0, reduction: str = "mean", sigma: float = 2.0) -> None:
+        super().__init__(weight=weight, reduction=reduction)
+        if sigma <= 0:
+            raise ConfigError(f"lowpass_l1 needs sigma > 0 pixels, got {sigma}")
+        self.sigma = float(sigma)
+
+    def elementwise(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (gaussian_blur(prediction, self.sigma) - gaussian_blur(target, self.sigma)).abs()
 
 
 @CONTENT_LOSSES.register("mse")
