@@ -16,6 +16,8 @@ min-max normalised as in Liu et al. 2018) and writes ``anomaly_ped2_offline_sele
 ``--select-only`` stops before the test set (prints the validation table, writes nothing);
 ``--seed`` and ``--duration`` vary the synthetic anomalies for a sensitivity check.
 ``--cache DIR`` keeps per-clip evidence, so a rerun skips the network.
+``--test-time-flip`` averages each prediction with the mirrored prediction of the mirrored frames
+(a variant measured with ``--select-only``; not the monitor's setting). Give it its own ``--cache``.
 
 Usage (from the repository root)::
 
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("--protocol", choices=("causal", "offline"), default="causal",
                         help="choose a causal calibrated setting (default) or an offline one")
     parser.add_argument("--select-only", action="store_true", help="stop before the test set")
+    parser.add_argument("--test-time-flip", action="store_true",
+                        help="average each prediction with the mirrored one (use its own --cache)")
     parser.add_argument("--duration", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
                         help="synthetic event length in frames (default 15 45)")
     args = parser.parse_args()
@@ -60,6 +64,8 @@ def main() -> int:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     ped2 = Path(data) / "video" / "ped2"
     predictor = FramePredictor.from_pretrained(args.model, device=args.device, batch_size=8)
+    if args.test_time_flip:
+        _flip_average(predictor)
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     synthetic = SyntheticAnomalyConfig(**({"duration": tuple(args.duration)} if args.duration else {}))
     if args.protocol == "offline":
@@ -84,6 +90,16 @@ def main() -> int:
         synthetic=synthetic, seed=args.seed, cache_dir=args.cache, progress=progress,
     )
     return _write(report, args.name or "anomaly_ped2_synthetic_selection")
+
+
+def _flip_average(predictor: FramePredictor) -> None:
+    """Make `predictor.predict_batch` return the mean of the plain and the mirrored prediction."""
+    plain = predictor.predict_batch
+
+    def predict_batch(context: torch.Tensor, future: int = 1) -> torch.Tensor:
+        return (plain(context, future) + plain(context.flip(-1), future).flip(-1)) / 2
+
+    predictor.predict_batch = predict_batch  # type: ignore[method-assign]
 
 
 def _write(report: SelectionReport | OfflineSelectionReport, name: str) -> int:
