@@ -67,8 +67,8 @@ def _recipe_names() -> list[str]:
 @train.command("upscale")
 @click.option("--recipe", required=True, type=click.Choice(_recipe_names()), help="A shipped training recipe.")
 @click.option(
-    "--data", "data", multiple=True, required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of HR training images (repeatable).",
+    "--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+    help="Folder of HR training images (repeatable); for x4-real-distill, teacher-pairs shards (.safetensors).",
 )
 @click.option("--val", "val", multiple=True, help="NAME=DIR of HR validation images (repeatable).")
 @_run_options
@@ -86,6 +86,31 @@ def train_upscale(
         progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
     click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
+
+
+@train.command("teacher-pairs")
+@click.option("--teacher", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The teacher model file (any x4 model spandrel loads, e.g. Real-ESRGAN x4plus).")
+@click.option("--data", "data", multiple=True, required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of HR images (repeatable).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Shard to write (.safetensors).")
+@click.option("--count", required=True, type=click.IntRange(min=1), help="Crops to write.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same crops and degradations.")
+@click.option("--holdout-every", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Leave out every n-th image of each folder (for validation); 0 keeps all.")
+def train_teacher_pairs(
+    teacher: Path, data: tuple[Path, ...], out: Path, count: int, seed: int, holdout_every: int
+) -> None:
+    """Record a teacher's outputs on realistic-degraded crops, for the distillation recipe."""
+    from gansuite.tasks.upscale.distill import write_teacher_pairs
+
+    if out.suffix != ".safetensors":
+        raise click.BadParameter(f"{out} must end in .safetensors", param_hint="--out")
+    if out.exists():
+        raise click.BadParameter(f"{out} exists; give a new file (shards are never overwritten)", param_hint="--out")
+    write_teacher_pairs(teacher, data, out, count=count, seed=seed, holdout_every=holdout_every)
+    click.echo(json.dumps({"shard": str(out), "count": count, "seed": seed}))
 
 
 def _predict_recipe_names() -> list[str]:

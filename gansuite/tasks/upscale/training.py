@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from gansuite.core.atomic import atomic_path
 from gansuite.core.checkpoint import load_transferable_weights, load_weights
@@ -18,8 +19,9 @@ from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
 from gansuite.core.run_folder import disk_full_reported
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
-from gansuite.errors import CheckpointError
+from gansuite.errors import CheckpointError, ConfigError
 from gansuite.tasks.upscale.data import HighResCrops
+from gansuite.tasks.upscale.distill import DistillHead, TeacherPairs
 from gansuite.tasks.upscale.head import UpscaleHead
 from gansuite.tasks.upscale.recipes import UpscaleRecipe
 from gansuite.tasks.upscale.validation import validation_hook
@@ -68,7 +70,8 @@ def train_upscale(
 
     Args:
         recipe: a shipped recipe (`get_recipe`).
-        data: folders of HR training images.
+        data: folders of HR training images; for a distillation recipe (`teacher_weight` set),
+            teacher-pairs shards (`gansuite.tasks.upscale.distill.write_teacher_pairs`).
         out: the run directory (config, log, checkpoints, samples, weights).
         val: named folders of HR validation images (PSNR-Y is logged per evaluation).
         init: weights to start the generator from (a `.safetensors` file); for recipes that
@@ -87,7 +90,8 @@ def train_upscale(
         The trainer's `TrainingResult`.
 
     Raises:
-        ConfigError: bad settings, `out` in use by another trainer, or a resume with changed settings.
+        ConfigError: bad settings, data of the wrong kind for the recipe, `out` in use by another
+            trainer, or a resume with changed settings.
         OutputError: the disk filled up.
     """
     run_dir = Path(out)
@@ -105,9 +109,7 @@ def train_upscale(
     elif init_path is not None:
         generator.load_state_dict(load_weights(init_path).state_dict())
     discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
-    dataset = HighResCrops(data, patch_size=recipe.patch_size, scale_augment=recipe.scale_augment)
-
-    head = UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=config.seed, realistic=recipe.realistic)
+    dataset, head = _data_and_head(recipe, data, config.seed)
     started = time.perf_counter()
     trainer = Trainer(
         generator=generator,
@@ -123,7 +125,9 @@ def train_upscale(
             "patch_size": recipe.patch_size,
             "scale_augment": list(recipe.scale_augment),
             "degradation": recipe.degradation,
-            **({"realistic_degradation": head.realistic.as_dict()} if recipe.degradation == "realistic" else {}),
+            **({"realistic_degradation": head.realistic.as_dict()} if isinstance(head, UpscaleHead)
+               and recipe.degradation == "realistic" else {}),
+            **({"teacher_weight": recipe.teacher_weight} if recipe.teacher_weight is not None else {}),
             "data": [str(Path(d).name) for d in data],
             "init": str(init_path.name) if init_path else None,
             "init_fresh_tensors": list(fresh),
@@ -134,6 +138,27 @@ def train_upscale(
         with disk_full_reported(run_dir):  # the exported weights and card
             _export(trainer, recipe, data, init_path, result, time.perf_counter() - started)
     return result
+
+
+def _data_and_head(
+    recipe: UpscaleRecipe, data: Sequence[str | os.PathLike[str]], seed: int
+) -> tuple[Dataset, UpscaleHead | DistillHead]:
+    """HR crops + LR made per batch; or, for a distillation recipe, teacher-pairs shards."""
+    paths = [Path(d) for d in data]
+    if recipe.teacher_weight is not None:
+        folders = [p for p in paths if p.is_dir()]
+        if folders:
+            raise ConfigError(
+                f"--data {folders[0]}: recipe {recipe.name} learns from teacher-pairs shards (.safetensors files "
+                "written by gansuite train teacher-pairs), not image folders"
+            )
+        return TeacherPairs(paths), DistillHead(teacher_weight=recipe.teacher_weight)
+    files = [p for p in paths if not p.is_dir()]
+    if files:
+        raise ConfigError(f"--data {files[0]}: recipe {recipe.name} takes folders of HR images, not a file")
+    dataset = HighResCrops(paths, patch_size=recipe.patch_size, scale_augment=recipe.scale_augment)
+    head = UpscaleHead(scale=recipe.scale, degradation=recipe.degradation, seed=seed, realistic=recipe.realistic)
+    return dataset, head
 
 
 def _resolve_init(recipe: UpscaleRecipe, init: str | os.PathLike[str] | None) -> Path | None:
@@ -167,6 +192,7 @@ def _export(
         "patch_size": recipe.patch_size,
         "degradation": recipe.degradation,
         "data": [Path(d).name for d in data],
+        **({"teacher_weight": recipe.teacher_weight} if recipe.teacher_weight is not None else {}),
         "init": init_path.name if init_path else None,
     }
     if "realistic_degradation" in trainer.extra_config:  # as recorded in the run's config
