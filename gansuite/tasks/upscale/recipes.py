@@ -237,7 +237,7 @@ _register(
         scale=4,
         generator=_compact(4),
         discriminator=None,
-        trainer=_PSNR_TRAINER.replace(steps=3_000, batch_size=12, generator_lr=1e-4, warmup_steps=100),
+        trainer=_PSNR_TRAINER.replace(steps=6_000, batch_size=12, generator_lr=2e-4, warmup_steps=100),
         patch_size=128,
         degradation="realistic",
         init_from="x4-real-gan",
