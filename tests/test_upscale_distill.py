@@ -39,7 +39,7 @@ class _Nearest(nn.Module):
 
 @pytest.fixture()
 def nearest_teacher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(distill, "load_teacher", lambda path: _Nearest())
+    monkeypatch.setattr(distill, "load_teacher", lambda path, scale: _Nearest())
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,12 @@ def test_cli_writes_a_shard_and_never_overwrites(tmp_path: Path, nearest_teacher
     assert load_file(str(out))["low_res"].shape[0] == 12  # one whole batch
     again = CliRunner().invoke(main, args)
     assert again.exit_code != 0 and "exists" in again.output
+
+
+def test_teacher_that_is_not_a_model_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    from gansuite.errors import CheckpointError
+
+    garbage = tmp_path / "teacher.safetensors"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match=r"teacher\.safetensors"):
+        distill.load_teacher(garbage, 4)

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from gansuite.core.atomic import atomic_path
 from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.core.trainer import Sample
-from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
+from gansuite.errors import ConfigError
 from gansuite.io.folders import list_images
 from gansuite.io.image import read_image
 from gansuite.tasks.upscale.realistic import RealisticDegradationConfig, realistic_degradation_batch
@@ -35,35 +35,26 @@ __all__ = ["DistillHead", "TeacherPairs", "load_teacher", "split_holdout", "writ
 _KEYS = ("low_res", "teacher", "high_res")
 
 
-def load_teacher(path: str | os.PathLike[str]) -> nn.Module:
+def load_teacher(path: str | os.PathLike[str], scale: int) -> nn.Module:
     """A third-party SR model file as an eval-mode module, through spandrel (no pickle is run).
 
     Args:
         path: a model file spandrel supports (.safetensors, .pth, ...).
+        scale: the upscaling factor it must have.
 
     Returns:
-        A module mapping (N, 3, h, w) float32 RGB in [0, 1] to (N, 3, h·s, w·s).
+        A module mapping (N, 3, h, w) float32 RGB in [0, 1] to (N, 3, h·scale, w·scale).
 
     Raises:
         NotAvailableError: spandrel is not installed (``pip install 'gansuite[peers]'``).
-        CheckpointError: the file is not an RGB image-to-image model spandrel can load.
+        CheckpointError: the file is not an RGB SR model spandrel can load.
+        ConfigError: its scale is not `scale`.
     """
-    try:
-        import spandrel
-    except ImportError as exc:
-        raise NotAvailableError(
-            f"teacher {path}: loading third-party models needs the optional 'spandrel' package; "
-            "install it with pip install 'gansuite[peers]'"
-        ) from exc
-    from gansuite.tasks.upscale.model_files import read_state_dict
+    from gansuite.tasks.upscale.model_files import load_spandrel, read_state_dict
 
-    try:
-        state = spandrel.canonicalize_state_dict(read_state_dict(path))
-        descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(state)
-    except Exception as exc:  # spandrel raises ValueError, UnsupportedModelError, torch errors, ...
-        raise CheckpointError(f"teacher {path}: spandrel cannot load it ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.input_channels != 3:
-        raise CheckpointError(f"teacher {path}: not an RGB image-to-image model")
+    descriptor = load_spandrel(Path(path), read_state_dict(path), flag="--teacher")
+    if int(descriptor.scale) != scale:
+        raise ConfigError(f"--teacher {path}: a x{descriptor.scale} model; the pairs need a x{scale} one")
     return descriptor.model.eval()
 
 
@@ -125,14 +116,14 @@ def write_teacher_pairs(
         (n, p, p, 3), all uint8 RGB; its metadata names the teacher, data, seed and degradation.
 
     Raises:
-        ConfigError: bad sizes, or no image of at least `patch_size`.
+        ConfigError: bad sizes, a teacher of another scale, or no image of at least `patch_size`.
         CheckpointError, NotAvailableError: the teacher cannot be loaded.
     """
     from safetensors.torch import save_file
 
     if patch_size % scale or count < 1 or batch_size < 1:
         raise ConfigError(f"patch_size {patch_size} must be a multiple of scale {scale}; count, batch_size >= 1")
-    teacher = load_teacher(teacher_file).to(memory_format=torch.channels_last)
+    teacher = load_teacher(teacher_file, scale).to(memory_format=torch.channels_last)
     images = []
     for folder in folders:
         kept, _ = split_holdout(list_images(folder), holdout_every)

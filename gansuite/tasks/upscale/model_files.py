@@ -28,7 +28,9 @@ from gansuite.tasks.upscale._memory import activation_bytes_per_pixel
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.receptive_field import cached_receptive_radius
 
-__all__ = ["PICKLE_SUFFIXES", "SpandrelNetwork", "is_gansuite_weights", "load_model_file", "read_state_dict"]
+__all__ = [
+    "PICKLE_SUFFIXES", "SpandrelNetwork", "is_gansuite_weights", "load_model_file", "load_spandrel", "read_state_dict",
+]
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 _SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
@@ -133,33 +135,34 @@ class SpandrelNetwork(nn.Module):
         return torch.cat([self._descriptor(image[None]) for image in x])
 
 
-def _load_spandrel(path: Path, state: dict[str, torch.Tensor]) -> Any:
+def load_spandrel(path: Path, state: dict[str, torch.Tensor], *, flag: str = "--model") -> Any:
+    """A spandrel descriptor (eval mode, CPU) of an RGB SR model; errors name `flag` and `path`."""
     try:
         import spandrel
     except ImportError as exc:
         raise NotAvailableError(
-            f"--model {path}: third-party model files need the optional 'spandrel' package; "
+            f"{flag} {path}: third-party model files need the optional 'spandrel' package; "
             "install it with pip install 'gansuite[peers]'"
         ) from exc
     try:
         descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(spandrel.canonicalize_state_dict(state))
     except Exception as exc:  # UnsupportedModelError, KeyError, shape mismatches, ...
         raise CheckpointError(
-            f"--model {path}: no architecture spandrel knows fits this file ({type(exc).__name__}: "
+            f"{flag} {path}: no architecture spandrel knows fits this file ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); give a gansuite weights file or an SR model "
             "spandrel supports (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN, ...)"
         ) from exc
     if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.purpose != "SR":
         purpose = getattr(descriptor, "purpose", type(descriptor).__name__)
         name = descriptor.architecture.name
-        raise CheckpointError(f"--model {path}: a {purpose} model ({name}), not super-resolution")
+        raise CheckpointError(f"{flag} {path}: a {purpose} model ({name}), not super-resolution")
     if descriptor.input_channels != 3 or descriptor.output_channels != 3:
         raise CheckpointError(
-            f"--model {path}: {descriptor.input_channels} input / {descriptor.output_channels} output channels; "
+            f"{flag} {path}: {descriptor.input_channels} input / {descriptor.output_channels} output channels; "
             "gansuite runs RGB models (3 → 3)"
         )
     if descriptor.scale < 1:
-        raise CheckpointError(f"--model {path}: scale {descriptor.scale} is not an upscaling factor")
+        raise CheckpointError(f"{flag} {path}: scale {descriptor.scale} is not an upscaling factor")
     return descriptor.eval()
 
 
@@ -183,7 +186,7 @@ def load_model_file(
     path = Path(path)
     if is_gansuite_weights(path):
         return load_upscale_weights(path)
-    descriptor = _load_spandrel(path, read_state_dict(path))
+    descriptor = load_spandrel(path, read_state_dict(path))
     if receptive_radius is None:
         receptive_radius = cached_receptive_radius(
             path, lambda x: descriptor(x), scale=int(descriptor.scale), device=probe_device,
