@@ -22,7 +22,22 @@ from gansuite.io.folders import IMAGE_SUFFIXES, list_images
 from gansuite.io.image import read_image
 from gansuite.io.imresize import imresize_array
 
-__all__ = ["IMAGE_SUFFIXES", "HighResCrops", "list_images"]
+__all__ = ["IMAGE_SUFFIXES", "HighResCrops", "list_images", "load_training_images"]
+
+def load_training_images(
+    paths: Sequence[str | os.PathLike[str]], *, patch_size: int, scale_augment: Sequence[float] = ()
+) -> list[np.ndarray]:
+    """Images as (H, W, 3) uint8 RGB arrays, each with its downscaled copies (`scale_augment`
+    factors < 1, MATLAB bicubic); copies whose short side is under `patch_size` are dropped."""
+    images: list[np.ndarray] = []
+    for path in paths:
+        rgb = np.round(read_image(path).color * 255.0).astype(np.uint8)
+        for factor in (1.0, *scale_augment):
+            copy = rgb if factor == 1.0 else imresize_array(rgb, scale=factor)
+            if min(copy.shape[:2]) >= patch_size:
+                images.append(copy)
+    return images
+
 
 class HighResCrops(Dataset):
     """Random HR crops: items are (patch, patch, 3) uint8 tensors, RGB.
@@ -44,14 +59,10 @@ class HighResCrops(Dataset):
         scale_augment: Sequence[float] = (),
         items_per_epoch: int = 10_000,
     ) -> None:
-        images: list[np.ndarray] = []
-        for folder in folders:
-            for path in list_images(folder):
-                rgb = np.round(read_image(path).color * 255.0).astype(np.uint8)
-                for factor in (1.0, *scale_augment):
-                    copy = rgb if factor == 1.0 else imresize_array(rgb, scale=factor)
-                    if min(copy.shape[:2]) >= patch_size:
-                        images.append(copy)
+        images = load_training_images(
+            [path for folder in folders for path in list_images(folder)], patch_size=patch_size,
+            scale_augment=scale_augment,
+        )
         if not images:
             names = ", ".join(str(f) for f in folders)
             raise ConfigError(f"no training image is at least {patch_size}x{patch_size} pixels in {names}")

@@ -27,7 +27,7 @@ from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.core.trainer import Sample
 from gansuite.errors import ConfigError
 from gansuite.io.folders import list_images
-from gansuite.io.image import read_image
+from gansuite.tasks.upscale.data import load_training_images
 from gansuite.tasks.upscale.realistic import RealisticDegradationConfig, realistic_degradation_batch
 
 __all__ = ["DistillHead", "TeacherPairs", "load_teacher", "split_holdout", "write_teacher_pairs"]
@@ -62,8 +62,11 @@ def split_holdout(files: Sequence[Path], every: int) -> tuple[list[Path], list[P
     """(kept, held out): every `every`-th file (from the first) is held out; `every` = 0 holds none."""
     if every < 0:
         raise ConfigError(f"holdout_every must be >= 0, got {every}")
-    held = [f for i, f in enumerate(files) if every and i % every == 0]
-    return [f for f in files if f not in held], held
+    kept: list[Path] = []
+    held: list[Path] = []
+    for i, f in enumerate(files):
+        (held if every and i % every == 0 else kept).append(f)
+    return kept, held
 
 
 def _crops(images: list[np.ndarray], count: int, patch: int, rng: np.random.Generator) -> np.ndarray:
@@ -124,13 +127,8 @@ def write_teacher_pairs(
     if patch_size % scale or count < 1 or batch_size < 1:
         raise ConfigError(f"patch_size {patch_size} must be a multiple of scale {scale}; count, batch_size >= 1")
     teacher = load_teacher(teacher_file, scale).to(memory_format=torch.channels_last)
-    images = []
-    for folder in folders:
-        kept, _ = split_holdout(list_images(folder), holdout_every)
-        for path in kept:
-            rgb = np.round(read_image(path).color * 255.0).astype(np.uint8)
-            if min(rgb.shape[:2]) >= patch_size:
-                images.append(rgb)
+    kept = [path for folder in folders for path in split_holdout(list_images(folder), holdout_every)[0]]
+    images = load_training_images(kept, patch_size=patch_size)
     if not images:
         raise ConfigError(f"no training image is at least {patch_size}x{patch_size} pixels in {list(folders)}")
     metadata = {
@@ -147,8 +145,6 @@ def write_teacher_pairs(
         low_res = realistic_degradation_batch(high_res, scale, rng, realistic)
         with torch.no_grad():
             taught = teacher(low_res.contiguous(memory_format=torch.channels_last)).float()
-        if taught.shape[-2:] != high_res.shape[-2:]:
-            raise ConfigError(f"teacher {teacher_file} is not a x{scale} model (output {tuple(taught.shape[-2:])})")
         for key, value in zip(_KEYS, (low_res, taught, high_res), strict=True):
             parts[key].append(_to_uint8(value))
         if (b + 1) % save_every == 0 or b + 1 == batches:
