@@ -138,11 +138,15 @@ def test_method_errors(tiny_set: Path, tmp_path: Path, no_resolvers: None, monke
         resolve_method(NearestMethod(), 4, cpu)
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"not a model")
-    with pytest.raises(CheckpointError, match="spandrel cannot load"):
+    with pytest.raises(CheckpointError, match=r"garbage\.pth"):
         resolve_method(str(garbage), 4, cpu)
+    unknown = tmp_path / "unknown.safetensors"
+    save_file({"weight": torch.zeros(3, 3)}, str(unknown))
+    with pytest.raises(CheckpointError, match=r"--method .*unknown.safetensors: no architecture spandrel knows"):
+        resolve_method(str(unknown), 4, cpu)
     monkeypatch.setitem(sys.modules, "spandrel", None)  # as if the optional package were missing
-    with pytest.raises(NotAvailableError, match="pip install"):
-        resolve_method(str(garbage), 4, cpu)
+    with pytest.raises(NotAvailableError, match=r"--method .*unknown.safetensors: .*pip install"):
+        resolve_method(str(unknown), 4, cpu)
     with pytest.raises(GansuiteError, match=r"method identity turned .* expected \(1, 3, 40, 36\)"):
         run_sr_benchmark([IdentityMethod()], {"t": tiny_set}, scale=2, device="cpu", compute_lpips=False)
 

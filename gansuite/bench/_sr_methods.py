@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
+from gansuite.errors import ConfigError
 from gansuite.io.imresize import imresize
 
 __all__ = ["BicubicMethod", "MethodResolver", "SRMethod", "register_method_resolver", "resolve_method"]
@@ -95,28 +95,10 @@ class _SpandrelMethod:
 
 
 def _load_spandrel(path: Path, device: torch.device) -> _SpandrelMethod:
-    try:
-        import spandrel
-    except ImportError as exc:
-        raise NotAvailableError(
-            f"--method {path}: running third-party model files needs the optional 'spandrel' package; "
-            "install it with pip install 'gansuite[peers]' (or pip install spandrel)"
-        ) from exc
-    try:
-        from gansuite.tasks.upscale.model_files import read_state_dict  # weights only: never unpickles code
+    """A third-party SR model file as a method (through `model_files.load_spandrel`; errors name ``--method``)."""
+    from gansuite.tasks.upscale.model_files import load_spandrel, read_state_dict  # never unpickles code
 
-        state = spandrel.canonicalize_state_dict(read_state_dict(path))
-        descriptor = spandrel.ModelLoader(device=device).load_from_state_dict(state)
-    except Exception as exc:  # spandrel raises ValueError, UnsupportedModelError, torch errors, ...
-        raise CheckpointError(
-            f"--method {path}: spandrel cannot load this file ({type(exc).__name__}: {exc}); give a model "
-            "file of an architecture spandrel supports (.pth, .safetensors, .ckpt)"
-        ) from exc
-    if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.input_channels != 3:
-        raise CheckpointError(
-            f"--method {path}: not an RGB image-to-image model ({type(descriptor).__name__}, "
-            f"{getattr(descriptor, 'input_channels', '?')} input channels); give an RGB SR model"
-        )
+    descriptor = load_spandrel(path, read_state_dict(path), flag="--method")
     descriptor.to(device).eval()
     return _SpandrelMethod(name=path.stem, scale=int(descriptor.scale), source_file=path, model=descriptor)
 
