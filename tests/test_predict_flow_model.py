@@ -353,3 +353,39 @@ def test_refine_channels_are_checked_and_recorded_in_the_spec() -> None:
         FlowUNetPredictor(refine_channels=-1)
     assert build_network(flow_predictor_spec(context_frames=4, channels=3, refine_channels=8)).refine_channels == 8
     assert "refine_channels" not in flow_predictor_spec(context_frames=4, channels=3).kwargs
+
+
+def test_min_flow_zeroes_only_the_short_classical_flow_vectors() -> None:
+    x = _moving_texture(4, 48, 64, velocity=(2, 0)).view(1, 4, 3, 48, 64)
+    x[..., :, :24] = x[:, -1:, :, :, :24]  # the left part is static: DIS reports small spurious motion there
+    last, previous = x[:, -1], x[:, -2]
+    kwargs = {"context_frames": 4, "channels": 3, "base_channels": 4, "depth": 1, "max_flow_side": 512}
+    plain = FlowUNetPredictor(**kwargs)._classical_flow(last, previous)
+    snapped = FlowUNetPredictor(**kwargs, min_flow=0.5)._classical_flow(last, previous)
+    length = plain.pow(2).sum(1, keepdim=True).sqrt().expand_as(plain)
+    short = length < 0.5
+    assert bool(short.any()) and bool((~short).any()) and float(plain[short].abs().max()) > 0
+    assert torch.equal(snapped[~short], plain[~short])
+    assert bool((snapped[short] == 0).all())
+
+
+def test_min_flow_copies_a_static_scene_instead_of_resampling_it() -> None:
+    """A static texture with sensor noise: spurious sub-pixel flow blurs the warp; snapped, the last frame is kept."""
+    rng = np.random.default_rng(1)
+    still = _moving_texture(1, 48, 64, velocity=(0, 0))
+    x = torch.cat([(still + torch.from_numpy(rng.normal(0, 0.02, still.shape).astype(np.float32))).clamp(0, 1)
+                   for _ in range(4)], dim=1)
+    last = x[:, -3:]
+    kwargs = {"context_frames": 4, "channels": 3, "base_channels": 4, "depth": 1, "max_flow_side": 512}
+    with torch.no_grad():
+        errors = {m: float((FlowUNetPredictor(**kwargs, min_flow=m).eval()(x) - last).abs().mean()) for m in (0, 0.5)}
+    assert errors[0.5] < 0.5 * errors[0], errors
+
+
+def test_min_flow_is_checked_and_recorded_in_the_spec() -> None:
+    with pytest.raises(ConfigError, match="min_flow"):
+        FlowUNetPredictor(min_flow=-0.1)
+    assert build_network(flow_predictor_spec(context_frames=4, channels=3, min_flow=0.5)).min_flow == 0.5
+    assert "min_flow" not in flow_predictor_spec(context_frames=4, channels=3).kwargs
+    recipe = get_recipe("natural")
+    assert recipe.generator.kwargs["min_flow"] == 0.5 == mse_twin(recipe).generator.kwargs["min_flow"]

@@ -43,12 +43,16 @@ def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GANSUITE_CACHE_DIR", str(tmp_path / "cache"))
     before = set(os.listdir(tmp_path))
-    exec(compile(SNIPPETS[index], f"README.md snippet {index}", "exec"), {"__name__": "__readme__"})
+    namespace = {"__name__": "__readme__"}
+    exec(compile(SNIPPETS[index], f"README.md snippet {index}", "exec"), namespace)
     made = set(os.listdir(tmp_path)) - before
     if "photo_x4.png" in made:  # the upscaling snippet wrote its x4 output
         assert cv2.imread(str(tmp_path / "photo_x4.png")).shape == (80, 96, 3)
-    if "StreamingAnomalyScorer" in SNIPPETS[index]:
+    if "CalibratedAnomalyScorer" in SNIPPETS[index]:
         printed = capsys.readouterr().out.split("\n")
-        assert len([line for line in printed if line]) == 12 - 4  # one score per frame after the first k = 4
+        assert len([line for line in printed if line]) == 8 - 4  # one score per frame after the first k = 4
+    if "FramePredictor.from_pretrained(\"natural\")" in SNIPPETS[index]:
+        frames = namespace["result"].frames
+        assert len(frames) == 4 and all(f.shape == (48, 64, 3) and f.dtype == np.uint8 for f in frames)
     if "trainer.fit" in SNIPPETS[index]:
         assert (tmp_path / "runs" / "my-run" / "checkpoints").is_dir()

@@ -164,6 +164,11 @@ class FlowUNetPredictor(nn.Module):
             candidates, the upsampled blend logits and the flow) corrects the logits and the
             residual per pixel, where the U-Net's reduced resolution cannot: static pixels beside
             moving ones, thin edges. 0 (the default): no refinement.
+        min_flow: classical flow vectors shorter than this (pixels at the input resolution, >= 0)
+            are set to zero before anything uses them. DIS reports small spurious motion on static
+            texture and noise, and warping by a sub-pixel flow blurs (bilinear resampling at a
+            fractional offset is a low-pass filter), so static pixels are copied exactly instead.
+            0 (the default): the flow as DIS returns it.
 
     Forward:
         x: (N, k·C, H, W) float in [0, 1], the context frames oldest first, stacked along
@@ -182,7 +187,7 @@ class FlowUNetPredictor(nn.Module):
         internal_scale: int = 2, max_internal_side: int = 256, classical_flow: str = "medium",
         max_flow_side: int = 360, flow_scales: tuple[float, ...] = (), accelerations: tuple[float, ...] = (),
         hedge_scales: tuple[float, ...] = (), blur_sigmas: tuple[float, ...] = (), blend: str = "soft",
-        interpolation: str = "bilinear", refine_channels: int = 0,
+        interpolation: str = "bilinear", refine_channels: int = 0, min_flow: float = 0.0,
     ) -> None:
         super().__init__()
         if context_frames < 2 or channels not in (1, 3) or base_channels < 1 or not 1 <= depth <= 5:
@@ -195,6 +200,9 @@ class FlowUNetPredictor(nn.Module):
                 f"flow-unet: internal_scale >= 1, max_internal_side >= 8 and max_flow_side >= 8 needed, got "
                 f"{internal_scale}, {max_internal_side}, {max_flow_side}"
             )
+        if not min_flow >= 0.0:
+            raise ConfigError(f"flow-unet: min_flow must be >= 0 pixels, got {min_flow}")
+        self.min_flow = float(min_flow)
         if classical_flow != "none" and classical_flow not in DIS_PRESETS:
             raise ConfigError(f"flow-unet: classical_flow must be 'none' or one of {sorted(DIS_PRESETS)}")
         self.flow_scales = tuple(float(v) for v in flow_scales)
@@ -256,7 +264,10 @@ class FlowUNetPredictor(nn.Module):
         return max(1, round(height / factor)), max(1, round(width / factor))
 
     def _classical_flow(self, last: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """(N, 2, H, W) pixel flow from the last frame to the one before (zeros without classical flow)."""
+        """(N, 2, H, W) pixel flow from the last frame to the one before (zeros without classical flow).
+
+        Vectors shorter than `min_flow` pixels are zero.
+        """
         n, _, height, width = last.shape
         if self.classical_flow == "none":
             return last.new_zeros(n, 2, height, width)
@@ -264,8 +275,12 @@ class FlowUNetPredictor(nn.Module):
         if factor > 1:
             size = (max(1, round(height / factor)), max(1, round(width / factor)))
             flow = dis_flow(_resize(last, size), _resize(previous, size), preset=self.classical_flow)
-            return _resize_flow(flow, (height, width))
-        return dis_flow(last, previous, preset=self.classical_flow)
+            flow = _resize_flow(flow, (height, width))
+        else:
+            flow = dis_flow(last, previous, preset=self.classical_flow)
+        if self.min_flow > 0:
+            flow = flow * (flow.pow(2).sum(1, keepdim=True) >= self.min_flow**2)
+        return flow
 
     def _warp(self, frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         """A full-resolution candidate: `frames` warped along `flow` with this model's interpolation."""

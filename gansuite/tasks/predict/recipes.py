@@ -86,6 +86,7 @@ def flow_predictor_spec(
     blend: str = "soft",
     interpolation: str = "bilinear",
     refine_channels: int = 0,
+    min_flow: float = 0.0,
 ) -> NetworkSpec:
     """The `NetworkSpec` of a ``flow-unet`` generator (`FlowUNetPredictor`)."""
     return NetworkSpec(
@@ -107,6 +108,7 @@ def flow_predictor_spec(
             **({"blend": blend} if blend != "soft" else {}),
             **({"interpolation": interpolation} if interpolation != "bilinear" else {}),
             **({"refine_channels": refine_channels} if refine_channels else {}),
+            **({"min_flow": min_flow} if min_flow else {}),
         },
     )
 
@@ -312,6 +314,9 @@ _register(
 # MSE alone, the loss whose optimum is the mean of the possible futures. Both start from the previous
 # natural weights (`--init`; the blend head is new) and train 2400 steps. The pair was shipped by a rule
 # fixed before it was measured, on the seen clips only (benchmarks/results/predict_natural_seen_flow.md).
+# min_flow = 0.5: DIS flows under half a pixel are zeroed, so static pixels are copied, not resampled (added
+# to the shipped pair's weights afterwards, without retraining, by a rule fixed first on the seen clips: +0.13 /
+# +0.15 dB at step 1 for the GAN / twin there; README, issue 16).
 _register(
     PredictRecipe(
         name="natural",
@@ -320,7 +325,8 @@ _register(
         rollout=2,
         grayscale=False,
         generator=flow_predictor_spec(
-            context_frames=4, channels=3, hedge_scales=(0.5, 0.75, 1.0, 1.25, 1.5), blur_sigmas=(1.0, 2.0)
+            context_frames=4, channels=3, hedge_scales=(0.5, 0.75, 1.0, 1.25, 1.5), blur_sigmas=(1.0, 2.0),
+            min_flow=0.5,
         ),
         discriminator=_patchgan(2, 3, 4, base_channels=16),
         trainer=TrainerConfig(
