@@ -19,8 +19,9 @@ from gansuite.cli import main
 from gansuite.core.checkpoint import load_weights
 from gansuite.core.networks import NetworkSpec
 from gansuite.core.trainer import Sample
+from gansuite.errors import ConfigError
 from gansuite.tasks.predict import FramePredictor, PredictRecipe, get_recipe, train_predict
-from gansuite.tasks.predict.recipes import predictor_spec
+from gansuite.tasks.predict.recipes import mse_twin, predictor_spec
 
 _QUIET = {"progress": False, "tensorboard": False, "log_every": 1, "checkpoint_every": 2, "sample_every": 2,
           "validate_every": 0, "ema_decay": 0.5, "batch_size": 2}
@@ -165,3 +166,21 @@ def test_training_with_samples_and_validation_on_cuda(name: str, clips: Path, tm
     assert result.final_step == 3 and (tmp_path / "samples" / "step_00000002.png").is_file()
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert any(r["kind"] == "validation" for r in records)
+
+
+def test_with_rollout_resizes_the_discriminator_and_the_cli_trains_with_it(tmp_path: Path) -> None:
+    natural = get_recipe("natural")
+    one = natural.with_rollout(1)
+    assert one.rollout == 1 and one.discriminator.kwargs["in_channels"] == 3 == natural.discriminator.kwargs[
+        "in_channels"] // 2
+    assert one.discriminator.kwargs["condition_channels"] == natural.discriminator.kwargs["condition_channels"]
+    assert mse_twin(natural).with_rollout(3).discriminator is None and mse_twin(natural).with_rollout(3).rollout == 3
+    with pytest.raises(ConfigError, match="rollout must be >= 1"):
+        natural.with_rollout(0)
+    mnist = write_mnist(tmp_path / "mnist")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["train", "predict", "--recipe", "mmnist-mse", "--data", str(mnist), "--out",
+                                       str(out), "--steps", "1", "--batch-size", "1", "--device", "cpu",
+                                       "--rollout", "1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "generator_ema.json").read_text())["rollout"] == 1 != get_recipe("mmnist-mse").rollout

@@ -129,18 +129,23 @@ def _predict_recipe_names() -> list[str]:
               help="Validation data of the same kind (repeatable); per-step PSNR is logged.")
 @click.option("--stills", "stills", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folders of still images for synthetic camera and layer motion (recipe natural; repeatable).")
+@click.option("--rollout", type=click.IntRange(min=1),
+              help="Override the recipe's rollout: frames predicted and fed back per training sample.")
 @_run_options
 def train_predict(
-    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], out: Path,
-    init: Path | None, steps: int | None, until: int | None, batch_size: int | None, workers: int | None,
-    device: str, precision: str | None, resume: bool, checkpoint_every: int | None, force_resume: bool,
+    recipe: str, data: tuple[Path, ...], val: tuple[Path, ...], stills: tuple[Path, ...], rollout: int | None,
+    out: Path, init: Path | None, steps: int | None, until: int | None, batch_size: int | None,
+    workers: int | None, device: str, precision: str | None, resume: bool, checkpoint_every: int | None,
+    force_resume: bool,
 ) -> None:
     """Train a next-frame predictor with a shipped recipe (torchrun-ready)."""
     from gansuite.tasks.predict import get_recipe
     from gansuite.tasks.predict import train_predict as run_training
 
+    chosen = get_recipe(recipe)
     result = run_training(
-        get_recipe(recipe), data=data, out=out, val=val, stills=stills, init=init, steps=steps, until=until,
+        chosen if rollout is None else chosen.with_rollout(rollout), data=data, out=out, val=val, stills=stills,
+        init=init, steps=steps, until=until,
         batch_size=batch_size, device=device, precision=precision, num_workers=workers, resume=resume,
         progress=sys.stderr.isatty(),
         checkpoint_every=checkpoint_every, force_resume=force_resume,

@@ -192,6 +192,25 @@ class PredictRecipe:
         """C: 1 for gray recipes, 3 for colour."""
         return 1 if self.grayscale else 3
 
+    def with_rollout(self, rollout: int) -> PredictRecipe:
+        """The recipe trained through a `rollout`-step rollout instead (the discriminator sized to match).
+
+        The discriminator sees the n predicted frames stacked (in_channels = n·C), so its spec
+        changes with n; a discriminator is never carried over between runs (`--init` loads the
+        generator only). E.g. ``natural`` with rollout 1 is the step-1 fine-tune of the shipped pair.
+
+        Raises:
+            ConfigError: `rollout` < 1.
+        """
+        if rollout < 1:
+            raise ConfigError(f"recipe {self.name}: rollout must be >= 1, got {rollout}")
+        discriminator = self.discriminator
+        if discriminator is not None:
+            discriminator = dataclasses.replace(
+                discriminator, kwargs={**discriminator.kwargs, "in_channels": rollout * self.channels}
+            )
+        return dataclasses.replace(self, rollout=rollout, discriminator=discriminator)
+
 
 RECIPES: Registry[PredictRecipe] = Registry("predict recipe")
 
