@@ -225,3 +225,23 @@ def test_unknown_files_are_one_line_errors_naming_the_file(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["upscale", str(image), "--model", str(unknown)])
     assert result.exit_code != 0 and "mystery.safetensors" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_error_without_text_shows_its_type_alone(tmp_path: Path) -> None:
+    unknown = tmp_path / "mystery.safetensors"
+    save_file({"encoder.weight": torch.zeros(4, 4)}, str(unknown))
+    with pytest.raises(CheckpointError, match=r"no architecture spandrel knows fits this file \(\w+\);") as caught:
+        Upscaler.from_file(unknown, device="cpu")
+    assert ": )" not in str(caught.value) and "()" not in str(caught.value)
+
+
+def test_an_explicit_scale_is_checked_against_a_loaded_file(compact_file: Path, tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    assert cv2.imwrite(str(image), np.zeros((4, 4, 3), np.uint8))
+    result = CliRunner().invoke(main, ["upscale", str(image), "--model", str(compact_file), "--scale", "2"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: --model {compact_file}: the model upscales x4, but --scale 2 was given; drop --scale, give a x2 "
+        "model (or no --model), or add --outscale 2 to resize this model's output"
+    ]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["photo.png"]

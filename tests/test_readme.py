@@ -56,3 +56,14 @@ def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.Mon
         assert len(frames) == 4 and all(f.shape == (48, 64, 3) and f.dtype == np.uint8 for f in frames)
     if "trainer.fit" in SNIPPETS[index]:
         assert (tmp_path / "runs" / "my-run" / "checkpoints").is_dir()
+
+
+def test_the_set_up_outputs_are_ignored_by_git() -> None:
+    setup = re.search(r"^## Set up\n+```bash\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+    assert setup is not None
+    photo = re.search(r"gansuite demo photo (\S+)", setup.group(1))
+    assert photo is not None and f"gansuite upscale {photo.group(1)}" in setup.group(1)
+    written = Path(photo.group(1))
+    ignored = (README.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
+    for name in (written.name, f"{written.stem}_x4{written.suffix}"):  # the sample and its x4 output
+        assert f"/{name}" in ignored or name in ignored

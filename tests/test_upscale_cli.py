@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,13 +10,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from _upscale_helpers import export_tiny, install_shipped, one_thread, random_array
+from _upscale_helpers import export_tiny, install_shipped, one_thread, random_array, write_images
+from _video_helpers import make_clip
 from click.testing import CliRunner, Result
 
 from gansuite.cli import main
 from gansuite.errors import ConfigError
+from gansuite.tasks.upscale import get_recipe, train_upscale
 from gansuite.tasks.upscale.batch import expand_inputs, output_path
 from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
+from gansuite.tasks.upscale.upscaler import Upscaler
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -193,3 +197,127 @@ def test_expand_inputs_and_output_path(tmp_path: Path) -> None:
     assert output_path(Path("x/p.jpeg"), None, "_x4", "auto") == Path("x/p_x4.jpg")
     assert output_path(Path("x/p.tif"), Path("o"), "_x2", "auto") == Path("o/p_x2.png")  # tif is not a write format
     assert output_path(Path("x/p.png"), Path("o"), "", "webp") == Path("o/p.webp")
+
+
+def _refuse_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loading any model a crash, to show a check ran before it."""
+
+    def loaded(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded before the check")
+
+    monkeypatch.setattr(Upscaler, "from_pretrained", loaded)
+
+
+def test_an_explicit_scale_must_match_the_model_and_a_default_one_yields(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: Path
+) -> None:
+    install_shipped(monkeypatch, tmp_path / "weights", ("x4", "x4-gan", "x2"))
+    source = _write(tmp_path / "photo.png", random_array(5, 6, 3))
+    with monkeypatch.context() as patched:
+        _refuse_loading(patched)  # shipped names and gansuite files are checked from their metadata
+        for args, found, asked in [
+            (("--scale", "2", "--model", "x4"), 4, 2),
+            (("--scale", "4", "--model", "x2"), 2, 4),
+            (("--model", "x4-gan", "--scale", "2"), 4, 2),
+            (("--scale", "2", "--model", model), 4, 2),
+            (("--scale", "2", "--model", "x4", "--outscale", "2"), 4, 2),
+        ]:
+            result = _upscale(source, "-o", tmp_path / "out", *args)
+            assert result.exit_code == 1, result.output
+            assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+            assert f"--model {args[args.index('--model') + 1]}: the model upscales x{found}, but --scale {asked}" in (
+                result.output
+            )
+            assert "drop --scale" in result.output
+    assert not (tmp_path / "out").exists()
+    # --scale left at its default: the model's scale wins, and --outscale still sets the final one
+    result = _upscale(source, "-o", tmp_path / "x2", "--model", "x2")
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(tmp_path / "x2" / "photo_x2.png")).shape == (10, 12, 3)
+    result = _upscale(source, "-o", tmp_path / "same", "--scale", "4", "--model", "x4", "--outscale", "2")
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(tmp_path / "same" / "photo_x2.png")).shape == (10, 12, 3)
+
+
+def test_video_options_for_images_only_are_a_warning(tmp_path: Path, model: Path) -> None:
+    source = _write(tmp_path / "photo.png", random_array(4, 4, 3))
+    result = _upscale(source, "--model", model, "--codec", "h265", "--temporal-blend", "0.5", "-o", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "warning: --codec, --temporal-blend apply to video inputs only; ignored for images" in result.stderr
+    result = _upscale(source, "--model", model, "-o", tmp_path / "b")  # the defaults say nothing
+    assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def test_a_bad_codec_is_refused_before_the_model_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    _write(tmp_path / "photo.png", random_array(4, 4, 3))
+    _refuse_loading(monkeypatch)
+    result = _upscale(tmp_path / "clip.mp4", tmp_path / "photo.png", "--codec", "nosuch", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: --codec 'nosuch' is not one of h264, h265, hevc, vp9, av1, ffv1, mjpeg, prores, mpeg4"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_without_images_is_an_error_naming_it(tmp_path: Path, model: Path) -> None:
+    (tmp_path / "emptydir").mkdir()
+    (tmp_path / "txtdir").mkdir()
+    (tmp_path / "txtdir" / "readme.txt").write_text("not an image")
+    (tmp_path / "adir.png").mkdir()
+    _write(tmp_path / "outputs" / "photo_x4.png", random_array(4, 4, 3))
+    (tmp_path / "videos").mkdir()
+    make_clip(tmp_path / "videos" / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    for name, reason in [
+        ("emptydir", "(no .png"), ("txtdir", "(no .png"), ("adir.png", "(no .png"),
+        ("outputs", "only earlier outputs such as photo_x4.png"), ("videos", f"{tmp_path / 'videos' / '*.mp4'}"),
+    ]:
+        result = _upscale(tmp_path / name, "--model", model)
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"Error: input folder {tmp_path / name} holds no image to upscale") and reason in line
+    with pytest.raises(ConfigError, match=r"input folder .*emptydir holds no image"):
+        expand_inputs([tmp_path / "emptydir"])
+
+
+def test_a_training_checkpoint_as_model_says_how_to_export_it(tmp_path: Path) -> None:
+    recipe = get_recipe("x4-psnr")
+    recipe = dataclasses.replace(recipe, patch_size=32, trainer=recipe.trainer.replace(tensorboard=False))
+    write_images(tmp_path / "hr", 1, 40)
+    train_upscale(recipe, data=[tmp_path / "hr"], out=tmp_path / "run", steps=1, batch_size=1, device="cpu",
+                  progress=False)  # the smallest run that leaves a checkpoint
+    (checkpoint,) = (tmp_path / "run" / "checkpoints").glob("step_*.pt")
+    source = _write(tmp_path / "photo.png", random_array(4, 4, 3))
+    result = _upscale(source, "--model", checkpoint)
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert f"{checkpoint} is a gansuite training checkpoint (step 1), not model weights" in line
+    weights = tmp_path / "step.safetensors"
+    command = f"gansuite train export {checkpoint} -o {checkpoint.stem}.safetensors"
+    assert command in line and "spandrel" not in line
+    # the advice works
+    result = CliRunner().invoke(main, ["train", "export", str(checkpoint), "-o", str(weights)])
+    assert result.exit_code == 0, result.output
+    result = _upscale(source, "--model", weights, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "photo_x4.png").is_file()
+
+
+def test_an_output_name_a_folder_holds_fails_that_file_only(tmp_path: Path, model: Path) -> None:
+    _write(tmp_path / "in" / "a.png", random_array(4, 4, 3))
+    _write(tmp_path / "in" / "b.png", random_array(4, 4, 3))
+    make_clip(tmp_path / "in" / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    out = tmp_path / "od"
+    (out / "a_x4.png").mkdir(parents=True)
+    (out / "clip_x4.mp4").mkdir()
+    for extra in ((), ("--overwrite",)):
+        inputs = (tmp_path / "in" / "a.png", tmp_path / "in" / "b.png", tmp_path / "in" / "clip.mp4")
+        result = _upscale(*inputs, "-o", out, "--model", model, *extra)
+        assert result.exit_code == 1, result.output
+        errors = _error_lines(result)
+        assert len(errors) == 2 and "Traceback" not in result.output
+        assert errors[0].endswith(f"{out / 'clip_x4.mp4'} is a folder; remove it or choose another -o / --suffix")
+        assert errors[1].endswith(f"{out / 'a_x4.png'} is a folder; remove it or choose another -o / --suffix")
+        assert "1 written, 0 skipped (exist; --overwrite to replace), 1 failed" in result.stdout
+    assert (out / "a_x4.png").is_dir() and not any((out / "a_x4.png").iterdir())
+    assert _listing(out) == ["a_x4.png", "b_x4.png", "clip_x4.mp4"]

@@ -14,7 +14,7 @@ from gansuite.errors import GansuiteError
 # the shipped upscaler names the --model / --method help texts list (a test keeps it equal to the weights present)
 SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
-__all__ = ["SHIPPED_UPSCALERS", "Group", "finite", "lpips_or_note", "main", "parse_tile", "write_reports"]
+__all__ = ["SHIPPED_UPSCALERS", "Group", "finite", "given", "lpips_or_note", "main", "parse_tile", "write_reports"]
 
 
 class Group(click.Group):
@@ -78,6 +78,14 @@ def parse_tile(value: str) -> int | str:
     return size
 
 
+
+
+def given(name: str) -> bool:
+    """Whether the running command's parameter `name` was given (command line or environment), not defaulted."""
+    from click.core import ParameterSource
+
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def lpips_or_note(backbones: Path | None, device: str, min_side: int | None = None) -> Any:

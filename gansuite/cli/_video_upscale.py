@@ -10,7 +10,11 @@ from typing import Any
 
 import click
 
-__all__ = ["split_video_inputs", "upscale_video_inputs"]
+__all__ = ["VIDEO_OPTIONS", "split_video_inputs", "upscale_video_inputs", "warn_unused_video_options"]
+
+VIDEO_OPTIONS = {"codec": "--codec", "crf": "--crf", "pix_fmt": "--pix-fmt", "batch_size": "--batch-size",
+                 "temporal_blend": "--temporal-blend"}
+"""The `upscale` options that only video inputs use: parameter name → flag."""
 
 
 def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
@@ -38,6 +42,16 @@ def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ..
     return [Path(v) for v in unique], tuple(others)
 
 
+def warn_unused_video_options() -> None:
+    """One warning line on stderr naming the video-only options given to a command with no video input."""
+    from gansuite.cli._base import given
+
+    flags = [flag for name, flag in VIDEO_OPTIONS.items() if given(name)]
+    if flags:
+        verb = "applies" if len(flags) == 1 else "apply"
+        click.echo(f"warning: {', '.join(flags)} {verb} to video inputs only; ignored for images", err=True)
+
+
 def upscale_video_inputs(
     upscaler: Any,
     videos: Sequence[Path],
@@ -55,6 +69,7 @@ def upscale_video_inputs(
     from tqdm import tqdm
 
     from gansuite.errors import GansuiteError, OutputExistsError
+    from gansuite.tasks.upscale.preflight import target_folder_problem
     from gansuite.tasks.upscale.video import upscale_video, video_output_path
 
     if out is not None:
@@ -62,6 +77,11 @@ def upscale_video_inputs(
     failed = 0
     for source in videos:
         target = video_output_path(source, out, suffix)
+        taken = target_folder_problem(target)
+        if taken:
+            failed += 1
+            click.echo(f"error: {source}: {taken}", err=True)
+            continue
         if target.exists() and not overwrite:
             click.echo(f"skipped {source}: {target} exists (--overwrite to replace)", err=True)
             continue

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import SHIPPED_UPSCALERS, main, parse_tile
+from gansuite.cli._base import SHIPPED_UPSCALERS, given, main, parse_tile
 
 
 @main.command()
@@ -15,7 +15,8 @@ from gansuite.cli._base import SHIPPED_UPSCALERS, main, parse_tile
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: beside each input)."
 )
-@click.option("--scale", type=click.Choice(["2", "4"]), default="4", show_default=True, help="Shipped model to use.")
+@click.option("--scale", type=click.Choice(["2", "4"]), default="4", show_default=True,
+              help="Picks the shipped model. With --model the model's own scale is used; a --scale given must match.")
 @click.option(
     "--model",
     help=f"Shipped model name ({SHIPPED_UPSCALERS}), "
@@ -62,19 +63,29 @@ def upscale(
     """
     from tqdm import tqdm
 
-    from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs
+    from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs, warn_unused_video_options
     from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
     from gansuite.errors import ConfigError
+    from gansuite.io.video import check_codec
     from gansuite.tasks.upscale.batch import expand_inputs, upscale_files
     from gansuite.tasks.upscale.pretrained import default_model
+    from gansuite.tasks.upscale.settings import check_model_scale
     from gansuite.tasks.upscale.upscaler import Upscaler
 
     videos, inputs = split_video_inputs(inputs)  # video files: decode → model → encode, with their sound
+    if videos:
+        check_codec(codec, pix_fmt, crf)  # before any model is loaded
     context = init_distributed(device)  # a single process unless started by torchrun
+    if not videos and context.is_main:
+        warn_unused_video_options()
     own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
     files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
     device = str(context.device) if context.enabled and engine == "torch" else device
     name = model or default_model(int(scale), realism=realism is not None)
+    # an explicit --scale must agree with --model; a default --scale yields to the model
+    asked_scale = int(scale) if model and given("scale") else None
+    if asked_scale:
+        check_model_scale(model, asked_scale)  # shipped names and gansuite files: from the metadata, before loading
     settings = dict(device=device, precision=precision, tile=parse_tile(tile), tile_overlap=tile_overlap,
                     outscale=outscale)
     if engine == "onnxruntime":
@@ -85,6 +96,8 @@ def upscale(
         upscaler = onnx_upscaler(name, realism=realism, rank=context.rank, world_size=context.world_size, **settings)
     else:
         upscaler = Upscaler.from_pretrained(name, realism=realism, denoise=denoise, **settings)
+    if asked_scale:
+        check_model_scale(model, asked_scale, found=upscaler.scale)  # third-party and .onnx files, once loaded
     final_scale = outscale or upscaler.scale
     suffix = suffix if suffix is not None else f"_x{final_scale:g}"
     if videos and files:  # the image batch's problems are found before the videos are computed

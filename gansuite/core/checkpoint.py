@@ -39,6 +39,7 @@ __all__ = [
     "describe_load_error",
     "export_from_checkpoint",
     "export_weights",
+    "is_training_checkpoint",
     "load_checkpoint",
     "load_transferable_weights",
     "load_weights",
@@ -77,9 +78,18 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     return Path(path)
 
 
+def is_training_checkpoint(payload: object) -> bool:
+    """Whether a loaded file's content is a `Trainer` checkpoint (step, generator, optimizer...), not weights."""
+    if not isinstance(payload, dict):
+        return False
+    marked = str(payload.get("format", "")).startswith("gansuite-checkpoint")
+    return marked or {"step", "generator", "optimizer_g"} <= payload.keys()
+
+
 def describe_load_error(error: BaseException) -> str:
-    """One line on why ``torch.load(weights_only=True)`` refused a file, without torch's advice to
-    load it with ``weights_only=False`` (which would execute the file's code)."""
+    """One line on why a model file could not be loaded: "Type: first line", or the type alone when the
+    text is empty. For ``torch.load(weights_only=True)`` it leaves out torch's advice to load the file
+    with ``weights_only=False`` (which would execute the file's code)."""
     import pickle
     import re
 

@@ -52,30 +52,37 @@ def one_line(error: BaseException) -> str:
     return re.sub(r"^\[Errno -?\d+\] ", "", text[0]) if text else type(error).__name__
 
 
-def check_codec(codec: str, pix_fmt: str | None, crf: int | None, name: str) -> tuple[str, str, int | None]:
+def check_codec(
+    codec: str, pix_fmt: str | None, crf: int | None, name: str | None = None
+) -> tuple[str, str, int | None]:
     """Validates the codec options before any work: (codec, pixel format, crf) with defaults filled in.
+
+    Args:
+        codec, pix_fmt, crf: the options as given (`pix_fmt` and `crf` None for the codec's defaults).
+        name: the output file the messages start with; None for options checked before any file.
 
     Raises:
         ConfigError: an unknown codec, a pixel format the encoder does not take, a crf out of range.
     """
+    where = f"{name}: " if name else ""
     codec = codec.lower()
     if codec not in CODECS:
-        raise ConfigError(f"{name}: --codec {codec!r} is not one of {', '.join(CODECS)}")
+        raise ConfigError(f"{where}--codec {codec!r} is not one of {', '.join(CODECS)}")
     try:
         formats = [f.name for f in av.codec.Codec(CODECS[codec], "w").video_formats or []]
     except FFMPEG_ERRORS:
-        raise ConfigError(f"{name}: this FFmpeg build has no {CODECS[codec]} encoder for --codec {codec}") from None
+        raise ConfigError(f"{where}this FFmpeg build has no {CODECS[codec]} encoder for --codec {codec}") from None
     chosen = pix_fmt or _DEFAULT_PIX_FMT.get(codec, "yuv420p")
     if formats and chosen not in formats:
         raise ConfigError(
-            f"{name}: --pix-fmt {chosen!r} is not taken by {CODECS[codec]}; accepted: {', '.join(formats)}"
+            f"{where}--pix-fmt {chosen!r} is not taken by {CODECS[codec]}; accepted: {', '.join(formats)}"
         )
     if crf is not None:
         if codec not in _CRF_RANGE:
-            raise ConfigError(f"{name}: --crf applies to {', '.join(_CRF_RANGE)}, not to --codec {codec}")
+            raise ConfigError(f"{where}--crf applies to {', '.join(_CRF_RANGE)}, not to --codec {codec}")
         if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= _CRF_RANGE[codec]:
             raise ConfigError(
-                f"{name}: --crf must be an integer from 0 to {_CRF_RANGE[codec]} for {codec}, got {crf!r}"
+                f"{where}--crf must be an integer from 0 to {_CRF_RANGE[codec]} for {codec}, got {crf!r}"
             )
     return codec, chosen, crf if crf is not None else _DEFAULT_CRF.get(codec)
 

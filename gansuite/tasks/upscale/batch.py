@@ -26,6 +26,7 @@ from gansuite.io.image import DEFAULT_MAX_PIXELS, read_image, write_image
 from gansuite.tasks.upscale.data import IMAGE_SUFFIXES
 from gansuite.tasks.upscale.preflight import Job, looks_like_output, plan_batch
 from gansuite.tasks.upscale.upscaler import Upscaler
+from gansuite.tasks.upscale.video import is_video_file
 
 __all__ = ["BatchReport", "expand_inputs", "output_path", "upscale_files"]
 
@@ -56,16 +57,18 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
     explicitly are always taken.
 
     Raises:
-        ConfigError: an input names nothing.
+        ConfigError: an input names nothing: a missing path, a pattern matching no file, or a
+            folder holding no image to upscale.
     """
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files += sorted(
-                p for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and _taken_from_folder(p, skip_suffixes)
-            )
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            taken = [p for p in found if _taken_from_folder(p, skip_suffixes)]
+            if not taken:
+                raise ConfigError(_empty_folder_message(item, path, found))
+            files += taken
         elif path.exists() or path.is_symlink():  # a broken link or a loop fails alone, naming itself
             files.append(path)
         elif glob.has_magic(str(item)):
@@ -85,6 +88,19 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
         except (OSError, RuntimeError):  # a symlink loop
             unique.setdefault(named, named)
     return list(unique.values())
+
+
+def _empty_folder_message(item: str | os.PathLike[str], folder: Path, images: Sequence[Path]) -> str:
+    """Why an input folder yields nothing to upscale, and what to give instead."""
+    message = f"input folder {item} holds no image to upscale"
+    outputs = [p for p in images if not p.name.startswith(".") and not is_temp_name(p.name)]
+    if outputs:  # only gansuite's own earlier outputs, which a folder never yields
+        return f"{message}, only earlier outputs such as {outputs[0].name}; name them as files to upscale them again"
+    videos = sorted(p for p in folder.iterdir() if is_video_file(p))
+    if videos:
+        pattern = folder / f"*{videos[0].suffix}"
+        return f"{message}; videos are not taken from folders: give them as files or a pattern such as {pattern}"
+    return f"{message} (no {', '.join(IMAGE_SUFFIXES)} file)"
 
 
 def output_path(source: Path, out_dir: Path | None, suffix: str, ext: str) -> Path:

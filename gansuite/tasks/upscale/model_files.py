@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import describe_load_error
+from gansuite.core.checkpoint import describe_load_error, is_training_checkpoint
 from gansuite.errors import CheckpointError, NotAvailableError
 from gansuite.tasks.upscale._memory import activation_bytes_per_pixel
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
@@ -97,6 +97,11 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"{path} cannot be read as plain weights ({describe_load_error(exc)}); "
             "convert it to .safetensors or a plain state dict"
         ) from None
+    if is_training_checkpoint(state):  # its "generator" would pass for weights, then fit no architecture
+        raise CheckpointError(
+            f"{path} is a gansuite training checkpoint (step {state.get('step', '?')}), not model weights; export it "
+            f"with `gansuite train export {path} -o {path.stem}.safetensors` and give that file"
+        )
     return _flatten(state, path)
 
 
@@ -148,9 +153,9 @@ def load_spandrel(path: Path, state: dict[str, torch.Tensor], *, flag: str = "--
         descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(spandrel.canonicalize_state_dict(state))
     except Exception as exc:  # UnsupportedModelError, KeyError, shape mismatches, ...
         raise CheckpointError(
-            f"{flag} {path}: no architecture spandrel knows fits this file ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); give a gansuite weights file or an SR model "
-            "spandrel supports (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, SPAN, ...)"
+            f"{flag} {path}: no architecture spandrel knows fits this file ({describe_load_error(exc)}); give a "
+            "gansuite weights file or an SR model spandrel supports (ESRGAN/Real-ESRGAN, SwinIR, HAT, DAT, OmniSR, "
+            "SPAN, ...)"
         ) from exc
     if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.purpose != "SR":
         purpose = getattr(descriptor, "purpose", type(descriptor).__name__)

@@ -10,8 +10,9 @@ opaque one when the output format has none) and decides each output's name. It f
   under one pixel; an output that would overwrite an input; a real alpha channel or an
   animation for a format that cannot hold it;
 - problems with single inputs, which fail that file only, before any compute: not a regular
-  file (a FIFO or device), unreadable, empty, not an image, or too large for the memory the job
-  needs (estimated from the output size, the tile and the model; `--max-pixels` raises it);
+  file (a FIFO or device), unreadable, empty, not an image, too large for the memory the job
+  needs (estimated from the output size, the tile and the model; `--max-pixels` raises it), or
+  an output name a folder already holds;
 - outputs that two inputs would share (``shot.png``, ``shot.jpg``, ``shot.tif`` → one
   ``shot_x4.png``): those outputs get the input's extension in their name
   (``shot_png_x4.png``, ``shot_tif_x4.png``), and a note says so.
@@ -45,6 +46,7 @@ __all__ = [
     "looks_like_output",
     "output_folder_problem",
     "plan_batch",
+    "target_folder_problem",
 ]
 
 MAX_PIXELS_ENV = "GANSUITE_MAX_PIXELS"
@@ -255,6 +257,10 @@ def plan_batch(
     for header in headers:
         source = header.path
         target = targets[source]
+        taken = target_folder_problem(target)
+        if taken:  # this file fails; the others go on
+            plan.failed.append((source, taken))
+            continue
         extension = target.suffix
         name_max = _name_max(target.parent)  # temporary names are shortened to fit (gansuite.core.atomic)
         if len(target.name.encode()) > name_max:
@@ -325,6 +331,14 @@ def plan_batch(
     if problems:
         raise PreflightError(problems)
     return plan
+
+
+def target_folder_problem(target: Path) -> str | None:
+    """The failure line of an output name a folder already holds (-o names the output folder, so the
+    usual advice to give a file name inside it does not apply), or None."""
+    if os.path.isdir(target):  # False, not an error, for a name too long (reported on its own)
+        return f"{target} is a folder; remove it or choose another -o / --suffix"
+    return None
 
 
 def looks_like_output(path: Path, suffixes: Sequence[str] = ()) -> bool:

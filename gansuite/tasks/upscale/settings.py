@@ -13,12 +13,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gansuite.core.checkpoint import read_weights_metadata
 from gansuite.errors import CheckpointError, ConfigError
+from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.preflight import available_memory
 from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights, shipped_weights_path
 
 __all__ = [
     "auto_tile_size",
+    "check_model_scale",
     "clean_twin",
     "gan_twin",
     "interpolate_weights",
@@ -159,6 +162,38 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
         present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
         raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")
     return path
+
+
+def check_model_scale(model: str | os.PathLike[str], scale: int, *, found: int | None = None) -> None:
+    """Refuse a model whose upscaling factor is not the `scale` the user asked for (`--scale`).
+
+    Without `found`, the factor is read from the metadata of a shipped name or a gansuite weights
+    file (no weights are loaded), so the check runs before any work; other files (third-party,
+    .onnx) pass until they are loaded and the check is repeated with `found` = the loaded scale.
+
+    Args:
+        model: the `--model` value: a shipped name or a model file.
+        scale: the factor asked for.
+        found: the loaded model's factor, if known.
+
+    Raises:
+        ConfigError: the model upscales by another factor; the message names --model and --scale
+            and the ways out.
+        CheckpointError: a shipped name whose file this build lacks, or damaged metadata.
+    """
+    if found is None:
+        path = resolve_model_path(model)
+        if not is_gansuite_weights(path):
+            return
+        stored = read_weights_metadata(path)[0].kwargs.get("scale")
+        if not isinstance(stored, int) or isinstance(stored, bool):
+            return  # no factor in the spec: checked once the model is loaded
+        found = stored
+    if found != scale:
+        raise ConfigError(
+            f"--model {model}: the model upscales x{found}, but --scale {scale} was given; drop --scale, give a "
+            f"x{scale} model (or no --model), or add --outscale {scale} to resize this model's output"
+        )
 
 
 def resolve_precision(precision: str, model: object, device: torch.device) -> torch.dtype:
