@@ -16,7 +16,7 @@ from _predict_helpers import (
 from click.testing import CliRunner
 
 from gansuite.core.checkpoint import export_weights
-from gansuite.io.video import write_video
+from gansuite.io.video import write_frames, write_video
 
 _APP = Path(__file__).resolve().parents[1] / "gansuite" / "apps" / "anomaly_monitor.py"
 
@@ -105,3 +105,78 @@ def test_the_report_files_are_complete(tmp_path: Path) -> None:
     assert names == ["report.md", "scores.jsonl", "scores.png", "summary.json"]  # no temporary file left behind
     assert json.loads((tmp_path / "report" / "summary.json").read_text())["frames"] == 12
     assert len((tmp_path / "report" / "scores.jsonl").read_text().splitlines()) == 12
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _calibrated(tmp_path_factory.mktemp("calibrated"))
+
+
+def _monitor(calibrated: tuple[Path, Path], source: Path, *extra: str):
+    from gansuite.cli import main as gansuite_main
+
+    model, calibration = calibrated
+    return CliRunner().invoke(gansuite_main, ["monitor", str(source), "--model", str(model), "--calibration",
+                                              str(calibration), "--device", "cpu", *extra])
+
+
+def _refused(result, *named: str) -> None:
+    """Exit 1, one error line naming `named`, and not a frame scored."""
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1 and all(name in result.output for name in named)
+    assert '"frame"' not in result.output and "Traceback" not in result.output
+
+
+def test_the_video_is_never_written_over_the_input(calibrated: tuple[Path, Path], tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.mkv", moving_square(8, 24, 32), 10.0)
+    before = clip.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for spelling in (clip, tmp_path / "sub" / ".." / "clip.mkv"):
+        for overwrite in ((), ("--overwrite",)):
+            _refused(_monitor(calibrated, clip, "--video", str(spelling), "--max-frames", "6", *overwrite),
+                     "--video", "clip.mkv", "is the input clip")
+    assert clip.read_bytes() == before
+
+
+def test_no_output_goes_into_the_input_frame_folder(calibrated: tuple[Path, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    write_frames(folder, moving_square(8, 24, 32))
+    names = sorted(p.name for p in folder.iterdir())
+    (tmp_path / "link").symlink_to(folder)  # the same folder under another name
+    for flag, target in (("--report", folder), ("--report", tmp_path / "link"), ("--report", folder / "rep"),
+                         ("--video", folder / "overlay.mp4"), ("--video", tmp_path / "link" / "overlay.mp4")):
+        _refused(_monitor(calibrated, folder, flag, str(target)), flag, "input clip's frame folder")
+    _refused(_monitor(calibrated, folder, "--report", str(folder), "--overwrite"), "--report")  # --overwrite or not
+    assert sorted(p.name for p in folder.iterdir()) == names  # no report file among the frames, no folder made
+    assert _monitor(calibrated, folder, "--quiet", "--report", str(tmp_path / "report")).exit_code == 0  # beside it
+
+
+def test_existing_outputs_are_replaced_only_with_overwrite(calibrated: tuple[Path, Path], tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.mkv", moving_square(10, 24, 32), 10.0)
+    video, report = tmp_path / "overlay.mkv", tmp_path / "report"
+    report.mkdir()  # an existing empty folder is fine
+    first = _monitor(calibrated, clip, "--quiet", "--video", str(video), "--report", str(report), "--max-frames", "6")
+    assert first.exit_code == 0, first.output
+    kept = {path: path.read_bytes() for path in (video, *report.iterdir())}
+    _refused(_monitor(calibrated, clip, "--quiet", "--video", str(video)), "--video", "overlay.mkv", "--overwrite")
+    _refused(_monitor(calibrated, clip, "--quiet", "--report", str(report)), "--report", str(report), "--overwrite",
+             "summary.json")
+    assert {path: path.read_bytes() for path in kept} == kept
+    again = _monitor(calibrated, clip, "--quiet", "--video", str(video), "--report", str(report), "--overwrite")
+    assert again.exit_code == 0, again.output
+    assert json.loads((report / "summary.json").read_text())["frames"] == 10 and video.read_bytes() != kept[video]
+    assert sorted(p.name for p in report.iterdir()) == ["report.md", "scores.jsonl", "scores.png", "summary.json"]
+
+
+def test_every_frame_line_has_the_same_keys(calibrated: tuple[Path, Path], tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.mkv", moving_square(6, 24, 32), 10.0)
+    result = _monitor(calibrated, clip, "--report", str(tmp_path / "report"))
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    saved = [json.loads(line) for line in (tmp_path / "report" / "scores.jsonl").read_text().splitlines()]
+    for frames in ([line for line in printed if "event" not in line], saved):
+        assert len(frames) == 6
+        assert all(list(line) == ["frame", "score", "threshold", "alert", "psnr", "patch_psnr", "motion"]
+                   for line in frames)
+        assert [line["psnr"] is None for line in frames] == [True, True, False, False, False, False]  # k = 2
+        assert all(line["patch_psnr"] is None and line["motion"] is None for line in frames[:2])

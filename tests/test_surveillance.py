@@ -8,6 +8,7 @@ for a run of frames (unpredictable, and local: a small share of the frame).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,26 @@ def test_ctrl_c_ends_a_monitor_run_cleanly(predictor: FramePredictor, calibratio
     assert result.frames == 12 and (tmp_path / "out.mkv").stat().st_size > 0
     assert result.events and result.events[-1]["end"] == 11  # the open alert is closed at the last frame
     assert [e["event"] for e in events if "event" in e][-1] == "alert_end"
+
+
+def test_calibration_on_too_few_frames_for_the_false_alarm_rate_warns(tmp_path: Path) -> None:
+    from gansuite.tasks.predict.calibration import CalibrationWarning
+
+    rng = np.random.default_rng(3)
+    clips = [FrameEvidence(rng.normal(30, 1, n), rng.normal(20, 2, n), rng.gamma(2.0, 1.0, n)) for n in (24, 48)]
+    with pytest.warns(CalibrationWarning, match=r"72 normal frames for a 1\.00% .* at least 1000 normal frames"):
+        calibrate(clips, false_alarm_rate=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        calibrate(clips, false_alarm_rate=0.2)  # 14.4 frames above the threshold: enough
+    normal, _, _ = _write_set(tmp_path)  # 3 clips of 24 frames: 66 scored with k = 2
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    for rate, warned in (("0.01", True), ("0.2", False)):
+        result = CliRunner().invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / f"cal{rate}.json"),
+                                           "--model", str(model), "--patch-size", "8", "--false-alarm-rate", rate])
+        assert result.exit_code == 0, result.output
+        lines = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert lines == ([
+            "warning: calibration on 66 normal frames for a 1.00% false-alarm rate: only 0.7 of them would lie above "
+            "the threshold, too few to set it reliably; calibrate on at least 1000 normal frames (or a false-alarm "
+            "rate of at least 15.2%)"] if warned else [])

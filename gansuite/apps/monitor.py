@@ -5,14 +5,18 @@ goes in; each frame is predicted from the frames before it by a `FramePredictor`
 ``ped2`` model by default) and scored by `CalibratedAnomalyScorer` with a calibration made on
 footage known to be normal (`gansuite calibrate`). Out come:
 
-- one JSON line per frame: ``{"frame", "score", "threshold", "alert", "psnr", "patch_psnr", "motion"}``
-  (``score`` null for the first k frames, which have no prediction), and a line per alert event:
+- one JSON line per frame: ``{"frame", "score", "threshold", "alert", "psnr", "patch_psnr", "motion"}``,
+  every key on every line (``score``, ``psnr``, ``patch_psnr`` and ``motion`` null for the first k
+  frames, which have no prediction; ``alert`` false), and a line per alert event:
   ``{"event": "alert_start", "frame"}`` / ``{"event": "alert_end", "start", "end", "frames", "peak"}``;
 - optionally a video: the frame with the prediction-error heat map overlaid, a red border while
   alerting, and the score curve with the threshold along the bottom;
 - optionally a report folder: ``scores.png`` (score vs frame, threshold, alerts and, given
   labels, the ground truth), ``report.md`` (events, speed, and with labels the share of
   anomalous frames caught and the false-alarm rate), ``scores.jsonl``.
+
+Outputs are checked before any frame is read (`check_outputs`): none may be the input or lie in
+its frame folder, and existing ones are replaced only with ``overwrite``.
 
     gansuite calibrate ped2/training --out ped2_calibration.json     # normal footage only
     gansuite monitor ped2/testing/02 --calibration ped2_calibration.json --video out.mp4 --report report/
@@ -31,14 +35,46 @@ from typing import Any
 import cv2
 import numpy as np
 
+from gansuite.apps.monitor_report import prepare_report_folder
 from gansuite.errors import ConfigError, InputVideoError
-from gansuite.io import DEFAULT_FPS, iter_video_frames, probe_video, write_video
+from gansuite.io import DEFAULT_FPS, check_not_input, check_output_path, iter_video_frames, probe_video, write_video
 from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, FramePredictor, LiveScore
 
-__all__ = ["MonitorResult", "capture_frames", "run_monitor", "source_fps"]
+__all__ = ["MonitorResult", "capture_frames", "check_outputs", "run_monitor", "source_fps"]
 
 _STRIP = 64  # height of the score-curve strip under the video, pixels
 _CURVE_FRAMES = 200  # frames shown in the strip
+
+
+def _is_live(source: str) -> bool:
+    """A camera index or a stream URL (read through OpenCV), not a file or folder."""
+    return source.isdigit() or "://" in source
+
+
+def check_outputs(source: str, *, video: Path | None = None, report: Path | None = None,
+                  overwrite: bool = False) -> None:
+    """Refuse the outputs before any frame is read; creates the report folder.
+
+    Args:
+        source: camera index, stream URL, video file or frame folder.
+        video: the overlay video to write, or None.
+        report: the report folder, or None.
+        overwrite: replace an existing video and an earlier report in `report`.
+
+    Raises:
+        ConfigError: an output is the input, or lies inside the input's frame folder.
+        OutputError: an output cannot be written.
+        OutputExistsError: an output exists and `overwrite` is False.
+    """
+    clip = None if _is_live(source) else Path(source)
+    if video is not None:
+        if clip is not None:
+            check_not_input(video, clip, option="--video")
+        check_output_path(video, overwrite=overwrite, option="--video")
+    if report is not None:
+        if clip is not None:
+            check_not_input(report, clip, option="--report")
+        prepare_report_folder(report, overwrite=overwrite)
 
 
 def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
@@ -50,7 +86,7 @@ def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np
     Raises:
         InputVideoError: the source cannot be opened or yields no frame.
     """
-    if not (source.isdigit() or "://" in source):
+    if not _is_live(source):
         yield from iter_video_frames(source, max_frames=max_frames)
         return
     capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
@@ -72,7 +108,7 @@ def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np
 
 def source_fps(source: str) -> float:
     """The source's frame rate: the file's, the camera's, else gansuite's default."""
-    if source.isdigit() or "://" in source:
+    if _is_live(source):
         capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
         fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
         capture.release()
@@ -88,7 +124,7 @@ class MonitorResult:
     """What a monitor run saw.
 
     Attributes:
-        records: one dict per frame (the JSON lines).
+        records: one dict per frame (the JSON lines; the same keys on every line, see the module docstring).
         events: alert events, ``{"start", "end", "frames", "peak"}`` (end inclusive).
         frames: frames read.
         seconds: wall time of the whole run.
@@ -175,6 +211,7 @@ def run_monitor(
     fps: float | None = None,
     emit: Callable[[dict[str, Any]], None] | None = None,
     keep_records: bool = True,
+    overwrite: bool = True,
 ) -> MonitorResult:
     """Score a source frame by frame, emitting JSON-ready records and alert events as they happen.
 
@@ -186,9 +223,11 @@ def run_monitor(
         max_frames: stop after this many frames.
         video: write the overlay video here (.mp4, .mkv, .avi, ...).
         fps: the source's frame rate (default: probed, else 25).
-        emit: called with each frame record and each event as soon as it is known.
+        emit: called with each frame record and each event as soon as it is known. Frame records
+            all have the keys of the module docstring (None where the frame has no prediction yet).
         keep_records: keep every frame record in the result (for a report); off, memory stays
             flat on an endless camera stream.
+        overwrite: replace an existing `video` (`check_outputs` refuses it up front otherwise).
 
     Returns:
         The `MonitorResult`. Ctrl-C (KeyboardInterrupt) ends the run cleanly: the video is
@@ -213,8 +252,9 @@ def run_monitor(
             result.score_seconds += time.perf_counter() - tick
             result.score_cpu_seconds += time.process_time() - cpu_tick
             result.frames += 1
-            record: dict[str, Any] = score.to_json_dict() if score is not None else {
-                "frame": index, "score": None, "threshold": round(scorer.threshold, 4), "alert": False}
+            record: dict[str, Any] = score.to_json_dict() if score is not None else {  # LiveScore's keys, null
+                "frame": index, "score": None, "threshold": round(scorer.threshold, 4), "alert": False, "psnr": None,
+                "patch_psnr": None, "motion": None}
             if keep_records:
                 result.records.append(record)
             send(record)
@@ -232,7 +272,7 @@ def run_monitor(
                 yield overlay_frame(_display(frame), score, history, scorer.threshold)
 
     if video is not None:
-        write_video(video, frames(), result.fps)
+        write_video(video, frames(), result.fps, overwrite=overwrite)
     else:
         for _ in frames():
             pass

@@ -1,7 +1,8 @@
 """The surveillance monitor's report: score plot, markdown summary, per-frame JSON lines.
 
 Split from `gansuite.apps.monitor` (the live loop). Every file is written atomically into a
-folder checked before any frame is scored (`prepare_report_folder`).
+folder checked before any frame is scored (`prepare_report_folder`); a folder holding an earlier
+report is refused unless it may be overwritten.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gansuite.errors import ConfigError, MissingExtraError, OutputError
+from gansuite.errors import ConfigError, MissingExtraError, OutputError, OutputExistsError
 from gansuite.io import atomic_path, atomic_write_bytes, output_folder_problem
 from gansuite.metrics import frame_auc
 from gansuite.tasks.predict import AnomalyCalibration
@@ -20,7 +21,10 @@ from gansuite.tasks.predict import AnomalyCalibration
 if TYPE_CHECKING:
     from gansuite.apps.monitor import MonitorResult
 
-__all__ = ["prepare_report_folder", "write_report"]
+__all__ = ["REPORT_FILES", "prepare_report_folder", "write_report"]
+
+REPORT_FILES = ("scores.jsonl", "scores.png", "report.md", "summary.json")
+"""The files a report folder receives."""
 
 
 def write_report(
@@ -31,8 +35,9 @@ def write_report(
     source: str,
     model: str,
     labels: np.ndarray | None = None,
+    overwrite: bool = True,
 ) -> dict[str, Any]:
-    """Write ``scores.png``, ``report.md`` and ``scores.jsonl`` into `folder`; returns the summary.
+    """Write ``scores.png``, ``report.md``, ``summary.json`` and ``scores.jsonl`` into `folder`; returns the summary.
 
     Args:
         folder: created if missing.
@@ -41,11 +46,13 @@ def write_report(
         source: the source, as given.
         model: the model's name.
         labels: 0/1 per frame of the source (1 = anomalous), at least as many as frames read, or None.
+        overwrite: replace the files of an earlier report in `folder`.
 
     Raises:
         ConfigError: fewer labels than frames, or values other than 0/1.
+        OutputExistsError: `folder` holds an earlier report and `overwrite` is False.
     """
-    out = prepare_report_folder(folder)
+    out = prepare_report_folder(folder, overwrite=overwrite)
     scored = [r for r in result.records if r["score"] is not None]
     index = np.array([r["frame"] for r in scored], dtype=np.int64)
     scores = np.array([r["score"] for r in scored], dtype=np.float64)
@@ -77,23 +84,34 @@ def write_report(
         except ImportError:  # scikit-learn is in the bench extra
             summary["clip_auc"] = None
     lines = "".join(json.dumps(record) + "\n" for record in result.records)
-    atomic_write_bytes(out / "scores.jsonl", lines.encode())
-    with atomic_path(out / "scores.png") as temp:
+    atomic_write_bytes(out / "scores.jsonl", lines.encode(), overwrite=overwrite)
+    with atomic_path(out / "scores.png", overwrite=overwrite) as temp:
         _plot(temp, index, scores, alerts, threshold, truth, source)
-    atomic_write_bytes(out / "report.md", _markdown(summary, calibration).encode())
-    atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    atomic_write_bytes(out / "report.md", _markdown(summary, calibration).encode(), overwrite=overwrite)
+    atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode(), overwrite=overwrite)
     return summary
 
 
-def prepare_report_folder(folder: str | Path) -> Path:
+def prepare_report_folder(folder: str | Path, *, overwrite: bool = True) -> Path:
     """Create the report folder (and its parents) once `output_folder_problem` finds it writable, before any scoring.
+
+    Args:
+        folder: the report folder.
+        overwrite: allow a folder that holds an earlier report (its files are replaced).
 
     Raises:
         OutputError: it names a file, or it cannot be created or written to.
+        OutputExistsError: it holds an earlier report's files and `overwrite` is False.
     """
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--report {out}: is a file; give a folder for the report")
+    earlier = [name for name in REPORT_FILES if (out / name).exists()] if out.is_dir() and not overwrite else []
+    if earlier:
+        raise OutputExistsError(
+            f"--report {out} already holds a report ({', '.join(earlier)}) of an earlier run: pass --overwrite to "
+            "replace it, or choose another folder"
+        )
     problem = output_folder_problem(out, option="--report")
     if problem:
         raise OutputError(f"--report: {problem}")

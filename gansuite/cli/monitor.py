@@ -79,26 +79,31 @@ def calibrate_command(
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Source frame rate (default: probed).")
 @click.option("--quiet", is_flag=True, help="No JSON lines on stdout (events still go to the report).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --video and an earlier report in --report (the input is never overwritten).")
 def monitor_command(
     source: str, calibration_file: Path | None, model: str, threshold: float | None, max_frames: int | None,
     video: Path | None, report: Path | None, labels: Path | None, labels_offset: int, fps: float | None, quiet: bool,
-    device: str,
+    device: str, overwrite: bool,
 ) -> None:
-    """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report."""
-    from gansuite.apps.monitor import run_monitor
-    from gansuite.apps.monitor_report import prepare_report_folder, write_report
+    """Score SOURCE (camera index, stream URL, video file or frame folder) live: JSON lines, alerts, video, report.
+
+    \b
+    One JSON line per frame, with the same keys on every line:
+      {"frame", "score", "threshold", "alert", "psnr", "patch_psnr", "motion"}
+    score, psnr, patch_psnr and motion are null on the first frames (the model's context, no
+    prediction yet). Alerts add {"event": "alert_start", ...} and {"event": "alert_end", ...} lines.
+    """
+    from gansuite.apps.monitor import check_outputs, run_monitor
+    from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.bench.manifest import file_sha256
     from gansuite.errors import ConfigError
-    from gansuite.io import check_output_path
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
     from gansuite.tasks.predict.predictor import FramePredictor
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
-    if video is not None:
-        check_output_path(video)
-    if report is not None:
-        prepare_report_folder(report)
+    check_outputs(source, video=video, report=report, overwrite=overwrite)
     predictor = FramePredictor.from_pretrained(model, device=device)
     if calibration_file is None:
         shipped = shipped_calibration_path(model) if model in SHIPPED_MODELS else None
@@ -117,9 +122,10 @@ def monitor_command(
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
         emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
+        overwrite=overwrite,
     )
     if report is not None:
         summary = write_report(report, result, calibration, source=source, model=predictor.name or model,
-                               labels=truth)
+                               labels=truth, overwrite=overwrite)
         click.echo(f"report in {report}: {summary['alert_frames']} alerting frames, {len(result.events)} events, "
                    f"real-time factor {summary['realtime_factor']}", err=True)

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal
 
-from gansuite.errors import OutputError, OutputExistsError
+from gansuite.errors import ConfigError, OutputError, OutputExistsError
 
 __all__ = [
     "OutputError",
@@ -37,6 +37,7 @@ __all__ = [
     "atomic_path",
     "atomic_write",
     "atomic_write_bytes",
+    "check_not_input",
     "check_output_path",
     "is_temp_name",
     "output_folder_problem",
@@ -116,12 +117,14 @@ def terminate_like_interrupt() -> None:
             signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, option: str | None = None) -> Path:
     """Checks that `path` can receive a new file, before any costly work is done.
 
     Args:
         path: The file to be written.
         overwrite: Whether an existing file at `path` may be replaced.
+        option: The command-line flag that named `path`; given, an existing file is refused with a
+            message naming it and `--overwrite` (the flag of every command that replaces outputs).
 
     Returns:
         `path` as a `Path`.
@@ -139,11 +142,54 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True) -
     if target.is_dir():
         raise OutputError(f"{target}: output path is a folder; give a file name such as {target / 'out.png'}")
     if not overwrite and target.exists():
+        if option is not None:
+            raise OutputExistsError(
+                f"{option} {target} already exists: pass --overwrite to replace it, or choose another path"
+            )
         raise OutputExistsError(
             f"{target}: output file already exists and overwrite=False; remove it, choose another path "
             "or allow overwriting"
         )
     return target
+
+
+def check_not_input(
+    output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str, inside: bool = True
+) -> None:
+    """Refuses an output that is the input clip, or that lies inside the input's frame folder.
+
+    Inputs are never overwritten, and a frame folder holds only its frames: a file written among
+    them is read as a frame (or breaks the clip) on the next run. Links are followed, so another
+    spelling of the same file or folder is refused too. A `source` that does not exist is left to
+    the reader to report.
+
+    Args:
+        output: The file or folder to be written.
+        source: The input: a video or image file, or a folder of frames.
+        option: The command-line flag that named `output`, for the message.
+        inside: Also refuse an output anywhere inside `source` when it is a folder.
+
+    Raises:
+        ConfigError: `output` is `source`, or lies inside the frame folder `source` (naming `option`).
+    """
+    target, clip = Path(output), Path(source)
+    if not clip.exists():
+        return
+    same = target.resolve() == clip.resolve() or (target.exists() and os.path.samefile(target, clip))
+    if same and clip.is_dir():
+        raise ConfigError(
+            f"{option} {target} is the input clip's frame folder, whose frames would be overwritten or joined by "
+            "other files: choose another folder"
+        )
+    if same:
+        raise ConfigError(
+            f"{option} {target} is the input clip {clip}, which is never overwritten: choose another output"
+        )
+    if inside and clip.is_dir() and target.resolve().is_relative_to(clip.resolve()):
+        raise ConfigError(
+            f"{option} {target} is inside the input clip's frame folder {clip}, which holds only its frames: "
+            "choose a path outside it"
+        )
 
 
 def output_folder_problem(folder: Path, *, option: str = "-o") -> str | None:

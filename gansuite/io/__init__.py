@@ -8,6 +8,7 @@ from gansuite.core.atomic import (
     atomic_path,
     atomic_write,
     atomic_write_bytes,
+    check_not_input,
     check_output_path,
     output_folder_problem,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "bleed_transparent_colour",
+    "check_not_input",
     "check_output_path",
     "decode_array",
     "decode_bytes",

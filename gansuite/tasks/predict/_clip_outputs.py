@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gansuite.core.atomic import check_not_input
 from gansuite.errors import ConfigError, OutputError, OutputExistsError
 from gansuite.io.video import write_frames
 
@@ -40,11 +41,7 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
         return
     if frames_dir.exists() and not frames_dir.is_dir():
         raise OutputError(f"--frames-dir {frames_dir} exists and is not a folder")
-    if clip.is_dir() and frames_dir.exists() and frames_dir.resolve() == clip.resolve():
-        raise ConfigError(
-            f"--frames-dir {frames_dir} is the input clip's frame folder, whose frames would be overwritten: "
-            "choose another folder"
-        )
+    check_not_input(frames_dir, clip, option="--frames-dir", inside=False)
     if frames_dir.is_dir() and not overwrite:
         existing = _numbered_frames(frames_dir)
         if existing:

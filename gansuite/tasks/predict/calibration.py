@@ -14,6 +14,9 @@ camera cannot. Here:
    anomaly does not absorb itself.
 3. The threshold is the (1 - false_alarm_rate) quantile of the live scores of the calibration
    clips (each run from a fresh start), so at most that share of normal calibration frames alerts.
+   A quantile is only as good as the frames beyond it: with fewer than `MIN_FRAMES_ABOVE` (10)
+   calibration frames above the threshold it rests on a handful of frames, and `calibrate` warns
+   (`CalibrationWarning`) with the number of normal frames the rate needs.
 
 A score depends only on the frame and the frames before it. The calibration is a small JSON file
 (`AnomalyCalibration.save` / `load_calibration`).
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -36,7 +40,9 @@ from gansuite.errors import ConfigError
 from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, signed_features
 
 __all__ = [
+    "MIN_FRAMES_ABOVE",
     "AnomalyCalibration",
+    "CalibrationWarning",
     "CausalConfig",
     "CausalScorer",
     "calibrate",
@@ -46,6 +52,13 @@ __all__ = [
 ]
 
 _FORMAT = "gansuite-anomaly-calibration/1"
+
+MIN_FRAMES_ABOVE = 10
+"""Calibration frames that should lie above the threshold (frames x false-alarm rate) for it to mean something."""
+
+
+class CalibrationWarning(UserWarning):
+    """The calibration is too small for the requested false-alarm rate (the CLI shows it as one line)."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +295,10 @@ def calibrate(
 
     Raises:
         ConfigError: no frames, a rate outside (0, 1), or a feature constant on every frame.
+
+    Warns:
+        CalibrationWarning: fewer than `MIN_FRAMES_ABOVE` calibration frames would lie above the
+            threshold (frames x `false_alarm_rate` < 10), so the rate is not measured by them.
     """
     if not 0.0 < false_alarm_rate < 1.0:
         raise ConfigError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
@@ -301,9 +318,26 @@ def calibrate(
         false_alarm_rate=false_alarm_rate, calibration_frames=sum(len(c) for c in clips),
         calibration_data=calibration_data, model=model,
     )
+    _warn_if_too_few(calibration.calibration_frames, false_alarm_rate)
     calibration = replace(calibration, level=float(np.mean(calibration.raw_scores(FrameEvidence.concatenate(clips)))))
     # With a baseline the alerts freeze it, so the scores depend on the threshold: iterate to a fixed point.
     for _ in range(1 if causal.baseline_frames is None else 4):
         scores = np.concatenate([causal_scores(calibration, clip)[0] for clip in clips])
         calibration = replace(calibration, threshold=_quantile_threshold(scores, false_alarm_rate))
     return calibration
+
+
+def _warn_if_too_few(frames: int, false_alarm_rate: float) -> None:
+    """Warns when `frames` x `false_alarm_rate` < `MIN_FRAMES_ABOVE`: the threshold rests on too few frames."""
+    if frames * false_alarm_rate >= MIN_FRAMES_ABOVE:
+        return
+    needed = math.ceil(MIN_FRAMES_ABOVE / false_alarm_rate - 1e-9)
+    rate = MIN_FRAMES_ABOVE / frames
+    higher = f" (or a false-alarm rate of at least {rate:.1%})" if rate < 0.5 else ""
+    warnings.warn(
+        f"calibration on {frames} normal frames for a {false_alarm_rate:.2%} false-alarm rate: only "
+        f"{frames * false_alarm_rate:.1f} of them would lie above the threshold, too few to set it reliably; "
+        f"calibrate on at least {needed} normal frames{higher}",
+        CalibrationWarning,
+        stacklevel=3,
+    )

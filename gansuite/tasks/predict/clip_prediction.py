@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gansuite.core.atomic import check_output_path
+from gansuite.core.atomic import check_not_input, check_output_path
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.video import VIDEO_CODECS, iter_video_frames, probe_video, write_video
 from gansuite.metrics import LPIPSMetric
@@ -92,8 +92,7 @@ def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, ove
             raise ConfigError(
                 f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}"
             )
-        if output.resolve() == clip.resolve():
-            raise ConfigError(f"-o {output} is the input clip, which is never overwritten: choose another output")
+        check_not_input(output, clip, option="-o", inside=False)
         check_output_path(output, overwrite=overwrite)
     check_frames_dir(clip, frames_dir, overwrite)
 
