@@ -56,3 +56,28 @@ def test_help_texts_list_exactly_the_shipped_upscalers() -> None:
     assert set(SHIPPED_UPSCALERS.split(", ")) == present
     result = CliRunner().invoke(main, ["upscale", "--help"])
     assert "x4-real" in result.output
+
+
+def test_a_closed_output_pipe_ends_quietly() -> None:
+    """`gansuite monitor ... | head`: the reader leaving is not an internal error."""
+    from gansuite.cli._base import Group
+
+    group = Group("g")
+
+    @group.command("flood")
+    def flood() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    result = CliRunner().invoke(group, ["flood"])
+    assert result.exit_code == 141 and "internal error" not in result.output, result.output
+
+
+def test_a_closed_pipe_in_a_real_process(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = ("from gansuite.cli._base import Group\ng = Group('g')\n@g.command('flood')\ndef flood():\n"
+            "    for _ in range(100000):\n        print('x' * 100)\ng(['flood'])\n")
+    shell = f"{sys.executable} -c \"{code}\" | head -c 10"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert done.stdout == "x" * 10 and "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -32,6 +32,12 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # the reader went away (`gansuite monitor ... | head`): stop quietly, as cat does
+            try:  # so the interpreter's final flush does not fail again
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout is not a file (captured)
+                pass
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:
