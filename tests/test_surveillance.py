@@ -186,6 +186,11 @@ def test_cli_calibrate_and_monitor_write_lines_video_and_report(tmp_path: Path) 
     result = runner.invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"), "--model", str(model),
                                   "--patch-size", "8", "--false-alarm-rate", "0.05", "--cache", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
+    written = (tmp_path / "cal.json").read_bytes()
+    again = runner.invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"), "--model", str(model),
+                                 "--false-alarm-rate", "0.2"])
+    assert again.exit_code == 1 and "--out" in again.output and "--overwrite" in again.output, again.output
+    assert (tmp_path / "cal.json").read_bytes() == written  # refused before any work, file untouched
     np.save(tmp_path / "labels.npy", labels)
     args = ["monitor", str(test / "01"), "--calibration", str(tmp_path / "cal.json"), "--model", str(model),
             "--video", str(tmp_path / "out.mkv"), "--report", str(tmp_path / "report"),

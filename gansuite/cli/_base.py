@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -33,10 +34,8 @@ class Group(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:  # the reader went away (`gansuite monitor ... | head`): stop quietly, as cat does
-            try:  # so the interpreter's final flush does not fail again
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            except (OSError, ValueError):  # stdout is not a file (captured)
-                pass
+            with contextlib.suppress(OSError, ValueError):  # stdout may not be a file (captured)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail
             sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise

@@ -26,9 +26,10 @@ from gansuite.cli._base import main
               help="Patch side at the model's working resolution.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="Folder caching per-clip evidence.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file (otherwise it is refused up front).")
 def calibrate_command(
     normal: tuple[Path, ...], out: Path, model: str, false_alarm_rate: float, features: str, smoothing: int,
-    baseline_frames: int | None, patch_size: int, cache: Path | None, device: str,
+    baseline_frames: int | None, patch_size: int, cache: Path | None, device: str, overwrite: bool,
 ) -> None:
     """Fix the score normalisation and alert threshold on clips known to be NORMAL (videos or frame folders)."""
     from dataclasses import replace
@@ -41,7 +42,7 @@ def calibrate_command(
     from gansuite.tasks.predict.evidence import EvidenceConfig
     from gansuite.tasks.predict.predictor import FramePredictor
 
-    check_output_path(out)
+    check_output_path(out, overwrite=overwrite, option="--out")
     predictor = FramePredictor.from_pretrained(model, device=device)
     causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
                           baseline_frames=baseline_frames)
