@@ -110,3 +110,14 @@ def test_evaluate_with_the_alexnet_backbone(model: Path, tmp_path: Path, backbon
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)["per_horizon"][0]
     assert 0.0 <= row["baseline_lpips"] < row["lpips"]
+
+
+def test_an_existing_output_names_the_overwrite_flag_not_a_parameter(clip: Path, model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "taken.mp4"
+    out.write_bytes(b"old")
+    result = _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out))
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert f"{out}: output file already exists; pass --overwrite" in result.output
+    assert "overwrite=False" not in result.output and "allow overwriting" not in result.output
+    assert out.read_bytes() == b"old"
+    assert _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out), "--overwrite").exit_code == 0
