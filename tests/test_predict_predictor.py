@@ -17,7 +17,7 @@ from _predict_helpers import (
 )
 
 from gansuite.core.checkpoint import export_weights
-from gansuite.errors import CheckpointError, InputVideoError
+from gansuite.errors import CheckpointError, ConfigError, InputVideoError
 from gansuite.tasks.predict import pretrained
 from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
 
@@ -68,6 +68,23 @@ def test_working_size_resizes_and_returns_the_input_size() -> None:
     assert predictor.working_shape(20, 26) == (16, 16)
     out = predictor.predict_batch(torch.rand(2, 2, 3, 20, 26), future=2)
     assert out.shape == (2, 2, 3, 20, 26) and float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_float_frames_on_the_0_255_scale_are_refused() -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    clip = moving_square(3, 20, 26)  # (T, H, W, C) float in [0, 1]
+    expected = r"has float values in \[.*\]; float images must be in \[0, 1\].*divide .* by 255"
+    with pytest.raises(ConfigError, match=f"predict_frames: context {expected}"):
+        predictor.predict_frames(clip * 255)
+    batch = torch.from_numpy(clip.transpose(0, 3, 1, 2).copy())[None]  # (1, T, C, H, W)
+    with pytest.raises(ConfigError, match=f"predict_batch: context {expected}"):
+        predictor.predict_batch(batch * 255)
+    # frames before the k used are not judged; a hair outside passes (and is clamped by the model's rollout)
+    batch[:, 0] *= 255
+    nudged = batch.clone()
+    nudged[:, -1, :, 0, 0] = 1.0015
+    out = predictor.predict_batch(nudged)
+    assert float(out.max()) <= 1.0 and torch.equal(out[:, 0, :, 1:], batch[:, -1, :, 1:])
 
 
 def test_calls_are_reentrant() -> None:

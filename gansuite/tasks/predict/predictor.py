@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
 from gansuite.metrics import resolve_device
@@ -173,14 +174,16 @@ class FramePredictor:
         """Predict `future` frames after each clip of a batch.
 
         Args:
-            context: (N, T, C, H, W) float in [0, 1], C = 1 or 3, T >= k; the last k frames are used.
+            context: (N, T, C, H, W) float in [0, 1] (within 0.5/255), C = 1 or 3, T >= k; the last
+                k frames are used.
             future: frames to predict, >= 1.
 
         Returns:
             (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input.
 
         Raises:
-            ConfigError: wrong layout, too few frames, or `future` < 1.
+            ConfigError: wrong layout, too few frames, `future` < 1, or values outside [0, 1] by
+                more than 0.5/255 (0..255 frames must be divided by 255).
         """
         k = self.context_frames
         if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or future < 1:
@@ -188,6 +191,12 @@ class FramePredictor:
                 f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames and future >= 1, got "
                 f"{tuple(context.shape)} and future={future}"
             )
+        check_unit_range(context[:, -k:], "predict_batch: context")
+        return self._predict_batch(context, future)
+
+    def _predict_batch(self, context: torch.Tensor, future: int) -> torch.Tensor:
+        """`predict_batch` on frames already checked (layout, length and [0, 1] range)."""
+        k = self.context_frames
         n, _, c, height, width = context.shape
         size = self.working_shape(height, width)
         outputs = []
@@ -206,7 +215,7 @@ class FramePredictor:
         """Predict `future` frames after a clip.
 
         Args:
-            context: (T, H, W, C) float in [0, 1], RGB (C = 3) or gray (C = 1), T >= k.
+            context: (T, H, W, C) float in [0, 1] (within 0.5/255), RGB (C = 3) or gray (C = 1), T >= k.
             future: frames to predict, >= 1.
 
         Returns:
@@ -214,7 +223,8 @@ class FramePredictor:
 
         Raises:
             InputVideoError: fewer than k frames.
-            ConfigError: wrong layout, or `future` < 1.
+            ConfigError: wrong layout, `future` < 1, or values outside [0, 1] by more than 0.5/255
+                (0..255 frames must be divided by 255).
         """
         if context.ndim != 4 or context.shape[3] not in (1, 3):
             raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
@@ -222,8 +232,11 @@ class FramePredictor:
             raise InputVideoError(
                 f"got {context.shape[0]} frames; this model needs at least {self.context_frames} context frames"
             )
+        if future < 1:
+            raise ConfigError(f"predict_frames: future must be >= 1, got {future}")
+        check_unit_range(context[-self.context_frames :], "predict_frames: context")
         clip = torch.from_numpy(np.ascontiguousarray(context.transpose(0, 3, 1, 2), dtype=np.float32))
-        predicted = self.predict_batch(clip[None], future)[0]  # (future, C, H, W)
+        predicted = self._predict_batch(clip[None], future)[0]  # (future, C, H, W)
         return predicted.permute(0, 2, 3, 1).contiguous().numpy()
 
     def __call__(self, frames: Sequence[np.ndarray], *, future: int = 1) -> PredictionResult:
