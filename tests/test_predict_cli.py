@@ -121,3 +121,41 @@ def test_an_existing_output_names_the_overwrite_flag_not_a_parameter(clip: Path,
     assert "overwrite=False" not in result.output and "allow overwriting" not in result.output
     assert out.read_bytes() == b"old"
     assert _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out), "--overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("future", "stride", "starts", "last_window"),
+    [
+        (2, 1, 7, ([6, 7], [8, 9])),  # windows of 2 + 2 frames start at 0..6: the last predicts the clip's end
+        (4, 3, 2, ([3, 4], [5, 8])),  # 2 + 4 frames, starts 0 and 3 (6 would run past frame 9)
+        (8, 1, 1, ([0, 1], [2, 9])),  # 2 + 8 frames: the only window starts at 0
+    ],
+)
+def test_evaluate_reports_the_windows_it_scored_not_the_prediction_point(
+    clip: Path, model: Path, tmp_path: Path, future: int, stride: int, starts: int, last_window: tuple
+) -> None:
+    args = [str(clip), "--model", str(model), "--future", str(future), "--stride", str(stride), "--evaluate",
+            "--backbones", str(tmp_path / "no-backbones")]
+    report = json.loads(_run(*args, "--json").stdout)
+    assert report["start"] is None  # nothing was predicted past the clip: no -o, no --frames-dir
+    assert report["windows"] == starts and report["window_stride"] == (stride if starts > 1 else None)
+    assert report["first_window"] == {"context": [0, 1], "target": [2, 1 + future]}
+    assert report["last_window"] == {"context": last_window[0], "target": last_window[1]}
+    assert report["last_window"]["target"][1] <= report["clip_frames"] - 1 == 9  # every scored frame exists
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[0]
+    assert line.startswith(f"evaluated {starts} window{'s' if starts > 1 else ''} of the 10-frame clip")
+    (a, b), (c, d) = last_window
+    assert f"frames {a}..{b} predicting {c}..{d}, 32x24 at 12 fps (no video: -o not given)" in line
+    assert "after frames 8..9" not in result.stdout  # the prediction point of a video that was not written
+
+
+def test_evaluate_with_a_video_reports_both_the_video_and_the_windows(clip: Path, model: Path, tmp_path: Path) -> None:
+    result = _run(str(clip), "--model", str(model), "--future", "2", "--evaluate", "--backbones",
+                  str(tmp_path / "no-backbones"), "-o", str(tmp_path / "e.mp4"))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"wrote {tmp_path / 'e.mp4'}: 2 predicted frames after frames 8..9 of 10, 32x24 at 12 fps"
+    assert lines[1] == ("evaluated 7 windows of the 10-frame clip, one starting every frame: frames 0..1 predicting "
+                        "2..3, through frames 6..7 predicting 8..9")
