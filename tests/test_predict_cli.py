@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _predict_helpers import (
     export_tiny,
+    moving_square,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
     write_clip_folder,
     write_clip_video,
@@ -15,7 +16,7 @@ from _predict_helpers import (
 from click.testing import CliRunner
 
 from gansuite.cli import main
-from gansuite.io.video import probe_video, read_video
+from gansuite.io.video import probe_video, read_video, write_video
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +160,29 @@ def test_evaluate_with_a_video_reports_both_the_video_and_the_windows(clip: Path
     assert lines[0] == f"wrote {tmp_path / 'e.mp4'}: 2 predicted frames after frames 8..9 of 10, 32x24 at 12 fps"
     assert lines[1] == ("evaluated 7 windows of the 10-frame clip, one starting every frame: frames 0..1 predicting "
                         "2..3, through frames 6..7 predicting 8..9")
+
+
+def test_a_gray_fixed_size_model_on_colour_footage_warns_once_and_runs(clip: Path, tmp_path: Path) -> None:
+    # trained like the shipped mmnist: gray, on Moving MNIST's 64x64 canvas (its card records only the recipe)
+    gray = export_tiny(tmp_path / "digits.safetensors", context=2, channels=1, card={"task": "predict",
+                                                                                      "recipe": "mmnist"})
+    result = _run(str(clip), "--model", str(gray), "--future", "2", "-o", str(tmp_path / "p.mp4"))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: model digits was trained on 64x64 gray frames, these are 32x24 colour: it runs at 32x24 and it "
+        "sees only their luma and predicts gray frames; expect a poor prediction (the shipped natural model is "
+        "trained on ordinary colour footage)"
+    ]
+    assert probe_video(tmp_path / "p.mp4").frame_count == 2  # it still ran
+    # the same footage in gray at the trained size, and a colour model on colour footage: no warning
+    square = tmp_path / "square.mkv"
+    write_video(square, moving_square(6, 64, 64, channels=1), 10.0)
+    quiet = _run(str(square), "--model", str(gray), "--future", "1", "-o", str(tmp_path / "q.mp4"))
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.output
+    # the size alone (a contrived colour model with the mmnist recipe in its card)
+    colour = export_tiny(tmp_path / "colour.safetensors", context=2, channels=3, card={"task": "predict",
+                                                                                        "recipe": "mmnist"})
+    sized = _run(str(clip), "--model", str(colour), "--future", "1", "-o", str(tmp_path / "c.mp4"))
+    assert sized.exit_code == 0 and "warning: model colour was trained on 64x64 frames, these are 32x24: it runs " \
+        "at 32x24; expect a poor prediction" in sized.stderr

@@ -21,6 +21,7 @@ the prediction written past the clip's end. The clip is read as a stream, once.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -155,7 +156,10 @@ def predict_clip_file(
             overwritten).
         write_output: write the video; False writes none (`output` is then None in the report,
             and without `frames_dir` nothing is predicted past the evaluation).
-        on_warning: called with one line for a clip that decodes fewer frames than it promises.
+        on_warning: called with one line for a clip that decodes fewer frames than it promises,
+            and one for frames unlike those the model was trained on (`FramePredictor.input_mismatch`:
+            a gray model on colour footage, a fixed-size model at another size); None issues
+            them as warnings (`VideoWarning`, `UserWarning`).
 
     Returns:
         A `ClipPredictionReport`.
@@ -196,6 +200,12 @@ def predict_clip_file(
                     scored += _score(predictor, pending, future, scores)
                     pending.clear()
     name = str(source)
+    mismatch = predictor.input_mismatch(np.stack(last)) if last else None
+    if mismatch is not None:
+        if on_warning is None:
+            warnings.warn(mismatch, stacklevel=2)
+        else:
+            on_warning(mismatch)
     if count < k + 1:
         raise InputVideoError(f"{name}: clip has only {count} frames, need at least {k + 1} ({k} context + 1)")
     if start is not None and start + k > count:
