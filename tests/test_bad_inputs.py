@@ -429,9 +429,10 @@ def test_sigterm_removes_the_temporary_file_like_ctrl_c(tmp_path: Path) -> None:
 
 def test_atomic_no_clobber_link_keeps_a_file_that_appeared(tmp_path: Path) -> None:
     target = tmp_path / "out.png"
-    with pytest.raises(OSError, match="appeared while writing"), atomic_path(target, overwrite=False) as temp:
+    with pytest.raises(OSError, match="appeared while writing") as caught, atomic_path(target, overwrite=False) as temp:
         temp.write_bytes(b"mine")
         target.write_bytes(b"theirs")
+    assert "overwrite=False" not in str(caught.value) and "pass --overwrite" in str(caught.value)
     assert target.read_bytes() == b"theirs" and _listing(tmp_path) == ["out.png"]
 
 

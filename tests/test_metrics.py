@@ -137,6 +137,35 @@ def test_metric_errors_name_what_was_wrong() -> None:
         psnr_array(np.zeros((8, 8, 3), np.uint16), np.zeros((8, 8, 3), np.uint16))
 
 
+def test_float_images_outside_0_1_are_refused_a_hair_outside_pass(image_pairs: tuple[np.ndarray, np.ndarray]) -> None:
+    clean, noisy = _batch(image_pairs[0]), _batch(image_pairs[1])
+    for metric in (psnr, ssim):
+        expected = r"prediction has float values in \[.*, 255\].*must be in \[0, 1\].*by 255"
+        with pytest.raises(ConfigError, match=expected):
+            metric(clean * 255, noisy * 255)  # scored as near-identical before (55 dB, SSIM 0.998)
+        with pytest.raises(ConfigError, match=r"target has float values .*\(x \+ 1\) / 2"):
+            metric(clean, noisy * 2 - 1)
+    with pytest.raises(ConfigError, match=r"psnr_array: prediction .*by 255"):
+        psnr_array(image_pairs[0][0].astype(np.float32), image_pairs[1][0].astype(np.float32))
+    with pytest.raises(ConfigError, match=r"ssim_array: target .*by 255"):
+        ssim_array(image_pairs[0][0] / 255.0, image_pairs[1][0].astype(np.float64))
+    with pytest.raises(ConfigError, match=r"gradient_energy: frames .*by 255"):
+        gradient_energy(clean * 255)
+    with pytest.raises(ConfigError, match=r"per_horizon_scores: targets .*by 255"):
+        per_horizon_scores(clean[None], noisy[None] * 255)
+    # within the tolerance, half an 8-bit step (rounding after resampling): accepted, quantised as clipped values
+    nudged = clean.clone()
+    nudged[:, :, 0, 0], nudged[:, :, 1, 1] = 1.0 + 1.9e-3, -1.9e-3
+    clipped = nudged.clamp(0, 1)
+    assert torch.equal(psnr(nudged, noisy), psnr(clipped, noisy))
+    assert torch.equal(ssim(noisy, nudged), ssim(noisy, clipped))
+    assert gradient_energy(nudged).shape == (3,)
+    nudged[:, :, 0, 0] = 1.004  # twice as far out: refused, clamping suggested
+    expected = r"values in \[-0\.0019, 1\.004\].*within half an 8-bit step, 0\.5/255\): clamp"
+    with pytest.raises(ConfigError, match=expected):
+        psnr(nudged, noisy)
+
+
 # ----------------------------------------------------------------------------- LPIPS
 
 
@@ -195,6 +224,12 @@ def test_lpips_batch_equals_single_images(lpips_metric: LPIPSMetric) -> None:
     single = torch.cat([lpips_metric(x[i : i + 1], y[i : i + 1]) for i in range(5)])
     assert batched.shape == (5,)
     assert torch.allclose(batched, single, atol=1e-5)
+
+
+def test_lpips_refuses_images_on_the_0_255_scale(lpips_metric: LPIPSMetric) -> None:
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with pytest.raises(ConfigError, match=r"lpips: prediction has float values .*must be in \[0, 1\].*by 255"):
+        lpips_metric(x * 255, x * 255)
 
 
 def test_lpips_gray_is_repeated_to_rgb(lpips_metric: LPIPSMetric) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _predict_helpers import (
     export_tiny,
+    moving_square,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
     write_clip_folder,
     write_clip_video,
@@ -15,7 +16,7 @@ from _predict_helpers import (
 from click.testing import CliRunner
 
 from gansuite.cli import main
-from gansuite.io.video import probe_video, read_video
+from gansuite.io.video import probe_video, read_video, write_video
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,78 @@ def test_evaluate_with_the_alexnet_backbone(model: Path, tmp_path: Path, backbon
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)["per_horizon"][0]
     assert 0.0 <= row["baseline_lpips"] < row["lpips"]
+
+
+def test_an_existing_output_names_the_overwrite_flag_not_a_parameter(clip: Path, model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "taken.mp4"
+    out.write_bytes(b"old")
+    result = _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out))
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert f"{out}: output file already exists; pass --overwrite" in result.output
+    assert "overwrite=False" not in result.output and "allow overwriting" not in result.output
+    assert out.read_bytes() == b"old"
+    assert _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out), "--overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("future", "stride", "starts", "last_window"),
+    [
+        (2, 1, 7, ([6, 7], [8, 9])),  # windows of 2 + 2 frames start at 0..6: the last predicts the clip's end
+        (4, 3, 2, ([3, 4], [5, 8])),  # 2 + 4 frames, starts 0 and 3 (6 would run past frame 9)
+        (8, 1, 1, ([0, 1], [2, 9])),  # 2 + 8 frames: the only window starts at 0
+    ],
+)
+def test_evaluate_reports_the_windows_it_scored_not_the_prediction_point(
+    clip: Path, model: Path, tmp_path: Path, future: int, stride: int, starts: int, last_window: tuple
+) -> None:
+    args = [str(clip), "--model", str(model), "--future", str(future), "--stride", str(stride), "--evaluate",
+            "--backbones", str(tmp_path / "no-backbones")]
+    report = json.loads(_run(*args, "--json").stdout)
+    assert report["start"] is None  # nothing was predicted past the clip: no -o, no --frames-dir
+    assert report["windows"] == starts and report["window_stride"] == (stride if starts > 1 else None)
+    assert report["first_window"] == {"context": [0, 1], "target": [2, 1 + future]}
+    assert report["last_window"] == {"context": last_window[0], "target": last_window[1]}
+    assert report["last_window"]["target"][1] <= report["clip_frames"] - 1 == 9  # every scored frame exists
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[0]
+    assert line.startswith(f"evaluated {starts} window{'s' if starts > 1 else ''} of the 10-frame clip")
+    (a, b), (c, d) = last_window
+    assert f"frames {a}..{b} predicting {c}..{d}, 32x24 at 12 fps (no video: -o not given)" in line
+    assert "after frames 8..9" not in result.stdout  # the prediction point of a video that was not written
+
+
+def test_evaluate_with_a_video_reports_both_the_video_and_the_windows(clip: Path, model: Path, tmp_path: Path) -> None:
+    result = _run(str(clip), "--model", str(model), "--future", "2", "--evaluate", "--backbones",
+                  str(tmp_path / "no-backbones"), "-o", str(tmp_path / "e.mp4"))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"wrote {tmp_path / 'e.mp4'}: 2 predicted frames after frames 8..9 of 10, 32x24 at 12 fps"
+    assert lines[1] == ("evaluated 7 windows of the 10-frame clip, one starting every frame: frames 0..1 predicting "
+                        "2..3, through frames 6..7 predicting 8..9")
+
+
+def test_a_gray_fixed_size_model_on_colour_footage_warns_once_and_runs(clip: Path, tmp_path: Path) -> None:
+    # trained like the shipped mmnist: gray, on Moving MNIST's 64x64 canvas (its card records only the recipe)
+    gray = export_tiny(tmp_path / "digits.safetensors", context=2, channels=1, card={"task": "predict",
+                                                                                      "recipe": "mmnist"})
+    result = _run(str(clip), "--model", str(gray), "--future", "2", "-o", str(tmp_path / "p.mp4"))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: model digits was trained on 64x64 gray frames, these are 32x24 colour: it runs at 32x24 and it "
+        "sees only their luma and predicts gray frames; expect a poor prediction (the shipped natural model is "
+        "trained on ordinary colour footage)"
+    ]
+    assert probe_video(tmp_path / "p.mp4").frame_count == 2  # it still ran
+    # the same footage in gray at the trained size, and a colour model on colour footage: no warning
+    square = tmp_path / "square.mkv"
+    write_video(square, moving_square(6, 64, 64, channels=1), 10.0)
+    quiet = _run(str(square), "--model", str(gray), "--future", "1", "-o", str(tmp_path / "q.mp4"))
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.output
+    # the size alone (a contrived colour model with the mmnist recipe in its card)
+    colour = export_tiny(tmp_path / "colour.safetensors", context=2, channels=3, card={"task": "predict",
+                                                                                        "recipe": "mmnist"})
+    sized = _run(str(clip), "--model", str(colour), "--future", "1", "-o", str(tmp_path / "c.mp4"))
+    assert sized.exit_code == 0 and "warning: model colour was trained on 64x64 frames, these are 32x24: it runs " \
+        "at 32x24; expect a poor prediction" in sized.stderr

@@ -8,7 +8,9 @@ import socket
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
+import torch
 from _predict_helpers import (
     export_tiny,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
@@ -21,6 +23,9 @@ from click.testing import CliRunner
 from gansuite.cli import main
 from gansuite.cli._base import lpips_or_note
 from gansuite.io.video import read_video
+from gansuite.tasks.predict.clip_prediction import predict_clip_file
+from gansuite.tasks.predict.evaluation import HorizonAccumulator
+from gansuite.tasks.predict.predictor import FramePredictor
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +126,30 @@ def test_h264_output_keeps_odd_sizes_and_side_by_side(tmp_path: Path, model: Pat
     summary = stream_summary(out)
     assert summary["streams"] == [("video", "h264")] and summary["size"] == (93, 21)
     assert read_video(out).frames.shape == (2, 21, 93, 3)
+
+
+@pytest.mark.parametrize(("start", "stride"), [(None, 1), (None, 2), (3, 1)])
+def test_evaluation_scores_the_clips_own_frames_at_the_reported_windows(
+    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch, start: int | None, stride: int
+) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=9)
+    frames = read_video(clip).frames  # (9, H, W, 3): the frames the evaluation reads
+    targets: list[np.ndarray] = []
+    add = HorizonAccumulator.add
+
+    def spy(self: HorizonAccumulator, method: str, predictions: torch.Tensor, truth: torch.Tensor) -> None:
+        if method == "model":
+            targets.extend(truth.permute(0, 1, 3, 4, 2).numpy())  # (future, H, W, 3) per window
+        add(self, method, predictions, truth)
+
+    monkeypatch.setattr(HorizonAccumulator, "add", spy)
+    predictor = FramePredictor.from_pretrained(model, device="cpu", batch_size=2)  # windows in batches of 2
+    report = predict_clip_file(predictor, clip, future=3, start=start, stride=stride, evaluate=True,
+                               write_output=False)
+    expected = {(None, 1): (0, 1, 2, 3, 4), (None, 2): (0, 2, 4), (3, 1): (3,)}[(start, stride)]
+    assert report.window_starts == expected and report.windows == len(expected) == len(targets)
+    assert report.start is None and report.output is None  # nothing predicted past the evaluation
+    for first, scored in zip(report.window_starts, targets, strict=True):
+        context, (a, b) = report.window_frames(first)
+        assert context == (first, first + 1) and b - a == 2 and b <= report.clip_frames - 1
+        np.testing.assert_array_equal(scored, frames[a : b + 1])  # the true frames there, no padding

@@ -14,11 +14,13 @@ from _predict_helpers import (
     moving_square,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
     tiny_model,
+    write_clip_video,
 )
 
 from gansuite.core.checkpoint import export_weights
-from gansuite.errors import CheckpointError, InputVideoError
+from gansuite.errors import CheckpointError, ConfigError, InputVideoError
 from gansuite.tasks.predict import pretrained
+from gansuite.tasks.predict.clip_prediction import predict_clip_file
 from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
 
 
@@ -70,6 +72,23 @@ def test_working_size_resizes_and_returns_the_input_size() -> None:
     assert out.shape == (2, 2, 3, 20, 26) and float(out.min()) >= 0 and float(out.max()) <= 1
 
 
+def test_float_frames_on_the_0_255_scale_are_refused() -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    clip = moving_square(3, 20, 26)  # (T, H, W, C) float in [0, 1]
+    expected = r"has float values in \[.*\]; float images must be in \[0, 1\].*divide .* by 255"
+    with pytest.raises(ConfigError, match=f"predict_frames: context {expected}"):
+        predictor.predict_frames(clip * 255)
+    batch = torch.from_numpy(clip.transpose(0, 3, 1, 2).copy())[None]  # (1, T, C, H, W)
+    with pytest.raises(ConfigError, match=f"predict_batch: context {expected}"):
+        predictor.predict_batch(batch * 255)
+    # frames before the k used are not judged; a hair outside passes (and is clamped by the model's rollout)
+    batch[:, 0] *= 255
+    nudged = batch.clone()
+    nudged[:, -1, :, 0, 0] = 1.0015
+    out = predictor.predict_batch(nudged)
+    assert float(out.max()) <= 1.0 and torch.equal(out[:, 0, :, 1:], batch[:, -1, :, 1:])
+
+
 def test_calls_are_reentrant() -> None:
     predictor = FramePredictor(tiny_model(2, 3), device="cpu")
     frames = _bgr()
@@ -114,3 +133,44 @@ def test_a_non_predictor_network_is_refused(tmp_path: Path) -> None:
     path = export_weights(tmp_path / "d.safetensors", net)
     with pytest.raises(CheckpointError, match="not a next-frame predictor"):
         FramePredictor.from_pretrained(path)
+
+
+def test_input_mismatch_names_what_the_model_was_trained_on(tmp_path: Path) -> None:
+    colour_clip = moving_square(2, 24, 32)  # (T, H, W, 3) with colour
+    gray_as_rgb = np.repeat(moving_square(2, 24, 32, channels=1), 3, axis=3)  # gray content stored as RGB
+    gray = FramePredictor(tiny_model(2, 1), device="cpu")
+    assert gray.input_mismatch(gray_as_rgb) is None
+    assert gray.input_mismatch(colour_clip) == (
+        "the model was trained on gray frames, these are colour: it sees only their luma and predicts gray frames; "
+        "expect a poor prediction (the shipped natural model is trained on ordinary colour footage)"
+    )
+    # fixed training size: flagged when the model runs at another size, not when it resizes to its own (Ped2)
+    fixed = FramePredictor(tiny_model(2, 3), device="cpu", trained_frame_size=(16, 16))
+    assert fixed.input_mismatch(colour_clip).startswith(  # type: ignore[union-attr]
+        "the model was trained on 16x16 frames, these are 32x24: it runs at 32x24;"
+    )
+    assert fixed.input_mismatch(moving_square(2, 16, 16)) is None
+    resized = FramePredictor(tiny_model(2, 1), device="cpu", working_size=(16, 16), trained_frame_size=(16, 16))
+    assert resized.input_mismatch(gray_as_rgb) is None
+    # from a card: a shipped-like gray model whose card names the Moving MNIST recipe, and a frame_size card
+    digits = FramePredictor.from_pretrained(
+        export_tiny(tmp_path / "digits.safetensors", 2, 1, card={"task": "predict", "recipe": "mmnist"}), device="cpu"
+    )
+    assert digits.trained_frame_size == (64, 64) and digits.name == "digits"
+    assert digits.input_mismatch(colour_clip).startswith(  # type: ignore[union-attr]
+        "model digits was trained on 64x64 gray frames, these are 32x24 colour: it runs at 32x24 and it sees only"
+    )
+    ped = FramePredictor.from_pretrained(
+        export_tiny(tmp_path / "ped.safetensors", 2, 1, card={"task": "predict", "frame_size": [20, 20]}), device="cpu"
+    )
+    assert ped.trained_frame_size == (20, 20) and ped.input_mismatch(gray_as_rgb) is None
+
+
+def test_predict_clip_file_warns_through_warnings_without_a_callback(tmp_path: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=4)
+    predictor = FramePredictor(tiny_model(2, 1), device="cpu")
+    with pytest.warns(UserWarning, match="the model was trained on gray frames, these are colour"):
+        predict_clip_file(predictor, clip, future=1, output=tmp_path / "p.mp4")
+    lines: list[str] = []
+    predict_clip_file(predictor, clip, future=1, output=tmp_path / "q.mp4", on_warning=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("the model was trained on gray frames")

@@ -308,6 +308,23 @@ def test_tensor_input_is_float_rgb() -> None:
         upscaler([[0.5]])  # type: ignore[arg-type]
 
 
+def test_float_images_on_the_0_255_scale_are_refused_not_clamped_white() -> None:
+    upscaler = Upscaler(MODELS[2], device="cpu", tile=0)
+    batch = torch.rand(2, 3, 7, 9, generator=torch.Generator().manual_seed(9))
+    expected = r"has float values in \[.*, 2\d\d(\.\d*)?\]; float images must be in \[0, 1\].*divide .* by 255"
+    with pytest.raises(ConfigError, match=f"upscale_tensor: images {expected}"):
+        upscaler.upscale_tensor(batch * 255)  # was clamped to a near-white image
+    with pytest.raises(ConfigError, match=f"the image tensor {expected}"):
+        upscaler(batch[0] * 255)
+    frames = [frame.permute(1, 2, 0).numpy() for frame in batch]
+    with pytest.raises(ConfigError, match=f"frame 1 {expected}"):
+        list(upscaler.upscale_frames([frames[0], frames[1] * 255], batch_size=2))
+    # a hair outside (rounding after resampling) still passes and is clamped, as before
+    nudged = batch.clone()
+    nudged[:, :, 0, 0], nudged[:, :, 1, 1] = 1.0015, -0.0015
+    torch.testing.assert_close(upscaler.upscale_tensor(nudged), upscaler.upscale_tensor(nudged.clamp(0, 1)))
+
+
 # ---------------------------------------------------------------------------- errors
 
 

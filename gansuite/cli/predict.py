@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gansuite.cli._base import finite, lpips_or_note, main
+
+if TYPE_CHECKING:
+    from gansuite.tasks.predict.clip_prediction import ClipPredictionReport
 
 
 @main.command("predict-frames")
@@ -67,16 +70,19 @@ def predict_frames(
             "width": report.size[0], "height": report.size[1],
         }
         if report.per_horizon is not None:
-            payload["windows"] = report.windows
+            payload.update(_windows_json(report))
             payload["per_horizon"] = [{k: finite(v) for k, v in row.items()} for row in report.per_horizon]
         click.echo(json.dumps(payload))
         return
-    written = f"wrote {report.output}" if report.output is not None else "evaluated (no video: -o not given)"
-    click.echo(
-        f"{written}: {report.future} predicted frames after frames {report.start}.."
-        f"{report.start + report.context_frames - 1} of {report.clip_frames}, {report.size[0]}x{report.size[1]} "
-        f"at {report.fps:g} fps"
-    )
+    size = f"{report.size[0]}x{report.size[1]} at {report.fps:g} fps"
+    if report.start is not None:
+        written = ", ".join(str(path) for path in (report.output, report.frames_dir) if path is not None)
+        click.echo(
+            f"wrote {written}: {report.future} predicted frames after frames {report.start}.."
+            f"{report.start + report.context_frames - 1} of {report.clip_frames}, {size}"
+        )
+    if report.per_horizon is not None:
+        click.echo(_windows_line(report) + ("" if report.start is not None else f", {size} (no video: -o not given)"))
     for row in report.per_horizon or []:
         lpips = "" if row["lpips"] is None else (
             f", LPIPS {row['lpips']:.4f} (copy-last {row['baseline_lpips']:.4f}, flow {row['flow_lpips']:.4f})"
@@ -86,3 +92,32 @@ def predict_frames(
             f"flow {row['flow_psnr']:.2f}), SSIM {row['ssim']:.4f} (copy-last {row['baseline_ssim']:.4f}, "
             f"flow {row['flow_ssim']:.4f}){lpips}"
         )
+
+
+def _windows_json(report: ClipPredictionReport) -> dict[str, Any]:
+    """The windows scored: how many, the frames between their starts, the frames of the first and last."""
+    starts = report.window_starts
+    first, last = (report.window_frames(starts[i]) for i in (0, -1))
+    return {
+        "windows": len(starts), "window_stride": starts[1] - starts[0] if len(starts) > 1 else None,
+        "first_window": {"context": list(first[0]), "target": list(first[1])},
+        "last_window": {"context": list(last[0]), "target": list(last[1])},
+    }
+
+
+def _windows_line(report: ClipPredictionReport) -> str:
+    """'evaluated N windows of the T-frame clip ...: frames a..b predicting c..d[, through ...]'."""
+    starts = report.window_starts
+
+    def window(first: int) -> str:
+        (a, b), (c, d) = report.window_frames(first)
+        return f"frames {a}..{b} predicting {c}..{d}"
+
+    if len(starts) == 1:
+        return f"evaluated 1 window of the {report.clip_frames}-frame clip: {window(starts[0])}"
+    stride = starts[1] - starts[0]
+    every = "every frame" if stride == 1 else f"every {stride} frames"
+    return (
+        f"evaluated {len(starts)} windows of the {report.clip_frames}-frame clip, one starting {every}: "
+        f"{window(starts[0])}, through {window(starts[-1])}"
+    )

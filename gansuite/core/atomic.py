@@ -47,6 +47,8 @@ __all__ = [
 
 _TEMP_NAME = re.compile(r"^\.(?P<stem>.*)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?:\.[^.]*)?$")
 _NAME_MAX = 255  # bytes in one file name on ext4, XFS, btrfs, APFS, NTFS
+# the library serves the command line and Python callers alike, so the message names both switches
+_REPLACE_HINT = "pass --overwrite on the command line (overwrite=True in Python) to replace it"
 
 
 def is_temp_name(name: str | os.PathLike[str]) -> bool:
@@ -147,8 +149,7 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
                 f"{option} {target} already exists: pass --overwrite to replace it, or choose another path"
             )
         raise OutputExistsError(
-            f"{target}: output file already exists and overwrite=False; remove it, choose another path "
-            "or allow overwriting"
+            f"{target}: output file already exists; {_REPLACE_HINT}, or choose another path"
         )
     return target
 
@@ -272,12 +273,12 @@ def _commit(temp: Path, target: Path, *, overwrite: bool) -> None:
             os.link(temp, target)  # atomic "create only if absent"
         except FileExistsError:
             raise OutputExistsError(
-                f"{target}: output file appeared while writing and overwrite=False; nothing was replaced"
+                f"{target}: output file appeared while writing; nothing was replaced ({_REPLACE_HINT})"
             ) from None
         except OSError:  # file systems without hard links: check, then replace
             if target.exists():
                 raise OutputExistsError(
-                    f"{target}: output file appeared while writing and overwrite=False; nothing was replaced"
+                    f"{target}: output file appeared while writing; nothing was replaced ({_REPLACE_HINT})"
                 ) from None
             os.replace(temp, target)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 
 __all__ = ["check_pair", "compute_dtype", "quantize_8bit", "rgb_to_y"]
@@ -24,10 +25,11 @@ def compute_dtype(device: torch.device) -> torch.dtype:
 
 
 def check_pair(prediction: torch.Tensor, target: torch.Tensor, what: str) -> None:
-    """Raise unless both are floating (N, C, H, W) tensors of one shape with C in {1, 3}.
+    """Raise unless both are floating (N, C, H, W) tensors of one shape with C in {1, 3}, in [0, 1].
 
     Raises:
-        ConfigError: naming the shapes and dtypes seen.
+        ConfigError: naming the shapes and dtypes seen, or the values of a tensor outside [0, 1]
+            by more than 0.5/255 (0..255 images, say).
     """
     for name, t in (("prediction", prediction), ("target", target)):
         if not torch.is_tensor(t) or t.dim() != 4 or t.shape[1] not in (1, 3) or not t.is_floating_point():
@@ -41,6 +43,8 @@ def check_pair(prediction: torch.Tensor, target: torch.Tensor, what: str) -> Non
             f"{what}: prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ in "
             "shape; crop or resize them to the same size first"
         )
+    for name, t in (("prediction", prediction), ("target", target)):
+        check_unit_range(t, f"{what}: {name}")
 
 
 def quantize_8bit(images: torch.Tensor) -> torch.Tensor:

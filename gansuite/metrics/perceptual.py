@@ -113,7 +113,8 @@ class LPIPSMetric:
             (N,) float32 on the inputs' device; 0 for identical images, larger is more different.
 
         Raises:
-            ConfigError: inputs of the wrong layout or different shapes.
+            ConfigError: inputs of the wrong layout or different shapes, or values outside [0, 1]
+                by more than 0.5/255 (0..255 images must be divided by 255).
         """
         check_pair(prediction, target, "lpips")
         distances = []

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputImageError
 from gansuite.metrics._color import check_pair, compute_dtype, quantize_8bit, rgb_to_y
 
@@ -89,8 +90,10 @@ def psnr(
         (N,) float64 (float32 on MPS) in dB, on the inputs' device; ``inf`` for identical images.
 
     Raises:
-        ConfigError: inputs of the wrong layout or different shapes, or bad options (an unknown
-            `channel`, a negative `crop_border` or one that leaves no pixel).
+        ConfigError: inputs of the wrong layout or different shapes, values outside [0, 1] by
+            more than 0.5/255 (`gansuite.core.pixel_range`; 0..255 images must be divided by 255),
+            or bad options (an unknown `channel`, a negative `crop_border` or one that leaves no
+            pixel).
     """
     check_pair(prediction, target, "psnr")
     x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr")
@@ -135,7 +138,8 @@ def ssim(
         (N,) float64 (float32 on MPS) in [-1, 1], on the inputs' device.
 
     Raises:
-        ConfigError: inputs of the wrong layout or different shapes, bad options, or an image
+        ConfigError: inputs of the wrong layout or different shapes, values outside [0, 1] by
+            more than 0.5/255 (0..255 images must be divided by 255), bad options, or an image
             smaller than the 11x11 window after cropping.
     """
     check_pair(prediction, target, "ssim")
@@ -156,8 +160,13 @@ def ssim(
     return ssim_map.flatten(2).mean(dim=2).mean(dim=1)
 
 
-def _array_to_tensor(image: np.ndarray, what: str) -> torch.Tensor:
-    """(H, W[, C]) uint8 or float [0, 1] array → (1, C, H, W) float64 tensor in [0, 1]."""
+def _array_to_tensor(image: np.ndarray, what: str, name: str) -> torch.Tensor:
+    """(H, W[, C]) uint8 or float [0, 1] array → (1, C, H, W) float64 tensor in [0, 1].
+
+    Raises:
+        InputImageError: another layout or dtype.
+        ConfigError: float values outside [0, 1] by more than 0.5/255, naming `what` and the argument `name`.
+    """
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 3):
@@ -165,6 +174,7 @@ def _array_to_tensor(image: np.ndarray, what: str) -> torch.Tensor:
     if image.dtype == np.uint8:
         values = image.astype(np.float64) / 255.0
     elif np.issubdtype(image.dtype, np.floating):
+        check_unit_range(image, f"{what}: {name}")
         values = image.astype(np.float64)
     else:
         raise InputImageError(
@@ -196,9 +206,10 @@ def psnr_array(
 
     Raises:
         InputImageError: an array of the wrong layout or dtype.
-        ConfigError: different shapes or bad options.
+        ConfigError: different shapes, float values outside [0, 1] by more than 0.5/255 (0..255
+            float images must be divided by 255, or given as uint8), or bad options.
     """
-    x, y = _array_to_tensor(prediction, "psnr_array"), _array_to_tensor(target, "psnr_array")
+    x, y = _array_to_tensor(prediction, "psnr_array", "prediction"), _array_to_tensor(target, "psnr_array", "target")
     return float(psnr(x, y, channel=channel, crop_border=crop_border, quantize=quantize)[0])
 
 
@@ -224,7 +235,9 @@ def ssim_array(
 
     Raises:
         InputImageError: an array of the wrong layout or dtype.
-        ConfigError: different shapes, bad options, or an image smaller than the window.
+        ConfigError: different shapes, float values outside [0, 1] by more than 0.5/255 (0..255
+            float images must be divided by 255, or given as uint8), bad options, or an image
+            smaller than the window.
     """
-    x, y = _array_to_tensor(prediction, "ssim_array"), _array_to_tensor(target, "ssim_array")
+    x, y = _array_to_tensor(prediction, "ssim_array", "prediction"), _array_to_tensor(target, "ssim_array", "target")
     return float(ssim(x, y, channel=channel, crop_border=crop_border, quantize=quantize)[0])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 from gansuite.metrics.perceptual import LPIPSMetric
 from gansuite.metrics.psnr_ssim import Channel, psnr, ssim
@@ -63,13 +64,15 @@ def gradient_energy(frames: torch.Tensor) -> torch.Tensor:
         float tensor of the leading shape (...), e.g. (N,) or (N, T), on the frames' device.
 
     Raises:
-        ConfigError: fewer than three dimensions, or frames narrower than 2 pixels.
+        ConfigError: fewer than three dimensions, frames narrower than 2 pixels, or values
+            outside [0, 1] by more than 0.5/255 (0..255 frames must be divided by 255).
     """
     if frames.dim() < 3 or min(frames.shape[-2:]) < 2 or not frames.is_floating_point():
         raise ConfigError(
             f"gradient_energy expects float (..., C, H, W) frames with H, W >= 2; got {frames.dtype} "
             f"of shape {tuple(frames.shape)}"
         )
+    check_unit_range(frames, "gradient_energy: frames")
     dx = frames[..., :, 1:] - frames[..., :, :-1]
     dy = frames[..., 1:, :] - frames[..., :-1, :]
     return dx.pow(2).mean(dim=(-3, -2, -1)) + dy.pow(2).mean(dim=(-3, -2, -1))
@@ -98,7 +101,8 @@ def per_horizon_scores(
         One `HorizonScores` per step, in order: index 0 is step 1.
 
     Raises:
-        ConfigError: inputs of the wrong layout or different shapes, or frames smaller than the
+        ConfigError: inputs of the wrong layout or different shapes, values outside [0, 1] by
+            more than 0.5/255 (0..255 frames must be divided by 255), or frames smaller than the
             11x11 SSIM window.
     """
     if predictions.dim() != 5 or predictions.shape != targets.shape:
@@ -106,6 +110,8 @@ def per_horizon_scores(
             f"per_horizon_scores expects predictions and targets of one (N, T, C, H, W) shape; got "
             f"{tuple(predictions.shape)} and {tuple(targets.shape)}"
         )
+    check_unit_range(predictions, "per_horizon_scores: predictions")
+    check_unit_range(targets, "per_horizon_scores: targets")
     scores = []
     for t in range(predictions.shape[1]):
         pred, true = predictions[:, t], targets[:, t]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gansuite.core.pixel_range import UNIT_RANGE_TOLERANCE
 from gansuite.errors import ConfigError
 from gansuite.io.image import decode_array
 from gansuite.tasks.predict.data import resize_frame
@@ -180,7 +181,7 @@ def as_float_frame(frame: np.ndarray, index: int = 0) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (1, 3):
         raise ConfigError(f"frame {index} has shape {frame.shape}; float frames are (H, W), (H, W, 1) or (H, W, 3)")
     low, high = float(np.min(array)), float(np.max(array))
-    if not (np.isfinite(low) and np.isfinite(high)) or low < -1e-3 or high > 1.0 + 1e-3:
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -UNIT_RANGE_TOLERANCE or high > 1.0 + UNIT_RANGE_TOLERANCE:
         raise ConfigError(
             f"frame {index} is float with values in [{low:g}, {high:g}]; float frames must be in [0, 1] (RGB). "
             "Pass OpenCV frames as their uint8/uint16 arrays (converted from BGR), or divide by 255"

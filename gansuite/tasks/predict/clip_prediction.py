@@ -2,21 +2,26 @@
 
 What is predicted: with `start` given, frames ``start .. start+k-1`` are the context and the
 next `future` frames are predicted; without it the last k frames of the clip are the context,
-so the prediction continues the clip past its end. The video has one frame per predicted frame,
+so the prediction continues the clip past its end. It is made only when something is written
+(a video, or `--frames-dir`). The video has one frame per predicted frame,
 at the clip's frame rate; side by side, each frame is last context frame | prediction | true
 frame (black where the clip has ended). The video goes through `gansuite.io.VideoWriter`
 (H.264 yuv420p for .mp4/.mov, FFV1 for .mkv; odd frame sizes are kept, in 4:4:4). With
 `write_output=False` (an evaluation without -o) no video is written. `--frames-dir` and
 `--future` are checked before any frame is predicted (`_clip_outputs`).
 
-Evaluation (`evaluate=True`) scores every window of k + future frames (every `stride` frames;
-only the window at `start` when given) with `HorizonAccumulator`, beside the copy-last-frame
-baseline. The clip is read as a stream, once.
+Evaluation (`evaluate=True`) scores every window of k + future frames that lies wholly inside
+the clip (one starting every `stride` frames from frame 0; only the window at `start` when
+given) with `HorizonAccumulator`, beside the copy-last-frame baseline: the window starting at
+frame s predicts frames s+k .. s+k+future-1 from frames s .. s+k-1 and scores them against the
+clip's own frames there. The report lists the windows scored (`window_starts`), which is not
+the prediction written past the clip's end. The clip is read as a stream, once.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,26 +50,42 @@ class ClipPredictionReport:
     Attributes:
         output: the written video, or None when none was written (`write_output=False`).
         frames_dir: the folder of PNGs, or None.
-        start: first context frame.
+        start: first context frame of the prediction written (video or frames), or None when
+            nothing was predicted to be written (an evaluation alone).
         context_frames: k.
         future: frames predicted.
         clip_frames: frames in the clip.
         fps: frame rate of clip and output.
-        size: (width, height) of the output video.
-        windows: windows scored (0 without evaluation).
+        size: (width, height) of the output video (the clip's frames when no video was written).
+        window_starts: first (context) frame of each window scored, in order; empty without
+            evaluation. See `window_frames`.
         per_horizon: per step: psnr, ssim, lpips and the baseline's, or None without evaluation.
     """
 
     output: Path | None
     frames_dir: Path | None
-    start: int
+    start: int | None
     context_frames: int
     future: int
     clip_frames: int
     fps: float
     size: tuple[int, int]
-    windows: int = 0
+    window_starts: tuple[int, ...] = ()
     per_horizon: list[dict[str, Any]] | None = field(default=None)
+
+    @property
+    def windows(self) -> int:
+        """Windows scored (0 without evaluation)."""
+        return len(self.window_starts)
+
+    def window_frames(self, first: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The frames of the window starting at frame `first`, each range as (first, last) inclusive.
+
+        Returns:
+            ((first, last) context frame, (first, last) predicted and scored frame).
+        """
+        k = self.context_frames
+        return (first, first + k - 1), (first + k, first + k + self.future - 1)
 
 
 def default_output(clip: str | os.PathLike[str]) -> Path:
@@ -78,12 +99,16 @@ def _to_tensor(windows: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(windows).transpose(0, 1, 4, 2, 3).copy())
 
 
-def _score(predictor: FramePredictor, windows: list[np.ndarray], future: int, scores: HorizonAccumulator) -> None:
-    clips = _to_tensor(windows)
+def _score(
+    predictor: FramePredictor, windows: list[tuple[int, np.ndarray]], future: int, scores: HorizonAccumulator
+) -> list[int]:
+    """Scores (first frame, k + future frames) windows; returns their first frames."""
+    clips = _to_tensor([frames for _, frames in windows])
     context, target = clips[:, :-future], clips[:, -future:]
     scores.add("model", predictor.predict_batch(context, future), target)
     scores.add("copy-last", copy_last_frame(context, future), target)
     scores.add("flow-extrapolation", flow_extrapolation(context, future), target)
+    return [first for first, _ in windows]
 
 
 def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, overwrite: bool) -> None:
@@ -128,8 +153,12 @@ def predict_clip_file(
         lpips: an `LPIPSMetric` for the LPIPS columns, or None (reported as None).
         overwrite: replace an existing output and the frames in `frames_dir` (the input is never
             overwritten).
-        write_output: write the video; False writes none (`output` is then None in the report).
-        on_warning: called with one line for a clip that decodes fewer frames than it promises.
+        write_output: write the video; False writes none (`output` is then None in the report,
+            and without `frames_dir` nothing is predicted past the evaluation).
+        on_warning: called with one line for a clip that decodes fewer frames than it promises,
+            and one for frames unlike those the model was trained on (`FramePredictor.input_mismatch`:
+            a gray model on colour footage, a fixed-size model at another size); None issues
+            them as warnings (`VideoWarning`, `UserWarning`).
 
     Returns:
         A `ClipPredictionReport`.
@@ -152,7 +181,8 @@ def predict_clip_file(
     window_length = k + future
     last: deque[np.ndarray] = deque(maxlen=k)
     chosen: list[np.ndarray] = []
-    pending: list[np.ndarray] = []
+    pending: list[tuple[int, np.ndarray]] = []
+    scored: list[int] = []
     history: deque[np.ndarray] = deque(maxlen=window_length)
     count = 0
     for index, frame in enumerate(iter_video_frames(source, on_warning=on_warning)):
@@ -162,12 +192,19 @@ def predict_clip_file(
             chosen.append(frame)
         if scores is not None and start is None:
             history.append(frame)
-            if len(history) == window_length and (index - window_length + 1) % stride == 0:
-                pending.append(np.stack(history))
+            first = index - window_length + 1
+            if len(history) == window_length and first % stride == 0:
+                pending.append((first, np.stack(history)))
                 if len(pending) == predictor.batch_size:
-                    _score(predictor, pending, future, scores)
+                    scored += _score(predictor, pending, future, scores)
                     pending.clear()
     name = str(source)
+    mismatch = predictor.input_mismatch(np.stack(last)) if last else None
+    if mismatch is not None:
+        if on_warning is None:
+            warnings.warn(mismatch, stacklevel=2)
+        else:
+            on_warning(mismatch)
     if count < k + 1:
         raise InputVideoError(f"{name}: clip has only {count} frames, need at least {k + 1} ({k} context + 1)")
     if start is not None and start + k > count:
@@ -179,33 +216,24 @@ def predict_clip_file(
                     f"{name}: --evaluate from --start {start} needs {window_length} frames ({k} context + {future} "
                     f"future); the clip has {count}: lower --start or --future"
                 )
-            pending = [np.stack(chosen)]
+            pending = [(start, np.stack(chosen))]
         if pending:
-            _score(predictor, pending, future, scores)
+            scored += _score(predictor, pending, future, scores)
         if not scores.methods():
             raise InputVideoError(
                 f"{name}: --evaluate needs {window_length} frames ({k} context + {future} future), the clip has "
                 f"{count}: lower --future"
             )
-    context = np.stack(chosen[:k] if start is not None else list(last))
-    truth = chosen[k:] if start is not None else []
-    predicted = predictor.predict_frames(context, future)
-    frames = []
-    for step, frame in enumerate(predicted):
-        if side_by_side:
-            true = truth[step] if step < len(truth) else np.zeros_like(frame)
-            frame = np.concatenate([context[-1], frame, true], axis=1)
-        frames.append(frame)
-    if folder is not None:
-        write_frame_folder(folder, predicted)
-    if target is not None:
-        write_video(target, frames, info.fps, overwrite=overwrite)
+    size = (last[-1].shape[1], last[-1].shape[0])
+    written_start = None
+    if target is not None or folder is not None:  # an evaluation alone predicts nothing past it
+        written_start = count - k if start is None else start
+        size = _write_prediction(predictor, chosen if start is not None else list(last), future, side_by_side,
+                                 target, folder, info.fps, overwrite)
     per_horizon = None
-    windows = 0
     if scores is not None:
         model, baseline = scores.results("model"), scores.results("copy-last")
         flow = scores.results("flow-extrapolation")
-        windows = model[0].count
         per_horizon = [
             {
                 "step": m.step, "psnr": m.psnr, "ssim": m.ssim, "lpips": m.lpips,
@@ -215,7 +243,28 @@ def predict_clip_file(
             for m, b, f in zip(model, baseline, flow, strict=True)
         ]
     return ClipPredictionReport(
-        output=target, frames_dir=folder, start=count - k if start is None else start, context_frames=k,
-        future=future, clip_frames=count, fps=info.fps, size=(frames[0].shape[1], frames[0].shape[0]),
-        windows=windows, per_horizon=per_horizon,
+        output=target, frames_dir=folder, start=written_start, context_frames=k, future=future, clip_frames=count,
+        fps=info.fps, size=size, window_starts=tuple(scored), per_horizon=per_horizon,
     )
+
+
+def _write_prediction(
+    predictor: FramePredictor, frames: list[np.ndarray], future: int, side_by_side: bool, target: Path | None,
+    folder: Path | None, fps: float, overwrite: bool,
+) -> tuple[int, int]:
+    """Predicts `future` frames after the first k of `frames` (the rest are the true ones, for side by side),
+    writes the video and/or the PNGs; returns the video's (width, height)."""
+    k = predictor.context_frames
+    context, truth = np.stack(frames[:k]), frames[k:]
+    predicted = predictor.predict_frames(context, future)
+    video = []
+    for step, frame in enumerate(predicted):
+        if side_by_side:
+            true = truth[step] if step < len(truth) else np.zeros_like(frame)
+            frame = np.concatenate([context[-1], frame, true], axis=1)
+        video.append(frame)
+    if folder is not None:
+        write_frame_folder(folder, predicted)
+    if target is not None:
+        write_video(target, video, fps, overwrite=overwrite)
+    return video[0].shape[1], video[0].shape[0]

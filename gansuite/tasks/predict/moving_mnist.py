@@ -45,6 +45,8 @@ TRAIN_DIGITS = range(0, 9000)
 TEST_DIGITS = range(9000, 10000)
 TEST_SEQUENCES = 2000
 TEST_SEED = 2015
+CANVAS_SIZE = 64
+"""Side of the square Moving MNIST frames (Srivastava et al. 2015), the size the ``mmnist`` recipes train at."""
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4")}
 
@@ -114,7 +116,7 @@ class MovingMNIST(Dataset):
         sequences: int | None = None,
         num_frames: int = 20,
         num_digits: int = 2,
-        canvas_size: int = 64,
+        canvas_size: int = CANVAS_SIZE,
         speed: float = 3.6,
     ) -> None:
         if split not in ("train", "test"):

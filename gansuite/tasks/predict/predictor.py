@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
 from gansuite.metrics import resolve_device
@@ -32,6 +33,9 @@ from gansuite.tasks.predict.pretrained import load_model
 __all__ = ["FramePredictor", "PredictionResult"]
 
 _LUMA = (0.299, 0.587, 0.114)  # BT.601, as gansuite.io converts RGB to gray
+# mean |channel - mean of the channels| above which frames count as colour: gray footage through a
+# lossy codec keeps a little chroma noise (~1/255), ordinary colour footage has several times this
+_COLOUR_DEVIATION = 2 / 255
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class FramePredictor:
         batch_size: windows per forward pass in `predict_batch`, >= 1.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad or device change); False hands it over.
+        trained_frame_size: the (height, width) of every frame the model was trained on, when
+            that was fixed (from the model card; see `input_mismatch`), or None.
 
     Raises:
         ConfigError: a model without those attributes, `batch_size` < 1, both `working_size` and
@@ -99,6 +105,7 @@ class FramePredictor:
         max_short_side: int | None = None,
         batch_size: int = 8,
         copy_model: bool = True,
+        trained_frame_size: tuple[int, int] | None = None,
     ) -> None:
         if not (hasattr(model, "context_frames") and hasattr(model, "channels")):
             raise ConfigError(f"{type(model).__name__} is not a next-frame predictor (no context_frames/channels)")
@@ -110,6 +117,7 @@ class FramePredictor:
         self.working_size = None if working_size is None else (int(working_size[0]), int(working_size[1]))
         self.max_short_side = max_short_side
         self.batch_size = batch_size
+        self.trained_frame_size = trained_frame_size
         self.name = ""
         self.source: Path | None = None
 
@@ -118,7 +126,7 @@ class FramePredictor:
         """Load a shipped model by name, or a gansuite weights (.safetensors) or checkpoint (.pt) file.
 
         The working resolution comes from the model card (the recipe's frame size) unless
-        `working_size` or `max_short_side` is given.
+        `working_size` or `max_short_side` is given, and so does `trained_frame_size`.
 
         Args:
             name: a shipped name (`SHIPPED_MODELS`) or a file.
@@ -133,6 +141,7 @@ class FramePredictor:
             frame_size = loaded.card.get("frame_size")
             settings["working_size"] = tuple(frame_size) if frame_size else None
             settings["max_short_side"] = loaded.card.get("max_short_side")
+        settings.setdefault("trained_frame_size", loaded.trained_frame_size)
         predictor = cls(loaded.module, copy_model=False, **settings)  # type: ignore[arg-type]
         predictor.name, predictor.source = loaded.name, loaded.path
         return predictor
@@ -168,19 +177,61 @@ class FramePredictor:
         """The (height, width) the model runs at for frames of this size."""
         return target_shape(height, width, frame_size=self.working_size, max_short_side=self.max_short_side)
 
+    def input_mismatch(self, frames: np.ndarray) -> str | None:
+        """One line saying how `frames` differ from what the model was trained on, or None.
+
+        Two differences make a prediction poor without failing it: a gray model (C = 1) given
+        colour frames sees only their luma and predicts gray frames; a model trained on frames of
+        one fixed size (`trained_frame_size`, e.g. Moving MNIST's 64x64) run at another working
+        size sees objects at scales and motions it never learned. A model that resizes every
+        input to its training size (Ped2's 256x256) is not flagged for the size.
+
+        Args:
+            frames: (..., H, W, C) float in [0, 1], RGB (C = 3) or gray (C = 1), e.g. the context.
+
+        Returns:
+            The line, naming the model, what it was trained on and what it is given; None when
+            nothing differs.
+        """
+        height, width, channels = frames.shape[-3:]
+        working, size = self.working_shape(height, width), self.trained_frame_size
+        trained: list[str] = []
+        given: list[str] = []
+        effects: list[str] = []
+        if size is not None and working != tuple(size):
+            trained.append(f"{size[1]}x{size[0]}")
+            given.append(f"{width}x{height}")
+            effects.append(f"it runs at {working[1]}x{working[0]}")
+        gray_model_on_colour = self.channels == 1 and channels == 3 and (
+            float(np.abs(frames - frames.mean(axis=-1, keepdims=True)).mean()) > _COLOUR_DEVIATION
+        )
+        if gray_model_on_colour:
+            trained.append("gray")
+            given.append("colour")
+            effects.append("it sees only their luma and predicts gray frames")
+        if not effects:
+            return None
+        model = f"model {self.name}" if self.name else "the model"
+        return (
+            f"{model} was trained on {' '.join(trained)} frames, these are {' '.join(given)}: {' and '.join(effects)}; "
+            "expect a poor prediction (the shipped natural model is trained on ordinary colour footage)"
+        )
+
     @torch.no_grad()
     def predict_batch(self, context: torch.Tensor, future: int = 1) -> torch.Tensor:
         """Predict `future` frames after each clip of a batch.
 
         Args:
-            context: (N, T, C, H, W) float in [0, 1], C = 1 or 3, T >= k; the last k frames are used.
+            context: (N, T, C, H, W) float in [0, 1] (within 0.5/255), C = 1 or 3, T >= k; the last
+                k frames are used.
             future: frames to predict, >= 1.
 
         Returns:
             (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input.
 
         Raises:
-            ConfigError: wrong layout, too few frames, or `future` < 1.
+            ConfigError: wrong layout, too few frames, `future` < 1, or values outside [0, 1] by
+                more than 0.5/255 (0..255 frames must be divided by 255).
         """
         k = self.context_frames
         if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or future < 1:
@@ -188,6 +239,12 @@ class FramePredictor:
                 f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames and future >= 1, got "
                 f"{tuple(context.shape)} and future={future}"
             )
+        check_unit_range(context[:, -k:], "predict_batch: context")
+        return self._predict_batch(context, future)
+
+    def _predict_batch(self, context: torch.Tensor, future: int) -> torch.Tensor:
+        """`predict_batch` on frames already checked (layout, length and [0, 1] range)."""
+        k = self.context_frames
         n, _, c, height, width = context.shape
         size = self.working_shape(height, width)
         outputs = []
@@ -206,7 +263,7 @@ class FramePredictor:
         """Predict `future` frames after a clip.
 
         Args:
-            context: (T, H, W, C) float in [0, 1], RGB (C = 3) or gray (C = 1), T >= k.
+            context: (T, H, W, C) float in [0, 1] (within 0.5/255), RGB (C = 3) or gray (C = 1), T >= k.
             future: frames to predict, >= 1.
 
         Returns:
@@ -214,7 +271,8 @@ class FramePredictor:
 
         Raises:
             InputVideoError: fewer than k frames.
-            ConfigError: wrong layout, or `future` < 1.
+            ConfigError: wrong layout, `future` < 1, or values outside [0, 1] by more than 0.5/255
+                (0..255 frames must be divided by 255).
         """
         if context.ndim != 4 or context.shape[3] not in (1, 3):
             raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
@@ -222,8 +280,11 @@ class FramePredictor:
             raise InputVideoError(
                 f"got {context.shape[0]} frames; this model needs at least {self.context_frames} context frames"
             )
+        if future < 1:
+            raise ConfigError(f"predict_frames: future must be >= 1, got {future}")
+        check_unit_range(context[-self.context_frames :], "predict_frames: context")
         clip = torch.from_numpy(np.ascontiguousarray(context.transpose(0, 3, 1, 2), dtype=np.float32))
-        predicted = self.predict_batch(clip[None], future)[0]  # (future, C, H, W)
+        predicted = self._predict_batch(clip[None], future)[0]  # (future, C, H, W)
         return predicted.permute(0, 2, 3, 1).contiguous().numpy()
 
     def __call__(self, frames: Sequence[np.ndarray], *, future: int = 1) -> PredictionResult:

@@ -18,8 +18,9 @@ from torch import nn
 from gansuite.core.checkpoint import load_checkpoint, load_weights
 from gansuite.core.networks import NetworkSpec, build_network
 from gansuite.errors import CheckpointError, UnknownNameError
+from gansuite.tasks.predict.recipes import RECIPES
 
-__all__ = ["SHIPPED_MODELS", "LoadedModel", "load_model", "shipped_weights_path"]
+__all__ = ["SHIPPED_MODELS", "LoadedModel", "load_model", "shipped_weights_path", "trained_frame_size"]
 
 _WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 
@@ -47,12 +48,35 @@ class LoadedModel:
         card: its model card (recipe, frame size, training details); {} when there is none.
         name: the shipped name or the file's stem.
         path: the weights or checkpoint file.
+        trained_frame_size: the (height, width) of every frame it was trained on (see
+            `trained_frame_size`), or None when they varied or are not known.
     """
 
     module: nn.Module
     card: dict[str, Any] = field(default_factory=dict)
     name: str = ""
     path: Path | None = None
+    trained_frame_size: tuple[int, int] | None = None
+
+
+def trained_frame_size(card: dict[str, Any], recipe: str | None = None) -> tuple[int, int] | None:
+    """The (height, width) of every frame a model was trained on, from its card.
+
+    The card's ``frame_size`` when it has one (Ped2's 256x256); otherwise the size its recipe's
+    data fixes (Moving MNIST's 64x64 canvas: the shipped mmnist card records no frame_size, its
+    frames never needed resizing), looked up by the card's ``recipe`` or else `recipe` (the
+    name of a shipped model, which is its recipe's).
+
+    Returns:
+        (height, width), or None when the training frames varied in size or nothing says.
+    """
+    frame_size = card.get("frame_size")
+    if frame_size:
+        return int(frame_size[0]), int(frame_size[1])
+    for name in (card.get("recipe"), recipe):
+        if isinstance(name, str) and name in RECIPES:
+            return RECIPES.get(name).training_frame_size
+    return None
 
 
 def _from_checkpoint(path: Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -114,7 +138,8 @@ def load_model(model: str | os.PathLike[str]) -> LoadedModel:
             "give weights exported by `gansuite train predict`"
         )
     _check_card_sizes(path, card)
-    return LoadedModel(module=module, card=card, name=name, path=path)
+    trained = trained_frame_size(card, name if text in SHIPPED_MODELS else None)
+    return LoadedModel(module=module, card=card, name=name, path=path, trained_frame_size=trained)
 
 
 MAX_WORKING_SIDE = 4096

@@ -38,6 +38,7 @@ from gansuite.core.config import ContentLossConfig, TrainerConfig
 from gansuite.core.networks import NetworkSpec
 from gansuite.core.registry import Registry
 from gansuite.errors import ConfigError
+from gansuite.tasks.predict.moving_mnist import CANVAS_SIZE
 from gansuite.tasks.predict.synthetic import MotionRanges
 
 __all__ = ["RECIPES", "PredictRecipe", "flow_predictor_spec", "get_recipe", "mse_twin", "predictor_spec"]
@@ -210,6 +211,14 @@ class PredictRecipe:
                 discriminator, kwargs={**discriminator.kwargs, "in_channels": rollout * self.channels}
             )
         return dataclasses.replace(self, rollout=rollout, discriminator=discriminator)
+
+    @property
+    def training_frame_size(self) -> tuple[int, int] | None:
+        """The (height, width) of every frame the recipe trains on: `frame_size`, or Moving MNIST's
+        canvas; None when the sizes vary (clips at their own size, or downscaled to `max_short_side`)."""
+        if self.data_kind == "mmnist":
+            return CANVAS_SIZE, CANVAS_SIZE
+        return self.frame_size
 
 
 RECIPES: Registry[PredictRecipe] = Registry("predict recipe")

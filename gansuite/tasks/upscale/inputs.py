@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 from gansuite.io.image import LoadedImage, decode_array
 
@@ -19,11 +20,13 @@ def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedIma
     Args:
         image: a `LoadedImage`; an array as OpenCV reads it (uint8 or uint16; (H, W) or (H, W, 1)
             gray, (H, W, 2) gray + alpha, (H, W, 3) BGR or (H, W, 4) BGRA; see `decode_array`);
-            or a float RGB tensor in [0, 1], (3, H, W) or (1, 3, H, W).
+            or a float RGB tensor in [0, 1], (3, H, W) or (1, 3, H, W) (values within 0.5/255 of
+            the range are clamped into it).
 
     Raises:
         InputImageError: an array of an unsupported dtype or shape, or too many pixels.
-        ConfigError: a batch of several images, a tensor of another layout, or another type.
+        ConfigError: a batch of several images, a tensor of another layout or with values outside
+            [0, 1] by more than 0.5/255 (0..255 images must be divided by 255), or another type.
     """
     if isinstance(image, LoadedImage):
         return image
@@ -39,6 +42,7 @@ def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedIma
         if tensor.dim() != 3 or tensor.shape[0] != 3 or not tensor.is_floating_point():
             shape = tuple(image.shape)
             raise ConfigError(f"a tensor input must be (3, H, W) or (1, 3, H, W) float RGB, got {shape}")
+        check_unit_range(tensor, "the image tensor")
         color = tensor.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         return LoadedImage(color=np.ascontiguousarray(color), alpha=None, bit_depth=8, grayscale=False)
     raise ConfigError(f"cannot upscale a {type(image).__name__}: give a numpy array, a tensor or a LoadedImage")
@@ -48,12 +52,13 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
     """Group `frames` into lists of `batch_size` (the last may be shorter), checking each frame.
 
     Args:
-        frames: `(H, W, 1|3)` float frames in [0, 1], all one size.
+        frames: `(H, W, 1|3)` float frames in [0, 1] (within 0.5/255), all one size.
         batch_size: frames per batch, >= 1.
 
     Raises:
         ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
-            float, or frames of different sizes.
+            float or has values outside [0, 1] by more than 0.5/255 (0..255 frames must be divided
+            by 255), or frames of different sizes.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
@@ -67,6 +72,7 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
         ):
             got = getattr(frame, "shape", type(frame).__name__)
             raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
+        check_unit_range(frame, f"frame {index}")
         if batch and frame.shape != batch[0].shape:
             raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {batch[0].shape}: one size per clip")
         batch.append(frame)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, encode_array
@@ -237,7 +238,8 @@ class Upscaler:
 
         Args:
             image: a numpy array as OpenCV reads it (uint8/uint16; gray, BGR or BGRA), a
-                `LoadedImage`, or a tensor (3, H, W) / (1, 3, H, W) float RGB in [0, 1] (clamped).
+                `LoadedImage`, or a tensor (3, H, W) / (1, 3, H, W) float RGB in [0, 1] (values
+                within 0.5/255 outside are clamped).
             on_tile: optional progress callback `(done, total)`.
 
         Returns:
@@ -247,8 +249,9 @@ class Upscaler:
             first, so edges get no dark fringe (`gansuite.io.content`).
 
         Raises:
-            ConfigError: a tensor that holds more than one image or is not (3, H, W) /
-                (1, 3, H, W) floating point, or an input of another type.
+            ConfigError: a tensor that holds more than one image, is not (3, H, W) /
+                (1, 3, H, W) floating point or has values outside [0, 1] by more than 0.5/255
+                (0..255 images must be divided by 255), or an input of another type.
             InputImageError: a numpy array of an unsupported dtype or shape, or of more than
                 `gansuite.io.image.DEFAULT_MAX_PIXELS` pixels.
         """
@@ -290,9 +293,10 @@ class Upscaler:
         result stay on the input's device, only tiles visit `self.device`.
 
         Args:
-            images: (N, C, H, W) float in [0, 1] on any device; C = 3 (RGB), 1 (gray: the
-                model sees it replicated to RGB, the output is the mean of its channels) or
-                4 (RGBA: the alpha channel is upscaled on its own, as gray).
+            images: (N, C, H, W) float in [0, 1] (values within 0.5/255 outside are clamped) on
+                any device; C = 3 (RGB), 1 (gray: the model sees it replicated to RGB, the
+                output is the mean of its channels) or 4 (RGBA: the alpha channel is upscaled on
+                its own, as gray).
             on_tile: optional progress callback `(done, total)`.
 
         Returns:
@@ -300,7 +304,8 @@ class Upscaler:
             the input's dtype and device.
 
         Raises:
-            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1.
+            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1, or
+                values outside [0, 1] by more than 0.5/255 (0..255 images must be divided by 255).
         """
         if (
             not isinstance(images, torch.Tensor)
@@ -313,6 +318,11 @@ class Upscaler:
             got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
             dtype = getattr(images, "dtype", "")
             raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1], got {got} {dtype}")
+        check_unit_range(images, "upscale_tensor: images")
+        return self._upscale_batch(images, on_tile)
+
+    def _upscale_batch(self, images: torch.Tensor, on_tile=None) -> torch.Tensor:
+        """`upscale_tensor` on a batch already checked (layout and [0, 1] range)."""
         stats = {"tiles": 0, "fallback": 0}
         x = images.detach().float().clamp(0, 1)
         channels = x.shape[1]
@@ -341,14 +351,14 @@ class Upscaler:
 
         Raises:
             ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
-                float, or frames of different sizes.
+                float or has values outside [0, 1] by more than 0.5/255, or frames of different sizes.
         """
         for batch in frame_batches(frames, batch_size):
             yield from self._upscale_frame_batch(batch)
 
     def _upscale_frame_batch(self, batch: list[np.ndarray]) -> Iterator[np.ndarray]:
         stacked = torch.from_numpy(np.stack(batch).astype(np.float32, copy=False)).permute(0, 3, 1, 2)
-        out = self.upscale_tensor(stacked).permute(0, 2, 3, 1).numpy()
+        out = self._upscale_batch(stacked).permute(0, 2, 3, 1).numpy()  # frame_batches checked each frame
         for frame in out:
             yield np.ascontiguousarray(frame)
 
