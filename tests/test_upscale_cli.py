@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from gansuite.cli import main
 from gansuite.errors import ConfigError
 from gansuite.tasks.upscale import get_recipe, train_upscale
-from gansuite.tasks.upscale.batch import expand_inputs, output_path
+from gansuite.tasks.upscale.batch import FolderSkipWarning, expand_inputs, output_path
 from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
 from gansuite.tasks.upscale.upscaler import Upscaler
 
@@ -321,3 +321,17 @@ def test_an_output_name_a_folder_holds_fails_that_file_only(tmp_path: Path, mode
         assert "1 written, 0 skipped (exist; --overwrite to replace), 1 failed" in result.stdout
     assert (out / "a_x4.png").is_dir() and not any((out / "a_x4.png").iterdir())
     assert _listing(out) == ["a_x4.png", "b_x4.png", "clip_x4.mp4"]
+
+
+def test_a_folder_says_which_videos_and_animations_it_leaves_out(tmp_path: Path, model: Path) -> None:
+    folder = tmp_path / "mixed"
+    _write(folder / "photo.png", random_array(4, 4, 3))
+    make_clip(folder / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    (folder / "anim.gif").write_bytes(b"GIF89a")  # named-only format: never taken from a folder
+    result = _upscale(folder, "--model", model)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "2 video or animated file(s) not taken" in warned[0] and "anim.gif" in warned[0]
+    assert (folder / "photo_x4.png").is_file() and not list(folder.glob("clip_x4*"))
+    with pytest.warns(FolderSkipWarning, match="not taken from a folder"):
+        assert expand_inputs([folder]) == [folder.resolve() / "photo.png"]

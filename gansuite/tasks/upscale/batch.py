@@ -14,6 +14,7 @@ import dataclasses
 import errno
 import glob
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from gansuite.tasks.upscale.preflight import Job, looks_like_output, plan_batch
 from gansuite.tasks.upscale.upscaler import Upscaler
 from gansuite.tasks.upscale.video import is_video_file
 
-__all__ = ["BatchReport", "expand_inputs", "output_path", "upscale_files"]
+__all__ = ["BatchReport", "FolderSkipWarning", "expand_inputs", "output_path", "upscale_files"]
 
 _WRITE_EXTENSIONS = ("png", "jpg", "webp")
 
@@ -48,6 +49,14 @@ def _taken_from_folder(path: Path, skip_suffixes: Sequence[str]) -> bool:
     return not (path.name.startswith(".") or is_temp_name(path.name) or looks_like_output(path, skip_suffixes))
 
 
+_NAMED_ONLY = (".gif", ".apng")
+"""Animated formats upscaled when named as files or by a pattern, never taken from a folder."""
+
+
+class FolderSkipWarning(UserWarning):
+    """An input folder holds videos or animated files, which folders never yield (named files only)."""
+
+
 def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Sequence[str] = ()) -> list[Path]:
     """Files, folders (their images, sorted) and glob patterns → a de-duplicated list of files.
 
@@ -55,6 +64,8 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
     gansuite's own outputs (`<stem>_x<scale>.<ext>`, or a stem ending in one of `skip_suffixes`),
     so rerunning `gansuite upscale photos/` does not upscale its earlier outputs. Files named
     explicitly are always taken.
+
+    A folder's videos and animated GIF/APNG files are left out with a `FolderSkipWarning`.
 
     Raises:
         ConfigError: an input names nothing: a missing path, a pattern matching no file, or a
@@ -69,6 +80,12 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
             if not taken:
                 raise ConfigError(_empty_folder_message(item, path, found))
             files += taken
+            left = sorted(p.name for p in path.iterdir() if is_video_file(p) or p.suffix.lower() in _NAMED_ONLY)
+            if left:
+                warnings.warn(FolderSkipWarning(
+                    f"input folder {item}: {len(left)} video or animated file(s) not taken from a folder "
+                    f"(e.g. {left[0]}); give them as files or a pattern such as {path / ('*' + Path(left[0]).suffix)}"
+                ), stacklevel=2)
         elif path.exists() or path.is_symlink():  # a broken link or a loop fails alone, naming itself
             files.append(path)
         elif glob.has_magic(str(item)):
