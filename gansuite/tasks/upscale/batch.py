@@ -75,16 +75,17 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            entries = sorted(p for p in path.iterdir() if p.is_file())  # the folder is listed once
+            found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
             taken = [p for p in found if _taken_from_folder(p, skip_suffixes)]
+            left = [p for p in entries if is_video_file(p) or p.suffix.lower() in _NAMED_ONLY]
             if not taken:
-                raise ConfigError(_empty_folder_message(item, path, found))
+                raise ConfigError(_empty_folder_message(item, found, [p for p in left if is_video_file(p)]))
             files += taken
-            left = sorted(p.name for p in path.iterdir() if is_video_file(p) or p.suffix.lower() in _NAMED_ONLY)
             if left:
                 warnings.warn(FolderSkipWarning(
                     f"input folder {item}: {len(left)} video or animated file(s) not taken from a folder "
-                    f"(e.g. {left[0]}); give them as files or a pattern such as {path / ('*' + Path(left[0]).suffix)}"
+                    f"(e.g. {left[0].name}); {_name_them(left[0])}"
                 ), stacklevel=2)
         elif path.exists() or path.is_symlink():  # a broken link or a loop fails alone, naming itself
             files.append(path)
@@ -107,16 +108,19 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
     return list(unique.values())
 
 
-def _empty_folder_message(item: str | os.PathLike[str], folder: Path, images: Sequence[Path]) -> str:
-    """Why an input folder yields nothing to upscale, and what to give instead."""
+def _name_them(example: Path) -> str:
+    """The way to upscale files a folder does not yield, with a pattern for `example`'s kind."""
+    return f"give them as files or a pattern such as {example.parent / ('*' + example.suffix)}"
+
+
+def _empty_folder_message(item: str | os.PathLike[str], images: Sequence[Path], videos: Sequence[Path]) -> str:
+    """Why an input folder yields nothing to upscale (its `images` are all skipped, if any), and what to give."""
     message = f"input folder {item} holds no image to upscale"
     outputs = [p for p in images if not p.name.startswith(".") and not is_temp_name(p.name)]
     if outputs:  # only gansuite's own earlier outputs, which a folder never yields
         return f"{message}, only earlier outputs such as {outputs[0].name}; name them as files to upscale them again"
-    videos = sorted(p for p in folder.iterdir() if is_video_file(p))
     if videos:
-        pattern = folder / f"*{videos[0].suffix}"
-        return f"{message}; videos are not taken from folders: give them as files or a pattern such as {pattern}"
+        return f"{message}; videos are not taken from folders: {_name_them(videos[0])}"
     return f"{message} (no {', '.join(IMAGE_SUFFIXES)} file)"
 
 

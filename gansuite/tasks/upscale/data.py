@@ -24,6 +24,7 @@ from gansuite.io.imresize import imresize_array
 
 __all__ = ["IMAGE_SUFFIXES", "HighResCrops", "list_images", "load_training_images"]
 
+
 def load_training_images(
     paths: Sequence[str | os.PathLike[str]], *, patch_size: int, scale_augment: Sequence[float] = ()
 ) -> list[np.ndarray]:
