@@ -284,3 +284,24 @@ def test_calibration_on_too_few_frames_for_the_false_alarm_rate_warns(tmp_path: 
             "warning: calibration on 66 normal frames for a 1.00% false-alarm rate: only 0.7 of them would lie above "
             "the threshold, too few to set it reliably; calibrate on at least 1000 normal frames (or a false-alarm "
             "rate of at least 15.2%)"] if warned else [])
+
+
+def test_calibrate_never_writes_over_or_into_its_normal_footage(tmp_path: Path) -> None:
+    from gansuite.io import write_video
+
+    normal, _, _ = _write_set(tmp_path)
+    clip = tmp_path / "normal.mkv"
+    write_video(clip, _clip(12, 5)[0], 10.0)
+    before = clip.read_bytes()
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    runner = CliRunner()
+    cases = [
+        ([str(clip), "--out", str(clip), "--overwrite"], f"--out {clip} is the input clip"),
+        ([str(normal), "--out", str(normal / "cal.json")], f"--out {normal / 'cal.json'} is inside the input"),
+        ([str(normal), "--out", str(tmp_path / "cal.json"), "--cache", str(normal / "cache")],
+         f"--cache {normal / 'cache'} is inside the input"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(main, ["calibrate", *args, "--model", str(model), "--patch-size", "8"])
+        assert result.exit_code == 1 and message in result.output, result.output
+    assert clip.read_bytes() == before and sorted(p.name for p in normal.iterdir()) == ["01", "02", "03"]

@@ -36,12 +36,16 @@ def calibrate_command(
 
     from gansuite.bench.anomaly_causal import clips_evidence
     from gansuite.bench.manifest import file_sha256
-    from gansuite.io import check_output_path
+    from gansuite.io import check_not_input, check_output_path
     from gansuite.tasks.predict.calibration import CausalConfig, calibrate
     from gansuite.tasks.predict.data import find_clips
     from gansuite.tasks.predict.evidence import EvidenceConfig
     from gansuite.tasks.predict.predictor import FramePredictor
 
+    for clip in normal:  # the calibration and its cache never go over an input or into its frame folder
+        check_not_input(out, clip, option="--out")
+        if cache is not None:
+            check_not_input(cache, clip, option="--cache")
     check_output_path(out, overwrite=overwrite, option="--out")
     predictor = FramePredictor.from_pretrained(model, device=device)
     causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
