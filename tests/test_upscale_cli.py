@@ -288,10 +288,11 @@ def test_a_training_checkpoint_as_model_says_how_to_export_it(tmp_path: Path) ->
                   progress=False)  # the smallest run that leaves a checkpoint
     (checkpoint,) = (tmp_path / "run" / "checkpoints").glob("step_*.pt")
     source = _write(tmp_path / "photo.png", random_array(4, 4, 3))
-    result = _upscale(source, "--model", checkpoint)
-    assert result.exit_code == 1
-    (line,) = result.output.strip().splitlines()
-    assert f"{checkpoint} is a gansuite training checkpoint (step 1), not model weights" in line
+    for engine in ("torch", "onnxruntime"):  # onnxruntime: refused before any export is tried
+        result = _upscale(source, "--model", checkpoint, "--engine", engine)
+        assert result.exit_code == 1
+        (line,) = result.output.strip().splitlines()
+        assert f"{checkpoint} is a gansuite training checkpoint (step 1), not model weights" in line, engine
     weights = tmp_path / "step.safetensors"
     command = f"gansuite train export {checkpoint} -o {checkpoint.stem}.safetensors"
     assert command in line and "spandrel" not in line

@@ -287,6 +287,7 @@ def cached_onnx_upscaler(
         CheckpointError, ConfigError: as `load_exportable`, or a predictor given as an upscaler.
         MissingExtraError: onnx is not installed and the file is not cached yet.
     """
+    from gansuite.tasks.upscale.model_files import PICKLE_SUFFIXES, read_state_dict
     from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
 
     text = str(model)
@@ -294,6 +295,8 @@ def cached_onnx_upscaler(
         if realism is not None:
             raise ConfigError("--realism blends torch weights; it cannot change an .onnx file: export with --realism")
         return Path(text)
+    if Path(text).suffix.lower() in PICKLE_SUFFIXES and Path(text).is_file():
+        read_state_dict(text)  # refuses a training checkpoint, naming `gansuite train export`, as --engine torch
     sources = [shipped_weights_path(text) if text in SHIPPED_WEIGHTS else Path(text)]
     if realism is not None and text in SHIPPED_WEIGHTS and f"{text}-gan" in SHIPPED_WEIGHTS:
         sources.append(shipped_weights_path(f"{text}-gan"))
