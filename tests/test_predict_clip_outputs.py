@@ -48,6 +48,18 @@ def test_frames_dir_never_the_input_folder(tmp_path: Path, model: Path) -> None:
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_outputs_inside_the_input_frame_folder_are_refused(tmp_path: Path, model: Path) -> None:
+    """A frame folder holds only its frames (as monitor and calibrate): -o and --frames-dir go outside it."""
+    folder = write_clip_folder(tmp_path / "clip", frames=6)
+    before = sorted(p.name for p in folder.iterdir())
+    for args, flag in ((["-o", str(folder / "o.mp4")], "-o"), (["--frames-dir", str(folder / "pngs")], "--frames-dir")):
+        result = _run(str(folder), "--model", str(model), *args)
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"Error: {flag} {folder}") and f"inside the input clip's frame folder {folder}" in line
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_frames_dir_obeys_overwrite_and_keeps_no_stale_frames(tmp_path: Path, model: Path) -> None:
     clip = write_clip_video(tmp_path / "clip.mkv", frames=8)
     frames = tmp_path / "pngs"

@@ -154,9 +154,7 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
     return target
 
 
-def check_not_input(
-    output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str, inside: bool = True
-) -> None:
+def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str) -> None:
     """Refuses an output that is the input clip, or that lies inside the input's frame folder.
 
     Inputs are never overwritten, and a frame folder holds only its frames: a file written among
@@ -168,7 +166,6 @@ def check_not_input(
         output: The file or folder to be written.
         source: The input: a video or image file, or a folder of frames.
         option: The command-line flag that named `output`, for the message.
-        inside: Also refuse an output anywhere inside `source` when it is a folder.
 
     Raises:
         ConfigError: `output` is `source`, or lies inside the frame folder `source` (naming `option`).
@@ -186,7 +183,7 @@ def check_not_input(
         raise ConfigError(
             f"{option} {target} is the input clip {clip}, which is never overwritten: choose another output"
         )
-    if inside and clip.is_dir() and target.resolve().is_relative_to(clip.resolve()):
+    if clip.is_dir() and target.resolve().is_relative_to(clip.resolve()):
         raise ConfigError(
             f"{option} {target} is inside the input clip's frame folder {clip}, which holds only its frames: "
             "choose a path outside it"

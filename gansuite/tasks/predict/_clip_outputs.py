@@ -30,10 +30,10 @@ def _numbered_frames(folder: Path) -> list[Path]:
 
 
 def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> None:
-    """Refuses a `--frames-dir` that is the input folder, a file, or holds an earlier run's frames.
+    """Refuses a `--frames-dir` that is the input folder or inside it, a file, or holds an earlier run's frames.
 
     Raises:
-        ConfigError: `frames_dir` is the input clip's frame folder.
+        ConfigError: `frames_dir` is the input clip's frame folder or lies inside it.
         OutputError: `frames_dir` exists and is not a folder.
         OutputExistsError: it holds numbered frames and `overwrite` is False.
     """
@@ -41,7 +41,7 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
         return
     if frames_dir.exists() and not frames_dir.is_dir():
         raise OutputError(f"--frames-dir {frames_dir} exists and is not a folder")
-    check_not_input(frames_dir, clip, option="--frames-dir", inside=False)
+    check_not_input(frames_dir, clip, option="--frames-dir")
     if frames_dir.is_dir() and not overwrite:
         existing = _numbered_frames(frames_dir)
         if existing:

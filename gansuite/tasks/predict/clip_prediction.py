@@ -117,7 +117,7 @@ def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, ove
             raise ConfigError(
                 f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}"
             )
-        check_not_input(output, clip, option="-o", inside=False)
+        check_not_input(output, clip, option="-o")
         check_output_path(output, overwrite=overwrite)
     check_frames_dir(clip, frames_dir, overwrite)
 
