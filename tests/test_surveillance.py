@@ -33,7 +33,13 @@ from gansuite.tasks.predict.calibration import (
     causal_scores,
     load_calibration,
 )
-from gansuite.tasks.predict.evidence import EvidenceConfig, FrameEvidence, clip_evidence
+from gansuite.tasks.predict.evidence import (
+    EvidenceConfig,
+    FrameEvidence,
+    clip_evidence,
+    clip_evidence_many,
+    motion_magnitude,
+)
 from gansuite.tasks.predict.live import CalibratedAnomalyScorer
 
 _EVIDENCE = EvidenceConfig(patch_size=8)
@@ -126,6 +132,42 @@ def test_running_baseline_follows_a_slow_level_change_and_freezes_in_alerts() ->
     jump = FrameEvidence(np.full(200, 30.0), np.r_[np.full(20, 20.0), np.full(180, 5.0)], np.zeros(200))
     scores, alerts = causal_scores(calibration, jump)
     assert alerts[20:].all() and scores[-1] == pytest.approx(scores[20])  # frozen while alerting
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+def test_motion_magnitude_measures_a_known_shift(method: str) -> None:
+    rng = np.random.default_rng(0)
+    texture = rng.random((96, 96)).astype(np.float32)
+    texture = (texture + np.roll(texture, 1, 0) + np.roll(texture, 1, 1) + np.roll(texture, (1, 1), (0, 1))) / 4
+    moved = np.roll(texture, 3, axis=1)  # every pixel 3 px to the right
+    inner = motion_magnitude(texture, moved, method)[16:-16, 16:-16]
+    assert np.median(inner) == pytest.approx(3.0, abs=0.3)
+    assert np.median(motion_magnitude(texture, texture, method)) < 0.1
+    with pytest.raises(ConfigError, match="flow method"):
+        motion_magnitude(texture, moved, "lucas-kanade")
+    with pytest.raises(ConfigError, match="flow must be one of"):
+        EvidenceConfig(flow="lucas-kanade")
+
+
+def test_configs_with_different_flows_get_their_own_motion(predictor: FramePredictor) -> None:
+    frames = _clip(12, 0)[0]
+    dis, farneback = clip_evidence_many(
+        predictor, frames, [EvidenceConfig(patch_size=8), EvidenceConfig(patch_size=8, flow="farneback")]
+    )
+    assert np.allclose(dis.motion, clip_evidence(predictor, frames, EvidenceConfig(patch_size=8)).motion)
+    assert np.allclose(farneback.motion,
+                       clip_evidence(predictor, frames, EvidenceConfig(patch_size=8, flow="farneback")).motion)
+    assert not np.allclose(dis.motion, farneback.motion)
+    assert np.array_equal(dis.patch_psnr, farneback.patch_psnr)  # one network pass serves both
+
+
+def test_a_calibration_file_from_before_dis_keeps_farneback(calibration: AnomalyCalibration, tmp_path: Path) -> None:
+    assert calibration.evidence.flow == "dis"
+    data = calibration.to_dict()
+    assert data["evidence"]["flow"] == "dis"
+    del data["evidence"]["flow"]  # files written before the flow was a setting measured with Farneback
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert load_calibration(tmp_path / "old.json").evidence.flow == "farneback"
 
 
 def test_calibration_json_round_trip(calibration: AnomalyCalibration, tmp_path: Path) -> None:

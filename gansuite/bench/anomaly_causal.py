@@ -292,10 +292,10 @@ def run_causal_anomaly_benchmark(
     protocol = {
         "summary": (
             f"evidence of each frame t >= {k} from its prediction from the {k} frames before it at the model's working "
-            f"size (patch {config.patch_size} px, stride {config.patch_size // 2}, top {config.top_k}; Farneback flow "
-            f"{'on' if config.motion else 'off'}); offline = the variant's score min-max normalised per test clip "
-            "(Liu et al. 2018); causal = z-scores and threshold fixed on the calibration clips, score from the past "
-            f"only; the first {k} frames of every clip and their labels dropped."
+            f"size (patch {config.patch_size} px, stride {config.patch_size // 2}, top {config.top_k}; "
+            f"{config.flow} flow {'on' if config.motion else 'off'}); offline = the variant's score min-max "
+            "normalised per test clip (Liu et al. 2018); causal = z-scores and threshold fixed on the calibration "
+            f"clips, score from the past only; the first {k} frames of every clip and their labels dropped."
         ),
         "context_frames": k,
         "evidence": config.to_dict(),

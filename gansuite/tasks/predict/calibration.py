@@ -157,7 +157,7 @@ class AnomalyCalibration:
         try:
             causal = dict(data["causal"])
             calibration = cls(
-                evidence=EvidenceConfig(**data["evidence"]),
+                evidence=EvidenceConfig(**{"flow": "farneback", **data["evidence"]}),  # files before DIS: Farneback
                 causal=CausalConfig(**{**causal, "features": tuple(causal["features"])}),
                 means={str(k): float(v) for k, v in data["means"].items()},
                 stds={str(k): float(v) for k, v in data["stds"].items()},

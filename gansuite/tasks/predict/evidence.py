@@ -7,10 +7,12 @@ measures, each a number per frame, larger = more anomalous after `signed_feature
 - **patch PSNR**: the squared prediction error map (mean over channels) is averaged over square
   patches (`patch_size` pixels at the model's working resolution, stride `patch_size // 2`); the
   frame's patch PSNR is ``10 log10(1 / e)`` with ``e`` the mean of its `top_k` worst patches.
-- **motion**: dense optical flow between the previous and the current frame (Farneback 2003,
-  OpenCV's ``calcOpticalFlowFarneback``, on 8-bit luma at the working resolution); its magnitude
-  in pixels per frame is averaged over the same kind of patches and the largest patch mean kept.
-  UCSD Ped2's anomalies (bicycles, carts, skateboards) move faster than the people walking.
+- **motion**: dense optical flow between the previous and the current frame (by default DIS,
+  Kroeger et al., ECCV 2016, OpenCV's medium preset; or Farneback 2003, the setting before it, on
+  8-bit luma at the working resolution); its magnitude in pixels per frame is averaged over the
+  same kind of patches and the largest patch mean kept. UCSD Ped2's anomalies (bicycles, carts,
+  skateboards) move faster than the people walking. DIS replaced Farneback by a rule fixed before
+  it was measured, on synthetic anomalies in Ped2's training clips (README, issue 19's try F).
 
 Both only look at frames t-k .. t, so they are causal.
 """
@@ -31,6 +33,7 @@ from gansuite.tasks.predict.predictor import FramePredictor
 
 __all__ = [
     "FEATURES",
+    "FLOW_METHODS",
     "EvidenceConfig",
     "FrameEvidence",
     "clip_evidence",
@@ -47,6 +50,9 @@ __all__ = [
 FEATURES = ("frame_psnr", "patch_psnr", "motion")
 """Evidence kinds: whole-frame PSNR (dB), worst-patch PSNR (dB), fastest-patch motion (px/frame)."""
 
+FLOW_METHODS = ("dis", "farneback")
+"""Optical flow for the motion term: OpenCV DIS (medium preset) or Farneback."""
+
 
 @dataclass(frozen=True)
 class EvidenceConfig:
@@ -55,18 +61,23 @@ class EvidenceConfig:
     Attributes:
         patch_size: side of the square patches in pixels, >= 2.
         top_k: the patch PSNR averages the errors of the `top_k` worst patches, >= 1.
-        motion: compute the optical-flow motion term (about 10 ms a frame at 256x256 on one CPU thread).
+        motion: compute the optical-flow motion term (about 7 ms a frame at 256x256 on one CPU thread).
+        flow: the optical flow of the motion term, one of `FLOW_METHODS` ("dis", the default, or
+            "farneback", which calibrations written before DIS used).
     """
 
     patch_size: int = 32
     top_k: int = 1
     motion: bool = True
+    flow: str = "dis"
 
     def __post_init__(self) -> None:
         if self.patch_size < 2:
             raise ConfigError(f"patch_size must be >= 2 pixels, got {self.patch_size}")
         if self.top_k < 1:
             raise ConfigError(f"top_k must be >= 1, got {self.top_k}")
+        if self.flow not in FLOW_METHODS:
+            raise ConfigError(f"flow must be one of {list(FLOW_METHODS)}, got {self.flow!r}")
 
     def to_dict(self) -> dict[str, object]:
         """The settings as a JSON-ready dict."""
@@ -144,19 +155,29 @@ def patch_max(maps: torch.Tensor, patch_size: int, top_k: int = 1) -> torch.Tens
     return means.topk(k, dim=1).values.mean(1)
 
 
-def motion_magnitude(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Farneback optical flow magnitude from `previous` to `current` (pixels per frame).
+def motion_magnitude(previous: np.ndarray, current: np.ndarray, method: str = "dis") -> np.ndarray:
+    """Optical flow magnitude from `previous` to `current` (pixels per frame).
 
     Args:
         previous: (H, W) float in [0, 1], gray.
         current: (H, W) float in [0, 1], gray, same size.
+        method: "dis" (OpenCV DIS, medium preset; Kroeger et al. 2016) or "farneback" (Farneback
+            2003: pyramid scale 0.5, 3 levels, window 15, 3 iterations, poly_n 5, sigma 1.2).
 
     Returns:
         (H, W) float32.
+
+    Raises:
+        ConfigError: an unknown `method`.
     """
     a = np.clip(np.rint(previous * 255.0), 0, 255).astype(np.uint8)
     b = np.clip(np.rint(current * 255.0), 0, 255).astype(np.uint8)
-    flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    if method == "dis":
+        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)
+    elif method == "farneback":
+        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    else:
+        raise ConfigError(f"flow method must be one of {list(FLOW_METHODS)}, got {method!r}")
     return np.sqrt((flow**2).sum(-1)).astype(np.float32)
 
 
@@ -168,10 +189,10 @@ def _luma(frames: torch.Tensor) -> np.ndarray:
     return frames[:, 0].float().numpy()
 
 
-def flow_maps(previous: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def flow_maps(previous: torch.Tensor, target: torch.Tensor, method: str = "dis") -> torch.Tensor:
     """`motion_magnitude` of each (previous, target) pair: (N, C, h, w) float in [0, 1] → (N, h, w) float32."""
     before, after = _luma(previous), _luma(target)
-    return torch.from_numpy(np.stack([motion_magnitude(a, b) for a, b in zip(before, after, strict=True)]))
+    return torch.from_numpy(np.stack([motion_magnitude(a, b, method) for a, b in zip(before, after, strict=True)]))
 
 
 def frame_evidence(
@@ -189,8 +210,8 @@ def frame_evidence(
         target: the true frames, same shape.
         previous: the frame before each target, same shape (for the motion term).
         config: the `EvidenceConfig`.
-        flows: the (N, h, w) `flow_maps(previous, target)` when already computed (so several
-            configs share one optical-flow pass), else None.
+        flows: the (N, h, w) `flow_maps(previous, target, config.flow)` when already computed (so
+            several configs share one optical-flow pass), else None.
 
     Returns:
         The `FrameEvidence` and the (N, h, w) float32 squared-error maps (for heat maps).
@@ -199,7 +220,7 @@ def frame_evidence(
     frame_mse = errors.flatten(1).mean(1).double().clamp_min(1e-10)
     patch_mse = patch_max(errors, config.patch_size, config.top_k).double().clamp_min(1e-10)
     if config.motion:
-        flows = flow_maps(previous, target) if flows is None else flows
+        flows = flow_maps(previous, target, config.flow) if flows is None else flows
         motion = patch_max(flows, config.patch_size).double().numpy()
     else:
         motion = np.zeros(predicted.shape[0])
@@ -272,7 +293,7 @@ def clip_evidence_many(
         predicted = predictor.predict_batch(batch, 1)[:, 0]
         first, stop = k + start, k + start + batch.shape[0]
         target, previous = tensor[first:stop], tensor[first - 1 : stop - 1]
-        flows = flow_maps(previous, target) if any(config.motion for config in configs) else None
+        flows = {config.flow: flow_maps(previous, target, config.flow) for config in configs if config.motion}
         for part, config in zip(parts, configs, strict=True):
-            part.append(frame_evidence(predicted, target, previous, config, flows=flows)[0])
+            part.append(frame_evidence(predicted, target, previous, config, flows=flows.get(config.flow))[0])
     return [FrameEvidence.concatenate(part) for part in parts]

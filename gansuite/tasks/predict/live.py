@@ -64,7 +64,8 @@ class CalibratedAnomalyScorer:
     """Scores frames as they arrive with a calibration fixed on normal footage.
 
     The evidence is the prediction error of Liu et al. 2018, localised to the worst patch, and
-    the fastest patch's Farneback (2003) optical flow (`gansuite.tasks.predict.evidence`).
+    the fastest patch's optical flow (DIS, or Farneback for older calibrations; the calibration's
+    `EvidenceConfig.flow`, `gansuite.tasks.predict.evidence`).
 
     Args:
         predictor: the `FramePredictor` the calibration was made with (not checked here).
