@@ -232,6 +232,11 @@ def _create_temp(target: Path) -> Path:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
+        except OSError as error:  # a read-only mount, a folder without write permission, a full inode table
+            raise OutputError(
+                f"{target}: output folder {target.parent} is not writable ({error.strerror or error}); "
+                "choose another output path or fix its permissions"
+            ) from None
         os.close(fd)
         if target.exists():  # keep the permissions of the file being replaced
             os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
@@ -299,7 +304,7 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
         The temporary path. The body must write the complete file there.
 
     Raises:
-        OutputError: The folder is missing, `path` is a folder, or the body left no file.
+        OutputError: The folder is missing or not writable, `path` is a folder, or the body left no file.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     target = check_output_path(path, overwrite=overwrite)
@@ -343,7 +348,7 @@ def atomic_write(
         The open file object.
 
     Raises:
-        OutputError: The folder is missing or `path` is a folder.
+        OutputError: The folder is missing or not writable, or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     if mode not in ("wb", "w"):
@@ -368,7 +373,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
         `path` as a `Path`.
 
     Raises:
-        OutputError: The folder is missing or `path` is a folder.
+        OutputError: The folder is missing or not writable, or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     with atomic_write(path, "wb", overwrite=overwrite) as handle:
