@@ -154,7 +154,9 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
     return target
 
 
-def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str) -> None:
+def check_not_input(
+    output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str, what: str = "clip"
+) -> None:
     """Refuses an output that is the input clip, or that lies inside the input's frame folder.
 
     Inputs are never overwritten, and a frame folder holds only its frames: a file written among
@@ -166,6 +168,7 @@ def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[st
         output: The file or folder to be written.
         source: The input: a video or image file, or a folder of frames.
         option: The command-line flag that named `output`, for the message.
+        what: What the input is called in the message ("clip", "drawing", ...).
 
     Raises:
         ConfigError: `output` is `source`, or lies inside the frame folder `source` (naming `option`).
@@ -181,7 +184,7 @@ def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[st
         )
     if same:
         raise ConfigError(
-            f"{option} {target} is the input clip {clip}, which is never overwritten: choose another output"
+            f"{option} {target} is the input {what} {clip}, which is never overwritten: choose another output"
         )
     if clip.is_dir() and target.resolve().is_relative_to(clip.resolve()):
         raise ConfigError(
