@@ -145,6 +145,16 @@ def test_an_unwritable_run_folder_is_refused_before_the_data_is_read(
     assert not (tmp_path / "run").exists()
 
 
+def test_init_with_a_training_checkpoint_names_the_export_command(images: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "step_00000003.pt"
+    torch.save({"step": 3, "generator": {}, "optimizer_g": {}}, checkpoint)
+    result = _train(images, tmp_path / "run", "--steps", "1", "--init", str(checkpoint))
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert "is a PyTorch (torch.save) file, not gansuite .safetensors weights" in result.output
+    assert f"gansuite train export {checkpoint} -o step_00000003.safetensors" in result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_fresh_predict_run_is_reproducible_from_its_seed(tmp_path: Path) -> None:
     write_clip_folder(tmp_path / "clips" / "01", frames=8)
     recipe = get_predict_recipe("natural-mse")
