@@ -105,6 +105,18 @@ def test_cli_demo_sketch_turns_a_drawing_into_a_photo(shipped: SketchToPhoto, tm
     assert missing.exit_code != 0 and "none.png" in missing.output
 
 
+def test_cli_demo_sketch_never_writes_over_its_drawing(tmp_path) -> None:
+    drawing = np.ones((16, 16, 3), np.float32)
+    drawing[6:9, 2:14] = 0.0
+    source = write_image(tmp_path / "drawing.png", drawing)
+    before = source.read_bytes()
+    for spelling in (source, tmp_path / "." / "drawing.png"):
+        result = CliRunner().invoke(main, ["demo", "sketch", str(source), "-o", str(spelling), "--overwrite"])
+        assert result.exit_code == 1 and "internal error" not in result.output
+        assert "is the input clip" not in result.output and "never overwritten" in result.output
+        assert source.read_bytes() == before
+
+
 @pytest.mark.data
 def test_shipped_model_is_perceptually_closer_than_an_untrained_one_on_set5(
     shipped: SketchToPhoto, data_dir, backbones_dir

@@ -167,6 +167,16 @@ def test_dataset_errors(tiny_set: Path, tmp_path: Path) -> None:
         run_sr_benchmark(["bicubic"], {"t": tiny_set}, lr_dirs={"t": lr_dir}, **kwargs)
 
 
+def test_an_image_too_small_to_score_is_named_before_any_method_runs(
+    tiny_set: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cv2.imwrite(str(tiny_set / "thumb.png"), np.zeros((12, 40, 3), np.uint8))  # 12 - 2·4 = 4 rows scored at x4
+    monkeypatch.setattr("gansuite.bench.sr.resolve_method", lambda *a, **k: pytest.fail("a method was resolved first"))
+    with pytest.raises(InputImageError, match=r"--dataset t: thumb\.png is 40x12, too small to score at x4: after the "
+                       r"4-pixel border crop 4 pixels a side are left, under the 11x11 SSIM window"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set}, scale=4, device="cpu", compute_lpips=False)
+
+
 def test_parse_named_paths() -> None:
     assert parse_named_paths(["Set5=a/b", "Set14=c"], "--dataset") == {"Set5": Path("a/b"), "Set14": Path("c")}
     with pytest.raises(ConfigError, match="--dataset 'Set5': expected NAME=PATH"):

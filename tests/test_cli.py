@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from gansuite.cli import main
@@ -81,3 +82,41 @@ def test_a_closed_pipe_in_a_real_process(tmp_path) -> None:
     shell = f"{sys.executable} -c \"{code}\" | head -c 10"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=60)
     assert done.stdout == "x" * 10 and "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["benchmark", "sr", "--method", "bicubic", "--dataset", "set=HR", "--no-lpips"],
+    ["benchmark", "predict", "--mnist", "."],
+    ["benchmark", "speed", "--arch", "compact"],
+    ["benchmark", "video-sr", "--method", "bicubic", "--clip", ".", "--no-lpips"],
+])
+def test_benchmark_report_paths_are_checked_before_the_benchmark_runs(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    for module, name in [("sr", "run_sr_benchmark"), ("predict", "run_predict_benchmark"),
+                         ("speed", "run_speed_benchmark"), ("video_sr", "run_video_sr_benchmark")]:
+        monkeypatch.setattr(f"gansuite.bench.{module}.{name}", lambda *a, **k: pytest.fail("benchmark ran first"))
+    missing = tmp_path / "no-such-folder" / "report.json"
+    result = CliRunner().invoke(main, [*command, "--json", str(missing)])
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert f"--json {missing}: output folder {missing.parent} does not exist" in result.output
+    same = tmp_path / "report.md"
+    result = CliRunner().invoke(main, [*command, "--json", str(same), "--markdown", str(same)])
+    assert result.exit_code == 1
+    assert "--json and --markdown both name" in result.output
+
+
+def test_benchmark_anomaly_calibration_out_is_checked_before_the_benchmark_runs(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gansuite.bench.anomaly_causal.run_causal_anomaly_benchmark",
+                        lambda *a, **k: pytest.fail("benchmark ran first"))
+    labels = tmp_path / "labels.npy"
+    labels.write_bytes(b"")
+    missing = tmp_path / "no-such-folder" / "cam.json"
+    result = CliRunner().invoke(main, [
+        "benchmark", "anomaly", "--frames", str(tmp_path), "--labels", str(labels),
+        "--calibration-frames", str(tmp_path), "--calibration-out", str(missing),
+    ])
+    assert result.exit_code == 1
+    assert f"--calibration-out {missing}: output folder {missing.parent} does not exist" in result.output

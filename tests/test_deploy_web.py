@@ -144,3 +144,34 @@ def test_large_clip_frames_are_shrunk_to_the_long_side_limit_as_they_are_read() 
     assert web._shrink(gray).shape == (web.MAX_CLIP_SIDE, 4, 1)
     small = np.zeros((20, 27, 3), np.float32)
     assert web._shrink(small) is small
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
+    from click.testing import CliRunner
+
+    from gansuite.cli import main
+
+    monkeypatch.setattr(web, "build_app", lambda **kwargs: pytest.fail("the app was built before the check"))
+    return CliRunner().invoke(main, ["serve", *args])
+
+
+def test_serve_refuses_cuda_where_there_is_none_before_building_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = _serve(monkeypatch, "--device", "cuda", "--port", "1")
+    assert result.exit_code == 1
+    assert result.output == "Error: --device cuda: torch sees no CUDA device here; use --device cpu or auto\n"
+
+
+def test_serve_names_a_busy_port_and_an_unknown_host_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _serve(monkeypatch, "--port", str(port), "--device", "cpu")
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert f"--port {port}: 127.0.0.1:{port} is already in use" in result.output
+    assert len(result.output.splitlines()) == 1
+    result = _serve(monkeypatch, "--host", "no-such-host.invalid", "--device", "cpu")
+    assert result.exit_code == 1 and "--host no-such-host.invalid: not an address to listen on" in result.output

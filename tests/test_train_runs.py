@@ -126,6 +126,35 @@ def test_a_full_disk_during_training_is_one_line(images: Path, tmp_path: Path, m
     assert result.output.startswith("Error: disk full:") and "step_00000001.pt" in result.output
 
 
+def test_an_unwritable_run_folder_is_refused_before_the_data_is_read(
+    images: Path, tmp_path: Path, monkeypatch
+) -> None:
+    real_open = os.open
+
+    def read_only(path, flags, *args):  # a read-only mount: root writes anywhere else
+        if Path(path).parent == tmp_path and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    monkeypatch.setattr("gansuite.tasks.upscale.training.HighResCrops", lambda *a, **k: pytest.fail("data read first"))
+    result = _train(images, tmp_path / "run", "--steps", "1")
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert f"output folder {tmp_path / 'run'} (it would be made inside {tmp_path}) is not writable" in result.output
+    assert "choose another --out" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_init_with_a_training_checkpoint_names_the_export_command(images: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "step_00000003.pt"
+    torch.save({"step": 3, "generator": {}, "optimizer_g": {}}, checkpoint)
+    result = _train(images, tmp_path / "run", "--steps", "1", "--init", str(checkpoint))
+    assert result.exit_code == 1 and "internal error" not in result.output
+    assert "is a PyTorch (torch.save) file, not gansuite .safetensors weights" in result.output
+    assert f"gansuite train export {checkpoint} -o step_00000003.safetensors" in result.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_fresh_predict_run_is_reproducible_from_its_seed(tmp_path: Path) -> None:
     write_clip_folder(tmp_path / "clips" / "01", frames=8)
     recipe = get_predict_recipe("natural-mse")

@@ -42,6 +42,7 @@ from gansuite.bench._sr_methods import BicubicMethod, MethodResolver, SRMethod, 
 from gansuite.bench._sr_report import ImageScore, SRBenchmarkReport, SRBenchmarkResult
 from gansuite.bench.manifest import build_manifest
 from gansuite.errors import ConfigError, GansuiteError, InputImageError
+from gansuite.io import probe_image
 from gansuite.io.image import read_image, write_image
 from gansuite.io.imresize import imresize_array
 from gansuite.metrics import LPIPSMetric, jpeg_grid_strength, psnr, quantize_8bit, resolve_device, ssim
@@ -94,6 +95,26 @@ def _list_images(folder: Path, what: str) -> list[Path]:
     if not files:
         raise InputImageError(f"{what} {folder}: holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     return files
+
+
+_SSIM_WINDOW = 11  # the protocol's 11x11 Gaussian window needs at least this many scored pixels a side
+
+
+def _check_image_sizes(datasets: Mapping[str, str | os.PathLike[str]], scale: int, crop: int) -> None:
+    """Refuse, before any method runs, an HR image too small to be scored: cropped to a multiple of `scale`
+    and of its `crop`-pixel border, it must still hold the SSIM window. Only headers are read."""
+    for dataset, hr_dir in datasets.items():
+        for path in _list_images(Path(hr_dir), f"--dataset {dataset}"):
+            header = probe_image(path)
+            if header.height is None or header.width is None:
+                continue
+            side = min(header.height - header.height % scale, header.width - header.width % scale) - 2 * crop
+            if side < _SSIM_WINDOW:
+                raise InputImageError(
+                    f"--dataset {dataset}: {path.name} is {header.width}x{header.height}, too small to score at "
+                    f"x{scale}: after the {crop}-pixel border crop {max(side, 0)} pixels a side are left, under the "
+                    f"{_SSIM_WINDOW}x{_SSIM_WINDOW} SSIM window; remove it from {hr_dir}"
+                )
 
 
 def _read_rgb8(path: Path) -> tuple[np.ndarray, bool]:
@@ -302,6 +323,7 @@ def run_sr_benchmark(
     if degradation not in DEGRADATIONS:
         raise ConfigError(f"--degradation {degradation!r} is not one of {', '.join(DEGRADATIONS)}")
     crop = scale if crop_border is None else crop_border
+    _check_image_sizes(datasets, scale, crop)
     torch_device = resolve_device(device)
     torch.manual_seed(seed)
     resolved = [resolve_method(spec, scale, torch_device) for spec in methods]

@@ -15,7 +15,10 @@ from gansuite.errors import GansuiteError
 # the shipped upscaler names the --model / --method help texts list (a test keeps it equal to the weights present)
 SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
-__all__ = ["SHIPPED_UPSCALERS", "Group", "finite", "given", "lpips_or_note", "main", "parse_tile", "write_reports"]
+__all__ = [
+    "SHIPPED_UPSCALERS", "Group", "check_report_paths", "finite", "given", "lpips_or_note", "main", "parse_tile",
+    "write_reports",
+]
 
 
 class Group(click.Group):
@@ -124,6 +127,31 @@ def finite(value: Any) -> Any:
 
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
+
+
+def check_report_paths(paths: dict[str, Path | None]) -> None:
+    """Refuse report files (flag → path, None when not given) that could not be written, before the benchmark runs.
+
+    Raises:
+        OutputError: a missing or unwritable folder, a folder given as the file, or one file named by two flags.
+    """
+    from gansuite.core.atomic import check_output_path, output_folder_problem
+    from gansuite.errors import OutputError
+
+    given_paths = {flag: path for flag, path in paths.items() if path is not None}
+    for flag, path in given_paths.items():
+        try:
+            check_output_path(path)
+        except OutputError as exc:
+            raise OutputError(f"{flag} {exc}") from None
+        problem = output_folder_problem(path.parent, option=flag)
+        if problem is not None:
+            raise OutputError(f"{flag} {path}: {problem}")
+    seen: dict[Path, str] = {}
+    for flag, path in given_paths.items():
+        first = seen.setdefault(path.resolve(), flag)
+        if first != flag:
+            raise OutputError(f"{first} and {flag} both name {path}; the second report would replace the first")
 
 
 def write_reports(report: Any, json_out: Path | None, markdown_out: Path | None) -> str:

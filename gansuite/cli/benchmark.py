@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import SHIPPED_UPSCALERS, Group, lpips_or_note, main, write_reports
+from gansuite.cli._base import SHIPPED_UPSCALERS, Group, check_report_paths, lpips_or_note, main, write_reports
 
 
 @main.group(cls=Group)
@@ -37,6 +37,7 @@ def benchmark_sr(
     save_images: Path | None, degradation: str, seed: int,
 ) -> None:
     """Super-resolution quality: PSNR-Y, SSIM-Y and LPIPS with the papers' protocol."""
+    check_report_paths({"--json": json_out, "--markdown": markdown_out})
     import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)
     from gansuite.bench.sr import parse_named_paths, run_sr_benchmark
 
@@ -76,6 +77,7 @@ def benchmark_speed(
     json_out: Path | None, markdown_out: Path | None,
 ) -> None:
     """Speed: inference megapixels/s and peak memory, GAN training it/s, and the fraction of a conv peak."""
+    check_report_paths({"--json": json_out, "--markdown": markdown_out})
     from gansuite.bench.speed import run_speed_benchmark
 
     report = run_speed_benchmark(
@@ -111,6 +113,7 @@ def benchmark_predict(
     markdown_out: Path | None,
 ) -> None:
     """Next-frame prediction quality per step ahead, beside copy-last and optical flow (Moving MNIST, clips)."""
+    check_report_paths({"--json": json_out, "--markdown": markdown_out})
     from gansuite.bench.predict import run_predict_benchmark
 
     lpips = lpips_or_note(backbones, device) if clips and not no_lpips else None
@@ -144,6 +147,7 @@ def benchmark_anomaly(
     calibration_frames: Path | None, false_alarm_rate: float, cache: Path | None, calibration_out: Path | None,
 ) -> None:
     """Frame-level anomaly detection AUC/EER: Liu et al.'s offline protocol, and causal calibrated scores."""
+    check_report_paths({"--json": json_out, "--markdown": markdown_out, "--calibration-out": calibration_out})
     from gansuite.bench.anomaly import run_anomaly_benchmark
 
     if calibration_frames is not None:
@@ -186,6 +190,7 @@ def benchmark_video_sr(
     markdown_out: Path | None,
 ) -> None:
     """Video SR: per-frame PSNR-Y/LPIPS and flicker (warping error against ground-truth optical flow)."""
+    check_report_paths({"--json": json_out, "--markdown": markdown_out})
     import sys
 
     import gansuite.bench.gansuite_models  # noqa: F401  (lets --method name gansuite models)

@@ -66,12 +66,13 @@ def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, 
 @click.option("--edges", "as_edges", is_flag=True,
               help="DRAWING is already an edge map (white 1-pixel lines on black, e.g. Canny), used as is.")
 @click.option("--model", default="sketch_pix2pix", show_default=True, help="Shipped model name or weights file.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file (never DRAWING itself).")
 def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwrite: bool) -> None:
     """Turn a line drawing into a photo-like image with the shipped pix2pix (Isola et al. 2017) generator."""
     from gansuite.apps.sketch import SketchToPhoto
-    from gansuite.io import check_output_path, read_image, rgb_to_gray, write_image
+    from gansuite.io import check_not_input, check_output_path, read_image, rgb_to_gray, write_image
 
+    check_not_input(output, drawing, option="-o", what="drawing")  # not even with --overwrite
     check_output_path(output, overwrite=overwrite)
     image = read_image(drawing, first_frame=True)
     generator = SketchToPhoto.from_pretrained(model)

@@ -154,7 +154,9 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
     return target
 
 
-def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str) -> None:
+def check_not_input(
+    output: str | os.PathLike[str], source: str | os.PathLike[str], *, option: str, what: str = "clip"
+) -> None:
     """Refuses an output that is the input clip, or that lies inside the input's frame folder.
 
     Inputs are never overwritten, and a frame folder holds only its frames: a file written among
@@ -166,6 +168,7 @@ def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[st
         output: The file or folder to be written.
         source: The input: a video or image file, or a folder of frames.
         option: The command-line flag that named `output`, for the message.
+        what: What the input is called in the message ("clip", "drawing", ...).
 
     Raises:
         ConfigError: `output` is `source`, or lies inside the frame folder `source` (naming `option`).
@@ -181,7 +184,7 @@ def check_not_input(output: str | os.PathLike[str], source: str | os.PathLike[st
         )
     if same:
         raise ConfigError(
-            f"{option} {target} is the input clip {clip}, which is never overwritten: choose another output"
+            f"{option} {target} is the input {what} {clip}, which is never overwritten: choose another output"
         )
     if clip.is_dir() and target.resolve().is_relative_to(clip.resolve()):
         raise ConfigError(
@@ -232,6 +235,11 @@ def _create_temp(target: Path) -> Path:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
+        except OSError as error:  # a read-only mount, a folder without write permission, a full inode table
+            raise OutputError(
+                f"{target}: output folder {target.parent} is not writable ({error.strerror or error}); "
+                "choose another output path or fix its permissions"
+            ) from None
         os.close(fd)
         if target.exists():  # keep the permissions of the file being replaced
             os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
@@ -299,7 +307,7 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iter
         The temporary path. The body must write the complete file there.
 
     Raises:
-        OutputError: The folder is missing, `path` is a folder, or the body left no file.
+        OutputError: The folder is missing or not writable, `path` is a folder, or the body left no file.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     target = check_output_path(path, overwrite=overwrite)
@@ -343,7 +351,7 @@ def atomic_write(
         The open file object.
 
     Raises:
-        OutputError: The folder is missing or `path` is a folder.
+        OutputError: The folder is missing or not writable, or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     if mode not in ("wb", "w"):
@@ -368,7 +376,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
         `path` as a `Path`.
 
     Raises:
-        OutputError: The folder is missing or `path` is a folder.
+        OutputError: The folder is missing or not writable, or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     with atomic_write(path, "wb", overwrite=overwrite) as handle:

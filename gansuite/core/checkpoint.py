@@ -157,12 +157,28 @@ def read_weights_metadata(path: str | os.PathLike[str]) -> tuple[NetworkSpec, di
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+        raise CheckpointError(_unreadable_weights_message(path, exc)) from exc
     if "gansuite_spec" not in metadata:
         raise CheckpointError(f"{path} has no gansuite network spec: it was not exported by gansuite")
     spec = _parse_spec(_json_object(metadata["gansuite_spec"], path, "network spec (gansuite_spec)"), path)
     card = _json_object(metadata.get("gansuite_card", "{}"), path, "model card (gansuite_card)")
     return spec, card
+
+
+def _unreadable_weights_message(path: Path, error: BaseException) -> str:
+    """Why `path` is no safetensors file; a `torch.save` file (zip or bare pickle, never unpickled here) is named
+    as such, with the command that turns a training checkpoint into weights."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        head = b""
+    if head == b"PK\x03\x04" or head[:1] == b"\x80":
+        return (
+            f"{path} is a PyTorch (torch.save) file, not gansuite .safetensors weights; a gansuite training checkpoint "
+            f"is exported with `gansuite train export {path} -o {path.stem}.safetensors`"
+        )
+    return f"{path} is not a readable safetensors file ({error})"
 
 
 _MAX_SPEC_NUMBER = 1 << 16

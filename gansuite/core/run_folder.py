@@ -8,6 +8,7 @@
   losses, seed, schedule, recipe, network, data...) are compared with the ones its checkpoint
   recorded; runtime-only ones (device, workers, progress, logging periods) may change.
 - `disk_full_error`: an ``ENOSPC``/``EDQUOT`` while training becomes one line that says so.
+- `check_run_folder`: a run folder that cannot be written is refused before any data is read.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gansuite.core.atomic import output_folder_problem
 from gansuite.errors import ConfigError, OutputError
 
 __all__ = [
-    "LOCK_NAME", "RunLock", "disk_full_error", "disk_full_reported", "is_disk_full", "resume_mismatch",
-    "write_run_config",
+    "LOCK_NAME", "RunLock", "check_run_folder", "disk_full_error", "disk_full_reported", "is_disk_full",
+    "resume_mismatch", "write_run_config",
 ]
 
 LOCK_NAME = "train.lock"
@@ -202,6 +204,18 @@ def disk_full_error(exc: OSError, what: str | os.PathLike[str]) -> OutputError:
         f"disk full: {what} could not be written{room}; free some space and rerun the same command to resume "
         "from the last checkpoint"
     )
+
+
+def check_run_folder(run_dir: str | os.PathLike[str]) -> None:
+    """Refuse a run folder that cannot be written (a read-only mount, no permission, a file on its path),
+    before the data is read and the networks are built.
+
+    Raises:
+        OutputError: naming the folder and why (as ``--out``, the training commands' flag).
+    """
+    problem = output_folder_problem(Path(run_dir), option="--out")
+    if problem is not None:
+        raise OutputError(problem)
 
 
 @contextlib.contextmanager

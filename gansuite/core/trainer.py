@@ -32,7 +32,7 @@ from gansuite.core.losses import CONTENT_LOSSES, ContentLoss, get_adversarial_lo
 from gansuite.core.objectives import discriminator_objective, generator_objective
 from gansuite.core.placement import autocast_for, move_to_device, place_module, training_precision, unwrap
 from gansuite.core.rng import gather_rng_states
-from gansuite.core.run_folder import RunLock, disk_full_reported, write_run_config
+from gansuite.core.run_folder import RunLock, check_run_folder, disk_full_reported, write_run_config
 from gansuite.core.run_log import RunLog
 from gansuite.core.sampling import seeded_loader
 from gansuite.core.trainer_state import check_resume_settings, restore_training_state, write_checkpoint
@@ -210,8 +210,9 @@ class Trainer:
             ConfigError: another trainer uses `run_dir`, or a resume with changed settings.
             CheckpointError: the checkpoint to resume is unreadable or does not fit.
             NonFiniteLossError: `config.max_nonfinite_steps` non-finite steps in a row.
-            OutputError: the disk filled up (one line saying so; rerun to resume).
+            OutputError: `run_dir` cannot be written, or the disk filled up (one line saying so; rerun to resume).
         """
+        check_run_folder(self.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(self.run_dir)
         run_on_main(lock.acquire, self.context, f"{self.run_dir} is in use by another trainer")

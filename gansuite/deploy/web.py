@@ -31,7 +31,9 @@ import numpy as np
 from gansuite._extras import require_extra
 from gansuite.errors import ConfigError, GansuiteError, InputImageError, InputVideoError
 
-__all__ = ["PredictOutput", "UpscaleOutput", "build_app", "predict_upload", "serve", "upscale_upload"]
+__all__ = [
+    "PredictOutput", "UpscaleOutput", "build_app", "check_serve_settings", "predict_upload", "serve", "upscale_upload",
+]
 
 MAX_CLIP_FRAMES = 240
 """Frames read from an uploaded clip (8 s at 30 fps)."""
@@ -309,12 +311,44 @@ def build_app(*, device: str = "auto") -> Any:
     return app
 
 
+def check_serve_settings(*, host: str, port: int, device: str) -> None:
+    """Refuse a device torch cannot use and an address the page cannot listen on, before the app is built.
+
+    Raises:
+        ConfigError: naming ``--device``, ``--host`` or ``--port``.
+    """
+    import errno
+    import socket
+
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: torch sees no CUDA device here; use --device cpu or auto")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"--host {host}: not an address to listen on ({reason}); use 127.0.0.1 or 0.0.0.0") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server: a closed port may be reused
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"--port {port}: {host}:{port} is already in use (another gansuite serve?); choose another --port"
+                ) from None
+            raise ConfigError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})") from None
+
+
 def serve(*, host: str = "127.0.0.1", port: int = 7860, device: str = "auto", open_browser: bool = False) -> None:
     """Start the web page and block until interrupted.
 
     Raises:
+        ConfigError: a device torch cannot use, or an address that cannot be listened on (`check_serve_settings`).
         MissingExtraError: gradio is not installed.
     """
+    check_serve_settings(host=host, port=port, device=device)
     gr = require_extra("web", "gradio", feature="gansuite serve")
     app = build_app(device=device)
     # system fonts only: the page must not fetch anything from the internet

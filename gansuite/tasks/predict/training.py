@@ -23,7 +23,7 @@ from gansuite.core.losses import CONTENT_LOSSES
 from gansuite.core.networks import build_network
 from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
-from gansuite.core.run_folder import disk_full_reported
+from gansuite.core.run_folder import check_run_folder, disk_full_reported
 from gansuite.core.sampling import SeededConcat
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import ConfigError
@@ -162,10 +162,11 @@ def train_predict(
     Raises:
         ConfigError, InputVideoError: unusable data or settings, `out` in use by another trainer, or a
             resume with changed settings.
-        OutputError: the disk filled up.
+        OutputError: `out` cannot be written, or the disk filled up.
         CheckpointError: `init` is unreadable, or fewer than half of the generator's tensors fit it.
     """
     run_dir = Path(out)
+    check_run_folder(run_dir)
     config = recipe.trainer.override(
         device=device, precision=precision, progress=progress, steps=steps, batch_size=batch_size,
         num_workers=num_workers, checkpoint_every=checkpoint_every,

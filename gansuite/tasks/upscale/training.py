@@ -17,7 +17,7 @@ from gansuite.core.checkpoint import load_transferable_weights, load_weights
 from gansuite.core.networks import build_network
 from gansuite.core.rng import seed_everything
 from gansuite.core.run_card import export_run_weights
-from gansuite.core.run_folder import disk_full_reported
+from gansuite.core.run_folder import check_run_folder, disk_full_reported
 from gansuite.core.trainer import Sample, Trainer, TrainerHooks, TrainingResult
 from gansuite.errors import CheckpointError, ConfigError
 from gansuite.tasks.upscale.data import HighResCrops
@@ -92,9 +92,10 @@ def train_upscale(
     Raises:
         ConfigError: bad settings, data of the wrong kind for the recipe, `out` in use by another
             trainer, or a resume with changed settings.
-        OutputError: the disk filled up.
+        OutputError: `out` cannot be written, or the disk filled up.
     """
     run_dir = Path(out)
+    check_run_folder(run_dir)
     config = recipe.trainer.override(
         device=device, precision=precision, progress=progress, steps=steps, batch_size=batch_size,
         num_workers=num_workers, checkpoint_every=checkpoint_every,
