@@ -130,6 +130,24 @@ def test_cli_demo_generate_writes_a_grid(shipped: DigitGenerator, tmp_path) -> N
     assert again.exit_code != 0 and "grid.png" in again.output  # no silent overwrite
 
 
+def test_cli_demo_generate_names_a_model_of_another_application_or_an_unknown_name(tmp_path) -> None:
+    for model, expected in (
+        ("sketch_pix2pix", "--model sketch_pix2pix holds a 'pix2pix-unet' network, not a digit generator"),
+        ("no_such_model", "--model no_such_model: no shipped model of that name (digits_dcgan, sketch_pix2pix)"),
+    ):
+        result = CliRunner().invoke(main, ["demo", "generate", "--model", model, "-o", str(tmp_path / "g.png")])
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines() == [f"Error: {expected} and no such file" if "no_such" in model
+                                                      else f"Error: {expected} ('dcgan-digits')"]
+    from gansuite.io.image import write_image
+
+    write_image(tmp_path / "d.png", np.zeros((16, 16), dtype=np.float32), grayscale=True)
+    result = CliRunner().invoke(main, ["demo", "sketch", str(tmp_path / "d.png"), "--model", "digits_dcgan",
+                                       "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 1 and "not a sketch-to-photo generator ('pix2pix-unet')" in result.output
+    assert not (tmp_path / "g.png").exists()
+
+
 def test_shipped_generator_is_deterministic_per_seed(shipped: DigitGenerator) -> None:
     first = shipped.sample(8, seed=5)
     assert torch.equal(first, shipped.sample(8, seed=5))

@@ -59,3 +59,27 @@ def test_a_command_writing_into_an_unwritable_folder_says_so_in_one_line(
     assert result.exit_code == 1
     assert "internal error" not in result.output
     assert f"output folder {tmp_path} is not writable (Read-only file system)" in result.output
+
+
+def test_outputs_written_after_long_work_are_probed_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """predict-frames -o / --frames-dir and monitor --video into a read-only folder: refused before any prediction."""
+    from _predict_helpers import export_tiny, write_clip_video
+
+    from gansuite.apps.monitor import check_outputs
+    from gansuite.tasks.predict.predictor import FramePredictor
+
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=8)
+    model = export_tiny(tmp_path / "tiny.safetensors")
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    _read_only_folder(blocked, monkeypatch)
+    predicted = []
+    monkeypatch.setattr(FramePredictor, "predict_batch", lambda *args, **kwargs: predicted.append(1))
+    for flag, target in (("-o", blocked / "p.mp4"), ("--frames-dir", blocked / "frames")):
+        result = CliRunner().invoke(main, ["predict-frames", str(clip), "--model", str(model), flag, str(target)])
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"Error: {flag} {target}") and "is not writable (Read-only file system)" in line
+    assert not predicted
+    with pytest.raises(OutputError, match=r"--video .*o\.mp4: output folder .* is not writable"):
+        check_outputs(str(clip), video=blocked / "o.mp4")

@@ -146,6 +146,40 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
         load_exportable(predictor)
 
 
+def test_export_checks_its_output_before_loading_the_model(tmp_path: Path, monkeypatch) -> None:
+    import gansuite.deploy.onnx as onnx_module
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model was loaded before -o was checked")
+
+    monkeypatch.setattr(onnx_module, "load_exportable", never)
+    (tmp_path / "old.onnx").write_bytes(b"earlier export")
+    for out, expected in ((tmp_path / "a.txt", "must end in .onnx"), (tmp_path / "old.onnx", "--overwrite"),
+                          (tmp_path / "missing" / "a.onnx", "does not exist")):
+        result = CliRunner().invoke(main, ["export", "onnx", "--model", "x2", "-o", str(out)])
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert expected in line and str(out.parent if "missing" in str(out) else out) in line
+    assert (tmp_path / "old.onnx").read_bytes() == b"earlier export"
+
+
+def test_a_full_disk_during_export_is_one_line_without_resume_advice(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import gansuite.deploy.onnx as onnx_module
+
+    def full(exportable, path, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(onnx_module, "export_onnx", full)
+    weights = export_tiny(tmp_path / "tiny.safetensors")
+    result = CliRunner().invoke(main, ["export", "onnx", "--model", str(weights), "-o", str(tmp_path / "t.onnx")])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: disk full: {tmp_path / 't.onnx'} could not be written")
+    assert "internal error" not in line and "checkpoint" not in line
+
+
 def test_missing_onnxruntime_names_the_extra(tmp_path: Path, monkeypatch) -> None:
     _, path = _exported(tmp_path, "compact-x4")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)

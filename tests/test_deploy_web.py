@@ -175,3 +175,6 @@ def test_serve_names_a_busy_port_and_an_unknown_host_in_one_line(monkeypatch: py
     assert len(result.output.splitlines()) == 1
     result = _serve(monkeypatch, "--host", "no-such-host.invalid", "--device", "cpu")
     assert result.exit_code == 1 and "--host no-such-host.invalid: not an address to listen on" in result.output
+    result = _serve(monkeypatch, "--host", "::1", "--device", "cpu")  # was 'internal error: InvalidURL' after start
+    assert result.exit_code == 1 and result.output.strip() == (
+        "Error: --host ::1: IPv6 addresses are not supported by the web page; use 127.0.0.1 or 0.0.0.0")

@@ -70,7 +70,7 @@ def check_outputs(source: str, *, video: Path | None = None, report: Path | None
     if video is not None:
         if clip is not None:
             check_not_input(video, clip, option="--video")
-        check_output_path(video, overwrite=overwrite, option="--video")
+        check_output_path(video, overwrite=overwrite, option="--video", writable=True)
     if report is not None:
         if clip is not None:
             check_not_input(report, clip, option="--report")

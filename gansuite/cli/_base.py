@@ -45,6 +45,12 @@ class Group(click.Group):
         except Exception as exc:
             if os.environ.get("GANSUITE_DEBUG"):
                 raise
+            from gansuite.core.run_folder import disk_full_error, is_disk_full
+
+            if is_disk_full(exc):  # outside training (which says how to resume): an export, a video, a report
+                assert isinstance(exc, OSError)
+                error = disk_full_error(exc, exc.filename or "an output", resume=False)
+                raise click.ClickException(str(error)) from None
             message = str(exc).splitlines()[0] if str(exc) else ""
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {message} (set GANSUITE_DEBUG=1 for the traceback)"
@@ -135,18 +141,15 @@ def check_report_paths(paths: dict[str, Path | None]) -> None:
     Raises:
         OutputError: a missing or unwritable folder, a folder given as the file, or one file named by two flags.
     """
-    from gansuite.core.atomic import check_output_path, output_folder_problem
+    from gansuite.core.atomic import check_output_path
     from gansuite.errors import OutputError
 
     given_paths = {flag: path for flag, path in paths.items() if path is not None}
     for flag, path in given_paths.items():
         try:
-            check_output_path(path)
+            check_output_path(path, writable=True)
         except OutputError as exc:
             raise OutputError(f"{flag} {exc}") from None
-        problem = output_folder_problem(path.parent, option=flag)
-        if problem is not None:
-            raise OutputError(f"{flag} {path}: {problem}")
     seen: dict[Path, str] = {}
     for flag, path in given_paths.items():
         first = seen.setdefault(path.resolve(), flag)

@@ -41,7 +41,7 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
               show_default=True, help="Grid image to write (PNG).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
 @click.option("--interpolate", type=click.IntRange(min=2), default=None,
-              help="Write latent interpolation strips of this many digits instead (n // this many rows).")
+              help="Write latent interpolation strips of this many digits instead (n // this many rows, at least one).")
 @click.option("--model", default="digits_dcgan", show_default=True, help="Shipped model name or weights file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, model: str, overwrite: bool) -> None:

@@ -29,8 +29,14 @@ def export_onnx_command(
     model: str, out: Path | None, realism: float | None, opset: int, no_verify: bool, overwrite: bool
 ) -> None:
     """Export an upscaler or next-frame predictor to ONNX: dynamic batch/height/width, card in the metadata."""
+    from gansuite.core.atomic import check_output_path
     from gansuite.deploy.onnx import export_onnx, load_exportable
+    from gansuite.errors import ConfigError
 
+    if out is not None:  # before the model loads; the default name needs the loaded model
+        if out.suffix.lower() != ".onnx":
+            raise ConfigError(f"-o {out}: an ONNX file name must end in .onnx")
+        check_output_path(out, overwrite=overwrite, option="-o", writable=True)
     exportable = load_exportable(model, realism=realism)
     target = out if out is not None else Path(f"{exportable.name}.onnx")
     report = export_onnx(exportable, target, opset=opset, verify=not no_verify, overwrite=overwrite)

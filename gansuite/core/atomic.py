@@ -119,7 +119,9 @@ def terminate_like_interrupt() -> None:
             signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, option: str | None = None) -> Path:
+def check_output_path(
+    path: str | os.PathLike[str], *, overwrite: bool = True, option: str | None = None, writable: bool = False
+) -> Path:
     """Checks that `path` can receive a new file, before any costly work is done.
 
     Args:
@@ -127,12 +129,14 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
         overwrite: Whether an existing file at `path` may be replaced.
         option: The command-line flag that named `path`; given, an existing file is refused with a
             message naming it and `--overwrite` (the flag of every command that replaces outputs).
+        writable: Also probe the folder for write permission (`output_folder_problem`: read-only
+            mounts, ACLs), for outputs written only after long work.
 
     Returns:
         `path` as a `Path`.
 
     Raises:
-        OutputError: The parent folder does not exist, or `path` is a folder.
+        OutputError: The parent folder does not exist or (`writable`) cannot be written, or `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
     target = Path(path)
@@ -151,6 +155,10 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool = True, o
         raise OutputExistsError(
             f"{target}: output file already exists; {_REPLACE_HINT}, or choose another path"
         )
+    if writable:
+        problem = output_folder_problem(parent, option=option or "output path")
+        if problem is not None:
+            raise OutputError(f"{option} {target}: {problem}" if option else f"{target}: {problem}")
     return target
 
 

@@ -191,8 +191,11 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def disk_full_error(exc: OSError, what: str | os.PathLike[str]) -> OutputError:
-    """One-line `OutputError` for a disk that filled up while writing `what`."""
+def disk_full_error(exc: OSError, what: str | os.PathLike[str], *, resume: bool = True) -> OutputError:
+    """One-line `OutputError` for a disk that filled up while writing `what`.
+
+    `resume`: the command resumes from its last checkpoint when rerun (training), which the message says.
+    """
     where = Path(exc.filename) if getattr(exc, "filename", None) else Path(what)
     folder = where if where.is_dir() else where.parent
     try:
@@ -200,9 +203,9 @@ def disk_full_error(exc: OSError, what: str | os.PathLike[str]) -> OutputError:
         room = f" ({free:.0f} MiB free there)"
     except OSError:
         room = ""
+    advice = " to resume from the last checkpoint" if resume else ""
     return OutputError(
-        f"disk full: {what} could not be written{room}; free some space and rerun the same command to resume "
-        "from the last checkpoint"
+        f"disk full: {what} could not be written{room}; free some space and rerun the same command{advice}"
     )
 
 

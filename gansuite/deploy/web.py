@@ -324,6 +324,8 @@ def check_serve_settings(*, host: str, port: int, device: str) -> None:
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {device}: torch sees no CUDA device here; use --device cpu or auto")
+    if ":" in host:  # Gradio builds its page URL as host:port, which an IPv6 literal breaks
+        raise ConfigError(f"--host {host}: IPv6 addresses are not supported by the web page; use 127.0.0.1 or 0.0.0.0")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:

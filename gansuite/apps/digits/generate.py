@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 import gansuite.apps.digits.models  # noqa: F401  (registers "dcgan-digits" for load_weights)
-from gansuite.core import load_weights
+from gansuite.apps._weights import load_app_generator
 from gansuite.errors import ConfigError
 
 __all__ = ["DigitGenerator", "image_grid", "interpolation_strip"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_MODEL = "digits_dcgan"
 
 
@@ -38,10 +36,7 @@ class DigitGenerator:
         Raises:
             CheckpointError: the file is missing, unreadable or not a digit generator.
         """
-        path = Path(name_or_path)
-        if not path.suffix:
-            path = WEIGHTS_DIR / f"{path}.safetensors"
-        return cls(load_weights(path))
+        return cls(load_app_generator(name_or_path, network="dcgan-digits", what="digit generator"))
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int = 0) -> torch.Tensor:

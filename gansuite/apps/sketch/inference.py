@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,13 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import gansuite.apps.sketch.models  # noqa: F401  (registers "pix2pix-unet" for load_weights)
+from gansuite.apps._weights import load_app_generator
 from gansuite.apps.sketch.data import drawing_to_edges
-from gansuite.core import load_weights
 from gansuite.errors import ConfigError
 
 __all__ = ["SketchToPhoto"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_MODEL = "sketch_pix2pix"
 MAX_SIDE = 2048
 
@@ -40,10 +38,7 @@ class SketchToPhoto:
         Raises:
             CheckpointError: the file is missing, unreadable or not a generator.
         """
-        path = Path(name_or_path)
-        if not path.suffix:
-            path = WEIGHTS_DIR / f"{path}.safetensors"
-        return cls(load_weights(path))
+        return cls(load_app_generator(name_or_path, network="pix2pix-unet", what="sketch-to-photo generator"))
 
     @torch.no_grad()
     def from_edges(self, edges: np.ndarray) -> np.ndarray:

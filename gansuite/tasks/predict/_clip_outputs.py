@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gansuite.core.atomic import check_not_input
+from gansuite.core.atomic import check_not_input, output_folder_problem
 from gansuite.errors import ConfigError, OutputError, OutputExistsError
 from gansuite.io.video import write_frames
 
@@ -34,7 +34,7 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
 
     Raises:
         ConfigError: `frames_dir` is the input clip's frame folder or lies inside it.
-        OutputError: `frames_dir` exists and is not a folder.
+        OutputError: `frames_dir` exists and is not a folder, or cannot be written (made).
         OutputExistsError: it holds numbered frames and `overwrite` is False.
     """
     if frames_dir is None:
@@ -42,6 +42,9 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
     if frames_dir.exists() and not frames_dir.is_dir():
         raise OutputError(f"--frames-dir {frames_dir} exists and is not a folder")
     check_not_input(frames_dir, clip, option="--frames-dir")
+    problem = output_folder_problem(frames_dir, option="--frames-dir")
+    if problem is not None:
+        raise OutputError(f"--frames-dir {frames_dir}: {problem}")
     if frames_dir.is_dir() and not overwrite:
         existing = _numbered_frames(frames_dir)
         if existing:

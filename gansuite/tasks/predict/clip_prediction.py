@@ -118,7 +118,7 @@ def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, ove
                 f"-o {output}: cannot write {output.suffix or 'no extension'}; use {', '.join(VIDEO_CODECS)}"
             )
         check_not_input(output, clip, option="-o")
-        check_output_path(output, overwrite=overwrite)
+        check_output_path(output, overwrite=overwrite, option="-o", writable=True)
     check_frames_dir(clip, frames_dir, overwrite)
 
 
