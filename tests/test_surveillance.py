@@ -233,6 +233,13 @@ def test_cli_calibrate_and_monitor_write_lines_video_and_report(tmp_path: Path) 
                                  "--false-alarm-rate", "0.2"])
     assert again.exit_code == 1 and "--out" in again.output and "--overwrite" in again.output, again.output
     assert (tmp_path / "cal.json").read_bytes() == written  # refused before any work, file untouched
+    assert load_calibration(tmp_path / "cal.json").evidence.flow == "dis"
+    farneback = runner.invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "f.json"), "--model", str(model),
+                                     "--patch-size", "8", "--flow", "farneback", "--false-alarm-rate", "0.05"])
+    assert farneback.exit_code == 0, farneback.output
+    with_farneback = load_calibration(tmp_path / "f.json")
+    assert with_farneback.evidence.flow == "farneback"
+    assert with_farneback.means["motion"] != load_calibration(tmp_path / "cal.json").means["motion"]
     np.save(tmp_path / "labels.npy", labels)
     args = ["monitor", str(test / "01"), "--calibration", str(tmp_path / "cal.json"), "--model", str(model),
             "--video", str(tmp_path / "out.mkv"), "--report", str(tmp_path / "report"),

@@ -24,12 +24,14 @@ from gansuite.cli._base import main
 @click.option("--baseline-frames", type=click.IntRange(min=2), help="Slow running baseline time constant (frames).")
 @click.option("--patch-size", type=click.IntRange(min=2), default=32, show_default=True,
               help="Patch side at the model's working resolution.")
+@click.option("--flow", type=click.Choice(["dis", "farneback"]), default="dis", show_default=True,
+              help="Optical flow of the motion term (Farneback: what calibrations made before DIS used).")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help="Folder caching per-clip evidence.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file (otherwise it is refused up front).")
 def calibrate_command(
     normal: tuple[Path, ...], out: Path, model: str, false_alarm_rate: float, features: str, smoothing: int,
-    baseline_frames: int | None, patch_size: int, cache: Path | None, device: str, overwrite: bool,
+    baseline_frames: int | None, patch_size: int, flow: str, cache: Path | None, device: str, overwrite: bool,
 ) -> None:
     """Fix the score normalisation and alert threshold on clips known to be NORMAL (videos or frame folders)."""
     from dataclasses import replace
@@ -46,11 +48,11 @@ def calibrate_command(
         check_not_input(out, clip, option="--out")
         if cache is not None:
             check_not_input(cache, clip, option="--cache")
-    check_output_path(out, overwrite=overwrite, option="--out")
-    predictor = FramePredictor.from_pretrained(model, device=device)
+    check_output_path(out, overwrite=overwrite, option="--out", writable=True)
     causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
-                          baseline_frames=baseline_frames)
-    config = EvidenceConfig(patch_size=patch_size, motion="motion" in causal.features)
+                          baseline_frames=baseline_frames)  # a bad --features is refused before the model loads
+    config = EvidenceConfig(patch_size=patch_size, motion="motion" in causal.features, flow=flow)
+    predictor = FramePredictor.from_pretrained(model, device=device)
     clips = find_clips(list(normal))
     evidence, _ = clips_evidence(predictor, clips, config, cache_dir=cache,
                                  progress=lambda line: click.echo(line, err=True))
