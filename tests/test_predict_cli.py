@@ -118,7 +118,7 @@ def test_an_existing_output_names_the_overwrite_flag_not_a_parameter(clip: Path,
     out.write_bytes(b"old")
     result = _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out))
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
-    assert f"{out}: output file already exists; pass --overwrite" in result.output
+    assert f"-o {out} already exists: pass --overwrite" in result.output
     assert "overwrite=False" not in result.output and "allow overwriting" not in result.output
     assert out.read_bytes() == b"old"
     assert _run(str(clip), "--model", str(model), "--future", "1", "-o", str(out), "--overwrite").exit_code == 0
