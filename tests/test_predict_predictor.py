@@ -18,7 +18,7 @@ from _predict_helpers import (
 )
 
 from gansuite.core.checkpoint import export_weights
-from gansuite.errors import CheckpointError, ConfigError, InputVideoError
+from gansuite.errors import CheckpointError, ConfigError, InputImageError, InputVideoError
 from gansuite.tasks.predict import pretrained
 from gansuite.tasks.predict.clip_prediction import predict_clip_file
 from gansuite.tasks.predict.predictor import FramePredictor, PredictionResult
@@ -174,3 +174,116 @@ def test_predict_clip_file_warns_through_warnings_without_a_callback(tmp_path: P
     lines: list[str] = []
     predict_clip_file(predictor, clip, future=1, output=tmp_path / "q.mp4", on_warning=lines.append)
     assert len(lines) == 1 and lines[0].startswith("the model was trained on gray frames")
+
+
+@pytest.mark.parametrize("future", [0, -1, True, 1.0, "2", None])
+def test_a_future_that_is_not_a_positive_int_is_refused_by_name(future: object) -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    clip = moving_square(3, 20, 26)
+    seen = rf"got {future!r} \({type(future).__name__}\)"
+    with pytest.raises(ConfigError, match=rf"predict_frames: future must be a positive integer.*{seen}"):
+        predictor.predict_frames(clip, future)  # type: ignore[arg-type]
+    batch = torch.from_numpy(clip.transpose(0, 3, 1, 2).copy())[None]
+    with pytest.raises(ConfigError, match=rf"predict_batch: future must be a positive integer.*{seen}"):
+        predictor.predict_batch(batch, future)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=rf"FramePredictor: future must be a positive integer.*{seen}"):
+        predictor(_bgr(), future=future)  # type: ignore[arg-type]
+    assert predictor.predict_frames(clip, np.int64(2)).shape == (2, 20, 26, 3)  # a numpy integer is an integer
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"device": 0}, r"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got 0 \(int\)"),
+        ({"device": None}, r"device must be .* got None \(NoneType\)"),
+        ({"device": "gpu"}, r"device 'gpu' is not a torch device: use auto, cpu, cuda or cuda:N"),
+        ({"working_size": 256}, r"working_size must be None or a \(height, width\) pair of positive integers.*256"),
+        ({"working_size": (16.5, 16)}, r"working_size must be .* got \(16.5, 16\) \(tuple\)"),
+        ({"working_size": (0, 16)}, r"working_size must be .* got \(0, 16\)"),
+        ({"trained_frame_size": "64x64"}, r"trained_frame_size must be .* got '64x64' \(str\)"),
+        ({"max_short_side": "8"}, r"max_short_side must be None or a positive integer \(pixels\), got '8' \(str\)"),
+        ({"max_short_side": 0}, r"max_short_side must be .* got 0 \(int\)"),
+        ({"working_size": (16, 16), "max_short_side": 8},
+         r"give working_size or max_short_side, not both \(got working_size=\(16, 16\), max_short_side=8\)"),
+        ({"batch_size": 0}, r"batch_size must be a positive integer \(windows per forward pass\), got 0 \(int\)"),
+        ({"batch_size": 2.0}, r"batch_size must be .* got 2.0 \(float\)"),
+        ({"copy_model": "no"}, r"copy_model must be True or False, got 'no' \(str\)"),
+    ],
+)
+def test_constructor_settings_are_checked_by_name(settings: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FramePredictor(tiny_model(2, 3), **settings)
+
+
+def test_to_and_from_pretrained_check_their_settings(tmp_path: Path) -> None:
+    predictor = FramePredictor(tiny_model(2, 3), device="cpu")
+    with pytest.raises(ConfigError, match=r"FramePredictor.to: device must be .* got 1.5 \(float\)"):
+        predictor.to(1.5)  # type: ignore[arg-type]
+    path = export_tiny(tmp_path / "m.safetensors", context=2, channels=3)
+    with pytest.raises(ConfigError, match=r"unknown setting batchsize; accepted: device, working_size, max_short_side, "
+                                          r"batch_size, trained_frame_size"):
+        FramePredictor.from_pretrained(path, batchsize=4)
+    with pytest.raises(ConfigError, match="unknown setting copy_model"):
+        FramePredictor.from_pretrained(path, copy_model=True)
+    with pytest.raises(ConfigError, match=r"batch_size must be a positive integer.* got '4' \(str\)"):
+        FramePredictor.from_pretrained(path, device="cpu", batch_size="4")
+    assert FramePredictor.from_pretrained(path, device="cpu", batch_size=np.int64(4)).batch_size == 4
+
+
+def test_integer_frames_are_refused_by_the_float_api_with_the_conversion() -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    clip = moving_square(3, 20, 26)
+    for dtype in (np.uint8, np.uint16, np.int64, np.bool_):
+        frames = (clip * (255 if dtype != np.bool_ else 1)).astype(dtype)
+        with pytest.raises(ConfigError, match=rf"predict_frames: context has dtype {np.dtype(dtype)}; frames must be "
+                                              r"float in \[0, 1\]: convert 8-bit RGB frames with "
+                                              r"x.astype\(np.float32\) / 255"):
+            predictor.predict_frames(frames)
+        batch = torch.from_numpy(frames.transpose(0, 3, 1, 2).copy())[None]
+        with pytest.raises(ConfigError, match=rf"predict_batch: context has dtype {batch.dtype}; frames must be "
+                                              r"float in \[0, 1\]: convert 8-bit frames with x.float\(\) / 255"):
+            predictor.predict_batch(batch)
+    # uint8 frames that happen to lie in 0..1 (a mask) are refused too, not read as floats
+    with pytest.raises(ConfigError, match="has dtype uint8"):
+        predictor.predict_frames((clip > 0.5).astype(np.uint8))
+    # the wrong container names the method to use
+    with pytest.raises(ConfigError, match=r"got Tensor: for an \(N, T, C, H, W\) tensor use predict_batch"):
+        predictor.predict_frames(torch.from_numpy(clip))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"got list: stack a list of \(H, W, C\) frames with np.stack"):
+        predictor.predict_frames(list(clip))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"must be a torch tensor .* got ndarray; .* use predict_frames"):
+        predictor.predict_batch(clip[None])  # type: ignore[arg-type]
+
+
+def test_a_single_image_or_path_is_not_a_sequence_of_frames(tmp_path: Path) -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    image = _bgr()[0]  # (20, 26, 3): 20 'frames' of (26, 3) rows if taken as a sequence
+    with pytest.raises(InputVideoError, match=r"one array of shape \(20, 26, 3\), which is a single image, not frames: "
+                                              r"give a sequence .* of at least 2 frames"):
+        predictor(image)
+    with pytest.raises(InputVideoError, match=r"one array of shape \(20, 26\)"):
+        predictor(image[:, :, 0])
+    for path in (str(tmp_path / "clip.mp4"), tmp_path / "clip.mp4"):
+        with pytest.raises(InputVideoError, match=r"a single path .*clip.mp4.*, not frames: give a sequence .* of at "
+                                                  r"least 2 frames.*predict_frames\(gansuite.io.read_video"):
+            predictor(path)  # type: ignore[arg-type]
+    with pytest.raises(InputVideoError, match="got int, not frames: give a sequence"):
+        predictor(3)  # type: ignore[arg-type]
+    with pytest.raises(InputVideoError, match=r"got a tensor of shape \(3, 3, 20, 26\): .* use predict_batch"):
+        predictor(torch.rand(3, 3, 20, 26))  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"takes uint8 or uint16 OpenCV frames, got float32 frames: .* "
+                                              "use predict_frames"):
+        predictor(list(moving_square(3, 20, 26)))
+    with pytest.raises(InputVideoError, match="got 1 frame; this model needs at least 2"):
+        predictor([image])
+
+
+def test_any_iterable_of_frames_is_accepted() -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    frames = _bgr(frames=4)
+    expected = predictor(frames).frames[0]
+    assert np.array_equal(expected, frames[-1])
+    for given in (tuple(frames), (frame for frame in frames), iter(frames), np.stack(frames)):
+        assert np.array_equal(predictor(given).frames[0], expected)  # type: ignore[arg-type]
+    with pytest.raises(InputVideoError, match="got 1 frame; this model needs at least 2"):
+        predictor(frame for frame in frames[:1])

@@ -11,9 +11,11 @@ model on gray frames sees them replicated.
 from __future__ import annotations
 
 import copy
+import numbers
 import os
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gansuite.core.pixel_range import check_unit_range
-from gansuite.errors import ConfigError, InputVideoError
+from gansuite.errors import ConfigError, InputImageError, InputVideoError
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
 from gansuite.metrics import resolve_device
 from gansuite.tasks.predict.data import target_shape
@@ -54,6 +56,74 @@ class PredictionResult:
     float_frames: np.ndarray
     context_frames: int
     seconds: float
+
+
+_SETTINGS = ("device", "working_size", "max_short_side", "batch_size", "trained_frame_size")
+"""The keyword settings `FramePredictor.from_pretrained` passes on to the constructor."""
+
+
+def _is_integer(value: object) -> bool:
+    """An int (or numpy integer), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _seen(value: object) -> str:
+    """How a message shows a value it refuses: its repr and its type."""
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _frames(count: int) -> str:
+    """'1 frame', 'N frames'."""
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
+def _check_future(future: object, where: str) -> int:
+    """`future` as an int, or a ConfigError naming it, the value seen and what is accepted."""
+    if isinstance(future, numbers.Integral) and not isinstance(future, bool) and int(future) >= 1:
+        return int(future)
+    raise ConfigError(
+        f"{where}: future must be a positive integer, the number of frames to predict; got {_seen(future)}: "
+        "pass e.g. future=1"
+    )
+
+
+def _check_device(device: object, where: str) -> torch.device:
+    """`device` resolved, or a ConfigError naming it (a wrong type here, an unknown or absent device in
+    `resolve_device`)."""
+    if not isinstance(device, str | torch.device):
+        raise ConfigError(
+            f"{where}: device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {_seen(device)}"
+        )
+    return resolve_device(device)
+
+
+def _check_size(name: str, value: object) -> tuple[int, int] | None:
+    """None, or a (height, width) of two positive integers; anything else is a ConfigError naming `name`."""
+    if value is None:
+        return None
+    if isinstance(value, tuple | list) and len(value) == 2 and all(_is_integer(v) and v >= 1 for v in value):
+        return int(value[0]), int(value[1])
+    raise ConfigError(
+        f"FramePredictor: {name} must be None or a (height, width) pair of positive integers, e.g. (256, 256); "
+        f"got {_seen(value)}"
+    )
+
+
+def _check_float_frames(values: np.ndarray | torch.Tensor, where: str) -> None:
+    """Refuses integer (uint8, uint16, ...) and bool frames: the float API takes floats in [0, 1]."""
+    if isinstance(values, torch.Tensor):
+        if values.is_floating_point():
+            return
+        fix = "convert 8-bit frames with x.float() / 255 (16-bit ones with / 65535)"
+    else:
+        if np.issubdtype(values.dtype, np.floating):
+            return
+        fix = (
+            "convert 8-bit RGB frames with x.astype(np.float32) / 255 (16-bit ones with / 65535), OpenCV BGR "
+            "frames with gansuite.io.decode_array(frame).color; or pass uint8/uint16 OpenCV frames to the "
+            "predictor itself, predictor(frames)"
+        )
+    raise ConfigError(f"{where} has dtype {values.dtype}; frames must be float in [0, 1]: {fix}")
 
 
 def _to_channels(frames: torch.Tensor, channels: int) -> torch.Tensor:
@@ -92,8 +162,12 @@ class FramePredictor:
             that was fixed (from the model card; see `input_mismatch`), or None.
 
     Raises:
-        ConfigError: a model without those attributes, `batch_size` < 1, both `working_size` and
-            `max_short_side`, a non-positive size, an unknown device, or CUDA asked for but absent.
+        ConfigError: a model without those attributes; a setting of the wrong type or value, named
+            with the value seen: `device` not a str or `torch.device`, an unknown device or CUDA
+            asked for but absent, `working_size` or `trained_frame_size` not None or a (height,
+            width) pair of positive integers, `max_short_side` not None or a positive integer,
+            `batch_size` not a positive integer, `copy_model` not a bool; or both `working_size`
+            and `max_short_side`.
     """
 
     def __init__(
@@ -109,15 +183,32 @@ class FramePredictor:
     ) -> None:
         if not (hasattr(model, "context_frames") and hasattr(model, "channels")):
             raise ConfigError(f"{type(model).__name__} is not a next-frame predictor (no context_frames/channels)")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        target_shape(1, 1, frame_size=working_size, max_short_side=max_short_side)  # validates the options
-        self.device = resolve_device(device)
+        if not _is_integer(batch_size) or batch_size < 1:
+            raise ConfigError(
+                f"FramePredictor: batch_size must be a positive integer (windows per forward pass), got "
+                f"{_seen(batch_size)}"
+            )
+        if not isinstance(copy_model, bool):
+            raise ConfigError(f"FramePredictor: copy_model must be True or False, got {_seen(copy_model)}")
+        size = _check_size("working_size", working_size)
+        trained = _check_size("trained_frame_size", trained_frame_size)
+        if max_short_side is not None and (not _is_integer(max_short_side) or max_short_side < 1):
+            raise ConfigError(
+                "FramePredictor: max_short_side must be None or a positive integer (pixels), got "
+                f"{_seen(max_short_side)}"
+            )
+        if size is not None and max_short_side is not None:
+            raise ConfigError(
+                f"FramePredictor: give working_size or max_short_side, not both (got working_size={size}, "
+                f"max_short_side={max_short_side}): working_size is the exact size the model runs at, "
+                "max_short_side only caps the short side"
+            )
+        self.device = _check_device(device, "FramePredictor")
         self.model = self._place(copy.deepcopy(model) if copy_model else model)
-        self.working_size = None if working_size is None else (int(working_size[0]), int(working_size[1]))
-        self.max_short_side = max_short_side
-        self.batch_size = batch_size
-        self.trained_frame_size = trained_frame_size
+        self.working_size = size
+        self.max_short_side = None if max_short_side is None else int(max_short_side)
+        self.batch_size = int(batch_size)
+        self.trained_frame_size = trained
         self.name = ""
         self.source: Path | None = None
 
@@ -129,13 +220,22 @@ class FramePredictor:
         `working_size` or `max_short_side` is given, and so does `trained_frame_size`.
 
         Args:
-            name: a shipped name (`SHIPPED_MODELS`) or a file.
-            **settings: `FramePredictor` keyword arguments.
+            name: a shipped name (`SHIPPED_MODELS`) or the path of a file (str or `os.PathLike`).
+            **settings: `FramePredictor` keyword arguments: device, working_size, max_short_side,
+                batch_size, trained_frame_size.
 
         Raises:
-            CheckpointError: the model is missing, unreadable or not a next-frame predictor.
-            ConfigError: bad `settings` (see `FramePredictor`).
+            CheckpointError: `name` is not a str or path, neither a shipped name nor an existing
+                file (the message lists the shipped names), a shipped model missing from this
+                build, or a file that is unreadable or not a next-frame predictor.
+            ConfigError: an unknown setting name, or a bad setting value (see `FramePredictor`).
         """
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:
+            raise ConfigError(
+                f"FramePredictor.from_pretrained: unknown setting {', '.join(unknown)}; accepted: "
+                f"{', '.join(_SETTINGS)} (the loaded model is the predictor's own, so copy_model does not apply)"
+            )
         loaded = load_model(name)
         if "working_size" not in settings and "max_short_side" not in settings:
             frame_size = loaded.card.get("frame_size")
@@ -157,9 +257,10 @@ class FramePredictor:
         """Move the model to `device` in place and return self.
 
         Raises:
-            ConfigError: an unknown device, or CUDA asked for but absent.
+            ConfigError: `device` not a str or `torch.device`, an unknown device, or CUDA asked for
+                but absent.
         """
-        self.device = resolve_device(device)
+        self.device = _check_device(device, "FramePredictor.to")
         self.model = self._place(self.model)
         return self
 
@@ -222,22 +323,30 @@ class FramePredictor:
         """Predict `future` frames after each clip of a batch.
 
         Args:
-            context: (N, T, C, H, W) float in [0, 1] (within 0.5/255), C = 1 or 3, T >= k; the last
-                k frames are used.
-            future: frames to predict, >= 1.
+            context: (N, T, C, H, W) float tensor in [0, 1] (within 0.5/255), C = 1 or 3, T >= k;
+                the last k frames are used.
+            future: frames to predict, a positive int.
 
         Returns:
             (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input.
 
         Raises:
-            ConfigError: wrong layout, too few frames, `future` < 1, or values outside [0, 1] by
-                more than 0.5/255 (0..255 frames must be divided by 255).
+            ConfigError: `context` not a torch tensor, of an integer or bool dtype (uint8 frames
+                must be converted, x.float() / 255), of the wrong layout or with too few frames,
+                or with values outside [0, 1] by more than 0.5/255 (0..255 frames must be divided
+                by 255); `future` not a positive int.
         """
+        future = _check_future(future, "predict_batch")
         k = self.context_frames
-        if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or future < 1:
+        if not isinstance(context, torch.Tensor):
             raise ConfigError(
-                f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames and future >= 1, got "
-                f"{tuple(context.shape)} and future={future}"
+                f"predict_batch: context must be a torch tensor (N, T, C, H, W), got {type(context).__name__}; "
+                "for a (T, H, W, C) numpy clip use predict_frames"
+            )
+        _check_float_frames(context, "predict_batch: context")
+        if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k:
+            raise ConfigError(
+                f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames, got {tuple(context.shape)}"
             )
         check_unit_range(context[:, -k:], "predict_batch: context")
         return self._predict_batch(context, future)
@@ -263,54 +372,97 @@ class FramePredictor:
         """Predict `future` frames after a clip.
 
         Args:
-            context: (T, H, W, C) float in [0, 1] (within 0.5/255), RGB (C = 3) or gray (C = 1), T >= k.
-            future: frames to predict, >= 1.
+            context: (T, H, W, C) float numpy array in [0, 1] (within 0.5/255), RGB (C = 3) or
+                gray (C = 1), T >= k, e.g. `gansuite.io.read_video(path).frames`.
+            future: frames to predict, a positive int.
 
         Returns:
             (future, H, W, C) float32 in [0, 1], same channels as `context`.
 
         Raises:
             InputVideoError: fewer than k frames.
-            ConfigError: wrong layout, `future` < 1, or values outside [0, 1] by more than 0.5/255
-                (0..255 frames must be divided by 255).
+            ConfigError: `context` not a numpy array, of an integer or bool dtype (uint8 frames must
+                be converted, x.astype(np.float32) / 255), of the wrong layout, or with values outside
+                [0, 1] by more than 0.5/255 (0..255 frames must be divided by 255); `future` not a
+                positive int.
         """
+        future = _check_future(future, "predict_frames")
+        if not isinstance(context, np.ndarray):
+            hint = "for an (N, T, C, H, W) tensor use predict_batch" if isinstance(context, torch.Tensor) else (
+                "stack a list of (H, W, C) frames with np.stack(frames)"
+            )
+            raise ConfigError(
+                f"predict_frames: context must be a (T, H, W, C) numpy array, got {type(context).__name__}: {hint}"
+            )
+        _check_float_frames(context, "predict_frames: context")
         if context.ndim != 4 or context.shape[3] not in (1, 3):
             raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
         if context.shape[0] < self.context_frames:
             raise InputVideoError(
-                f"got {context.shape[0]} frames; this model needs at least {self.context_frames} context frames"
+                f"got {_frames(context.shape[0])}; this model needs at least {self.context_frames} context frames"
             )
-        if future < 1:
-            raise ConfigError(f"predict_frames: future must be >= 1, got {future}")
         check_unit_range(context[-self.context_frames :], "predict_frames: context")
         clip = torch.from_numpy(np.ascontiguousarray(context.transpose(0, 3, 1, 2), dtype=np.float32))
         predicted = self._predict_batch(clip[None], future)[0]  # (future, C, H, W)
         return predicted.permute(0, 2, 3, 1).contiguous().numpy()
 
-    def __call__(self, frames: Sequence[np.ndarray], *, future: int = 1) -> PredictionResult:
+    def __call__(self, frames: Iterable[np.ndarray], *, future: int = 1) -> PredictionResult:
         """Predict the frames that follow `frames`.
 
         Args:
-            frames: frames as OpenCV reads them, oldest first: uint8 or uint16, (H, W) or (H, W, 1)
-                gray, or (H, W, 3) BGR (an alpha channel is ignored); at least k of them, of which
-                the last k are used and must have one size.
-            future: frames to predict, >= 1.
+            frames: a sequence of frames as OpenCV reads them, oldest first (a list, tuple,
+                generator or other iterable, or a (T, H, W, C) array): uint8 or uint16, (H, W) or
+                (H, W, 1) gray, or (H, W, 3) BGR (an alpha channel is ignored); at least k of them,
+                of which the last k are used and must have one size. Only the last k are kept while
+                iterating.
+            future: frames to predict, a positive int.
 
         Returns:
             A `PredictionResult` whose `frames` have the dtype (bit depth) and gray/colour layout
             of the first of the k frames used.
 
         Raises:
-            InputVideoError: fewer than k frames, or frames of different sizes.
+            InputVideoError: a single image or path instead of a sequence of frames, something
+                that is not iterable, fewer than k frames, or frames of different sizes.
             InputImageError: a frame of an unsupported dtype or shape, or of too many pixels.
-            ConfigError: `future` < 1.
+            ConfigError: `future` not a positive int.
         """
         started = time.perf_counter()
-        if len(frames) < self.context_frames:
+        future = _check_future(future, "FramePredictor")
+        k = self.context_frames
+        need = f"give a sequence (list, tuple or iterable) of at least {k} frames, oldest first"
+        if isinstance(frames, str | bytes | os.PathLike):
             raise InputVideoError(
-                f"got {len(frames)} frames; this model needs at least {self.context_frames} context frames"
+                f"FramePredictor got a single path {frames!r}, not frames: {need}, e.g. "
+                "[cv2.imread(p, cv2.IMREAD_UNCHANGED) for p in paths]; for a video file use "
+                "predict_frames(gansuite.io.read_video(path).frames)"
             )
-        loaded = [decode_array(frame) for frame in frames[-self.context_frames :]]
+        if isinstance(frames, torch.Tensor):
+            raise InputVideoError(
+                f"FramePredictor takes OpenCV frames (numpy arrays), got a tensor of shape {tuple(frames.shape)}: "
+                "for (N, T, C, H, W) float tensors in [0, 1] use predict_batch"
+            )
+        if isinstance(frames, np.ndarray) and frames.ndim < 4:
+            raise InputVideoError(
+                f"FramePredictor got one array of shape {frames.shape}, which is a single image, not frames: {need} "
+                "(a (T, H, W) stack of gray frames: pass list(array))"
+            )
+        if not isinstance(frames, Iterable):
+            raise InputVideoError(f"FramePredictor got {type(frames).__name__}, not frames: {need}")
+        last: deque[np.ndarray] = deque(maxlen=k)
+        count = 0
+        for frame in frames:
+            last.append(frame)
+            count += 1
+        if count < k:
+            raise InputVideoError(f"got {_frames(count)}; this model needs at least {k} context frames")
+        floating = next((f for f in last if isinstance(f, np.ndarray) and np.issubdtype(f.dtype, np.floating)), None)
+        if floating is not None:
+            raise InputImageError(
+                f"FramePredictor takes uint8 or uint16 OpenCV frames, got {floating.dtype} frames: for float RGB "
+                "frames in [0, 1] use predict_frames(np.stack(frames))"
+            )
+        loaded = [decode_array(frame) for frame in last]
         first = loaded[0]
         if any(image.color.shape != first.color.shape for image in loaded):
             sizes = sorted({f"{image.width}x{image.height}" for image in loaded})
@@ -324,6 +476,5 @@ class FramePredictor:
             for frame in predicted
         ]
         return PredictionResult(
-            frames=arrays, float_frames=predicted, context_frames=self.context_frames,
-            seconds=time.perf_counter() - started,
+            frames=arrays, float_frames=predicted, context_frames=k, seconds=time.perf_counter() - started,
         )
