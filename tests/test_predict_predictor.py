@@ -287,3 +287,11 @@ def test_any_iterable_of_frames_is_accepted() -> None:
         assert np.array_equal(predictor(given).frames[0], expected)  # type: ignore[arg-type]
     with pytest.raises(InputVideoError, match="got 1 frame; this model needs at least 2"):
         predictor(frame for frame in frames[:1])
+
+
+@pytest.mark.parametrize("name", [None, 3, b"natural", ["natural"]])
+def test_from_pretrained_of_a_non_name_lists_the_shipped_names(name: object) -> None:
+    shipped = ", ".join(pretrained.SHIPPED_MODELS)
+    with pytest.raises(CheckpointError, match=rf"model .* \({type(name).__name__}\) is neither a shipped name nor a "
+                                              rf"path: give one of {shipped}, or the path"):
+        FramePredictor.from_pretrained(name)  # type: ignore[arg-type]

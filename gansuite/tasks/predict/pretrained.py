@@ -106,9 +106,16 @@ def load_model(model: str | os.PathLike[str]) -> LoadedModel:
         The `LoadedModel` on the CPU, in eval mode.
 
     Raises:
-        CheckpointError: a shipped model that is not in this build, a name that is neither shipped
-            nor a file, an unreadable file, or a network that is not a next-frame predictor.
+        CheckpointError: `model` is not a str or `os.PathLike` (e.g. None or a number), a shipped
+            model that is not in this build, a name that is neither shipped nor a file (the
+            message lists the shipped names), an unreadable file, or a network that is not a
+            next-frame predictor.
     """
+    if not isinstance(model, str | os.PathLike):
+        raise CheckpointError(
+            f"model {model!r} ({type(model).__name__}) is neither a shipped name nor a path: give one of "
+            f"{', '.join(SHIPPED_MODELS)}, or the path (str or pathlib.Path) of a gansuite .safetensors or .pt file"
+        )
     text = str(model)
     if text in SHIPPED_MODELS:
         path = shipped_weights_path(text)
