@@ -186,3 +186,62 @@ def test_a_gray_fixed_size_model_on_colour_footage_warns_once_and_runs(clip: Pat
     sized = _run(str(clip), "--model", str(colour), "--future", "1", "-o", str(tmp_path / "c.mp4"))
     assert sized.exit_code == 0 and "warning: model colour was trained on 64x64 frames, these are 32x24: it runs " \
         "at 32x24; expect a poor prediction" in sized.stderr
+
+
+@pytest.fixture(scope="module")
+def gray_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gray, with the Moving MNIST recipe in its card: it warns on the colour clip, once the clip is usable."""
+    return export_tiny(tmp_path_factory.mktemp("gray") / "digits.safetensors", context=2, channels=1,
+                       card={"task": "predict", "recipe": "mmnist"})
+
+
+@pytest.mark.parametrize(
+    ("frames", "args", "message"),
+    [
+        (2, ["--evaluate"], "clip has only 2 frames, need at least 3 (2 context + 1)"),
+        (1, [], "clip has only 1 frame, need at least 3 (2 context + 1)"),
+        (10, ["--start", "20"],
+         "--start 20 is past the end of the clip: the clip has 10 frames (0..9); --start can be at most 8"),
+        (10, ["--start", "9"],
+         "--start 9 leaves 1 frame of the 2 context frames the model needs: the clip has 10 frames (0..9); "
+         "--start can be at most 8"),
+        (10, ["--evaluate", "--start", "5", "--future", "4"],
+         "--evaluate from --start 5 needs frames 5..10 (2 context + --future 4), but the clip has 10 frames (0..9): "
+         "use --start 4 or less or --future 3 or less"),
+        (10, ["--evaluate", "--start", "7", "--future", "9"],
+         "--evaluate from --start 7 needs frames 7..17 (2 context + --future 9), but the clip has 10 frames (0..9): "
+         "use --future 1 or less"),
+        (10, ["--evaluate", "--future", "9"],
+         "--evaluate needs windows of 11 frames (2 context + --future 9), but the clip has 10 frames (0..9): use "
+         "--future 8 or less"),
+    ],
+)
+def test_a_bad_clip_is_one_error_line_naming_the_flag_and_the_clip_length(
+    tmp_path: Path, gray_model: Path, frames: int, args: list[str], message: str
+) -> None:
+    clip = write_clip_video(tmp_path / "c.mkv", frames=frames)  # colour: the gray model would warn
+    result = _run(str(clip), "--model", str(gray_model), "--backbones", str(tmp_path / "no-backbones"), *args)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {clip}: {message}"]  # no warning, no LPIPS note
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mkv"]
+
+
+def test_a_negative_start_names_the_flag(clip: Path, model: Path) -> None:
+    result = _run(str(clip), "--model", str(model), "--start", "-1")
+    assert result.exit_code == 2 and "Invalid value for '--start': -1 is not in the range x>=0" in result.output
+
+
+def test_notes_and_warnings_follow_the_checks_and_notes_follow_the_result(
+    tmp_path: Path, gray_model: Path
+) -> None:
+    clip = write_clip_video(tmp_path / "c.mkv", frames=10)
+    result = _run(str(clip), "--model", str(gray_model), "--future", "1", "--evaluate", "--backbones",
+                  str(tmp_path / "no-backbones"), "-o", str(tmp_path / "p.mp4"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("warning: model digits was trained on 64x64 gray frames")
+    assert lines[1] == f"wrote {tmp_path / 'p.mp4'}: 1 predicted frame after frames 8..9 of 10, 32x24 at 10 fps"
+    assert lines[2] == ("evaluated 8 windows of the 10-frame clip, one starting every frame: frames 0..1 predicting 2, "
+                        "through frames 7..8 predicting 9")
+    assert lines[3].startswith("  t+1: PSNR")
+    assert lines[4].startswith("note: lpips reported as null") and len(lines) == 5

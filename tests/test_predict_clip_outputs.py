@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
+import warnings
 from pathlib import Path
 
 import av
@@ -22,6 +24,7 @@ from click.testing import CliRunner
 
 from gansuite.cli import main
 from gansuite.cli._base import lpips_or_note
+from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io.video import read_video
 from gansuite.tasks.predict.clip_prediction import predict_clip_file
 from gansuite.tasks.predict.evaluation import HorizonAccumulator
@@ -96,6 +99,57 @@ def test_truncated_clip_gives_one_warning_line(tmp_path: Path, model: Path) -> N
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "of the 30 frames the container promises" in warnings[0]
+
+
+def test_a_truncated_clip_too_short_for_start_is_one_error_line_that_says_so(tmp_path: Path, model: Path) -> None:
+    clip = tmp_path / "tail.mp4"
+    make_clip(clip, frames=30, audio=False, faststart=True)
+    with av.open(str(clip)) as container:
+        cut = [p.pos for p in container.demux(video=0) if p.size][15]
+    data = bytearray(clip.read_bytes())
+    data[cut:] = bytes(len(data) - cut)
+    clip.write_bytes(bytes(data))
+    result = _run(str(clip), "--model", str(model), "--future", "1", "--start", "25", "-o", str(tmp_path / "p.mp4"))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()  # the reader's warning is in the error, not a line before it
+    assert re.fullmatch(
+        rf"Error: {re.escape(str(clip))}: --start 25 is past the end of the clip: the clip has (\d+) frames "
+        r"\(0\.\.\d+\); --start can be at most \d+ \(reading it: read \1 of the 30 frames the container promises.*\)",
+        line,
+    ), line
+    assert not (tmp_path / "p.mp4").exists()
+
+
+def test_options_are_refused_by_flag_with_the_value(tmp_path: Path, model: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=6)
+    predictor = FramePredictor.from_pretrained(model, device="cpu")
+    cases = [
+        ({"start": -1}, "--start -1: expected the first context frame: 0 or more"),
+        ({"future": 0}, "--future 0: expected frames to predict: a positive integer"),
+        ({"future": 1.5}, "--future 1.5: expected frames to predict"),
+        ({"stride": True, "evaluate": True}, "--stride True: expected frames between evaluated windows"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            predict_clip_file(predictor, clip, output=tmp_path / "p.mp4", **options)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mkv"]
+
+
+def test_library_warnings_come_only_once_the_clip_is_usable(tmp_path: Path) -> None:
+    gray = FramePredictor.from_pretrained(
+        export_tiny(tmp_path / "digits.safetensors", 2, 1, card={"task": "predict", "recipe": "mmnist"}), device="cpu"
+    )
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=4)  # colour at 32x24: the gray 64x64 model warns
+    lines: list[str] = []
+    with pytest.raises(InputVideoError, match="--start 3 leaves 1 frame of the 2 context frames"):
+        predict_clip_file(gray, clip, start=3, output=tmp_path / "p.mp4", on_warning=lines.append)
+    assert lines == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would fail the call before its error
+        with pytest.raises(InputVideoError, match="--evaluate needs windows of 6 frames"):
+            predict_clip_file(gray, clip, future=4, evaluate=True, write_output=False)
+    predict_clip_file(gray, clip, output=tmp_path / "p.mp4", on_warning=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("model digits was trained on 64x64 gray frames")
 
 
 def test_future_bounded_by_memory(tmp_path: Path, model: Path) -> None:

@@ -102,13 +102,26 @@ def given(name: str) -> bool:
     return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
-def lpips_or_note(backbones: Path | None, device: str, min_side: int | None = None) -> Any:
-    """An AlexNet `LPIPSMetric`, or None with a one-line note on stderr when it cannot be used."""
+def lpips_or_note(
+    backbones: Path | None, device: str, min_side: int | None = None, notes: list[str] | None = None
+) -> Any:
+    """An AlexNet `LPIPSMetric`, or None with a one-line note when it cannot be used.
+
+    The note goes to stderr now, or is appended to `notes` (to be printed after the command
+    succeeds, so that an error stays the only line) when that list is given.
+    """
+
+    def note(line: str) -> None:
+        if notes is None:
+            click.echo(line, err=True)
+        else:
+            notes.append(line)
+
     from gansuite.core._backbone_offline import backbone_unreachable
 
     unreachable = backbone_unreachable("alexnet", backbones)  # offline: say so now, not after a failed download
     if unreachable:
-        click.echo(f"note: lpips reported as null: {unreachable}", err=True)
+        note(f"note: lpips reported as null: {unreachable}")
         return None
 
     from gansuite.errors import BackboneNotFoundError
@@ -116,14 +129,13 @@ def lpips_or_note(backbones: Path | None, device: str, min_side: int | None = No
     from gansuite.tasks.predict.evaluation import LPIPS_MIN_SIDE
 
     if min_side is not None and min_side < LPIPS_MIN_SIDE:
-        click.echo(f"note: lpips reported as null: frames are smaller than the {LPIPS_MIN_SIDE} pixels AlexNet needs",
-                   err=True)
+        note(f"note: lpips reported as null: frames are smaller than the {LPIPS_MIN_SIDE} pixels AlexNet needs")
         return None
     try:
         return LPIPSMetric(net="alex", backbones=backbones, device=device)
     except (BackboneNotFoundError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        click.echo(f"note: lpips reported as null: {message}", err=True)
+        note(f"note: lpips reported as null: {message}")
         return None
 
 

@@ -55,17 +55,31 @@ def predict_frames(
         )
     info = probe_video(clip) if evaluate else None
     min_side = min(info.height, info.width) if info is not None else None
+    notes: list[str] = []  # said after success: on a bad clip the error is the only line
     report = predict_clip_file(
         predictor, clip, output=out, future=future, start=start, side_by_side=side_by_side, frames_dir=frames_dir,
-        evaluate=evaluate, stride=stride, lpips=lpips_or_note(backbones, device, min_side) if evaluate else None,
+        evaluate=evaluate, stride=stride,
+        lpips=lpips_or_note(backbones, device, min_side, notes=notes) if evaluate else None,
         overwrite=overwrite, write_output=out is not None or not evaluate,
         on_warning=lambda line: click.echo(f"warning: {line}", err=True),
     )
+    _print_report(report, predictor.name, as_json)
+    for line in notes:
+        click.echo(line, err=True)
+
+
+def _span(first: int, last: int) -> str:
+    """'frames a..b', or 'frame a' for one."""
+    return f"frame {first}" if first == last else f"frames {first}..{last}"
+
+
+def _print_report(report: ClipPredictionReport, model: str, as_json: bool) -> None:
+    """The result on stdout: JSON, or a line per video/evaluation and one per step ahead."""
     if as_json:
         payload: dict[str, Any] = {
             "output": None if report.output is None else str(report.output),
             "frames_dir": None if report.frames_dir is None else str(report.frames_dir),
-            "model": predictor.name, "start": report.start, "context_frames": report.context_frames,
+            "model": model, "start": report.start, "context_frames": report.context_frames,
             "future": report.future, "clip_frames": report.clip_frames, "fps": report.fps,
             "width": report.size[0], "height": report.size[1],
         }
@@ -77,9 +91,10 @@ def predict_frames(
     size = f"{report.size[0]}x{report.size[1]} at {report.fps:g} fps"
     if report.start is not None:
         written = ", ".join(str(path) for path in (report.output, report.frames_dir) if path is not None)
+        context = _span(report.start, report.start + report.context_frames - 1)
         click.echo(
-            f"wrote {written}: {report.future} predicted frames after frames {report.start}.."
-            f"{report.start + report.context_frames - 1} of {report.clip_frames}, {size}"
+            f"wrote {written}: {report.future} predicted frame{'' if report.future == 1 else 's'} after {context} of "
+            f"{report.clip_frames}, {size}"
         )
     if report.per_horizon is not None:
         click.echo(_windows_line(report) + ("" if report.start is not None else f", {size} (no video: -o not given)"))
@@ -111,7 +126,7 @@ def _windows_line(report: ClipPredictionReport) -> str:
 
     def window(first: int) -> str:
         (a, b), (c, d) = report.window_frames(first)
-        return f"frames {a}..{b} predicting {c}..{d}"
+        return f"{_span(a, b)} predicting {c if c == d else f'{c}..{d}'}"
 
     if len(starts) == 1:
         return f"evaluated 1 window of the {report.clip_frames}-frame clip: {window(starts[0])}"

@@ -20,6 +20,7 @@ the prediction written past the clip's end. The clip is read as a stream, once.
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections import deque
@@ -33,7 +34,7 @@ import torch
 
 from gansuite.core.atomic import check_not_input, check_output_path
 from gansuite.errors import ConfigError, InputVideoError
-from gansuite.io.video import VIDEO_CODECS, iter_video_frames, probe_video, write_video
+from gansuite.io.video import VIDEO_CODECS, VideoWarning, iter_video_frames, probe_video, write_video
 from gansuite.metrics import LPIPSMetric
 from gansuite.tasks.predict._clip_outputs import check_frames_dir, check_future_memory, write_frame_folder
 from gansuite.tasks.predict.baselines import flow_extrapolation
@@ -122,6 +123,68 @@ def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, ove
     check_frames_dir(clip, frames_dir, overwrite)
 
 
+def _frames(count: int) -> str:
+    """'1 frame', 'N frames'."""
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
+def _check_options(future: int, stride: int, start: int | None) -> None:
+    """`--future`, `--stride` and `--start`, each refused by name with the value seen and what is accepted."""
+    checks = (
+        ("--future", future, 1, "frames to predict: a positive integer"),
+        ("--stride", stride, 1, "frames between evaluated windows: a positive integer"),
+        ("--start", start, 0, "the first context frame: 0 or more, frames counting from 0"),
+    )
+    for flag, value, least, accepted in checks:
+        if value is None and flag == "--start":
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ConfigError(f"{flag} {value!r}: expected {accepted}")
+
+
+def _check_clip(
+    name: str, count: int, k: int, future: int, start: int | None, evaluate: bool, held: list[str]
+) -> None:
+    """Refuses a clip too short for the model, for `start` or for the evaluation, with the clip's frame count
+    and the largest values that fit; a shortfall the reader warned of (a truncated file) is said in the error."""
+    last = f"the clip has {_frames(count)} (0..{count - 1})" if count else "the clip has no frames"
+    problem = None
+    window = k + future
+    if count < k + 1:
+        problem = f"clip has only {_frames(count)}, need at least {k + 1} ({k} context + 1)"
+    elif start is not None and start >= count:
+        problem = f"--start {start} is past the end of the clip: {last}; --start can be at most {count - k}"
+    elif start is not None and start + k > count:
+        problem = (
+            f"--start {start} leaves {_frames(count - start)} of the {k} context frames the model needs: {last}; "
+            f"--start can be at most {count - k}"
+        )
+    elif evaluate and start is not None and start + window > count:
+        fixes = [f"--start {count - window} or less"] if count >= window else []
+        if count - start - k >= 1:
+            fixes.append(f"--future {count - start - k} or less")
+        problem = (
+            f"--evaluate from --start {start} needs frames {start}..{start + window - 1} ({k} context + --future "
+            f"{future}), but {last}: use {' or '.join(fixes) or f'--start 0 with --future {count - k} or less'}"
+        )
+    elif evaluate and count < window:
+        problem = (
+            f"--evaluate needs windows of {window} frames ({k} context + --future {future}), but {last}: use "
+            f"--future {count - k} or less"
+        )
+    if problem is None:
+        return
+    reader = "".join(f" (reading it: {line.removeprefix(f'{name}: ')})" for line in held)
+    raise InputVideoError(f"{name}: {problem}{reader}")
+
+
+def _warn(line: str, category: type[Warning], on_warning: Callable[[str], None] | None) -> None:
+    if on_warning is None:
+        warnings.warn(line, category, stacklevel=3)
+    else:
+        on_warning(line)
+
+
 def predict_clip_file(
     predictor: FramePredictor,
     clip: str | os.PathLike[str],
@@ -158,20 +221,24 @@ def predict_clip_file(
         on_warning: called with one line for a clip that decodes fewer frames than it promises,
             and one for frames unlike those the model was trained on (`FramePredictor.input_mismatch`:
             a gray model on colour footage, a fixed-size model at another size); None issues
-            them as warnings (`VideoWarning`, `UserWarning`).
+            them as warnings (`VideoWarning`, `UserWarning`). Both come only once the clip has
+            passed its checks (length, `start`, evaluation), so a refused clip gives its error
+            alone; a shortfall the reader found is then said in that error.
 
     Returns:
         A `ClipPredictionReport`.
 
     Raises:
-        InputVideoError: unreadable clip, fewer than k + 1 frames, or too few for `start`/evaluation.
-        ConfigError: bad options or an output equal to the input.
+        InputVideoError: unreadable clip, fewer than k + 1 frames, `start` past the end of the clip or
+            leaving fewer than k context frames, or too few frames for the evaluation's windows; the
+            message names the flag, the clip's frame count and the largest values that fit.
+        ConfigError: `future` or `stride` not a positive int, `start` negative or not an int (each
+            named as its flag, with the value), other bad options, or an output equal to the input.
         OutputError, OutputExistsError: the output cannot be written.
     """
     source = Path(clip)
     k = predictor.context_frames
-    if future < 1 or stride < 1 or (start is not None and start < 0):
-        raise ConfigError(f"--future and --stride must be >= 1 and --start >= 0; got {future}, {stride}, {start}")
+    _check_options(future, stride, start)
     target = (Path(output) if output is not None else default_output(source)) if write_output else None
     folder = Path(frames_dir) if frames_dir is not None else None
     _check_outputs(source, target, folder, overwrite)
@@ -185,7 +252,8 @@ def predict_clip_file(
     scored: list[int] = []
     history: deque[np.ndarray] = deque(maxlen=window_length)
     count = 0
-    for index, frame in enumerate(iter_video_frames(source, on_warning=on_warning)):
+    held: list[str] = []  # the reader's warnings, said after the clip checks pass (or folded into their error)
+    for index, frame in enumerate(iter_video_frames(source, on_warning=held.append)):
         count = index + 1
         last.append(frame)
         if start is not None and start <= index < start + window_length:
@@ -199,31 +267,18 @@ def predict_clip_file(
                     scored += _score(predictor, pending, future, scores)
                     pending.clear()
     name = str(source)
-    mismatch = predictor.input_mismatch(np.stack(last)) if last else None
-    if mismatch is not None:
-        if on_warning is None:
-            warnings.warn(mismatch, stacklevel=2)
-        else:
-            on_warning(mismatch)
-    if count < k + 1:
-        raise InputVideoError(f"{name}: clip has only {count} frames, need at least {k + 1} ({k} context + 1)")
-    if start is not None and start + k > count:
-        raise InputVideoError(f"{name}: --start {start} leaves fewer than {k} context frames (clip has {count})")
+    _check_clip(name, count, k, future, start, evaluate, held)
     if scores is not None:
         if start is not None:
-            if len(chosen) < window_length:
-                raise InputVideoError(
-                    f"{name}: --evaluate from --start {start} needs {window_length} frames ({k} context + {future} "
-                    f"future); the clip has {count}: lower --start or --future"
-                )
             pending = [(start, np.stack(chosen))]
         if pending:
             scored += _score(predictor, pending, future, scores)
-        if not scores.methods():
-            raise InputVideoError(
-                f"{name}: --evaluate needs {window_length} frames ({k} context + {future} future), the clip has "
-                f"{count}: lower --future"
-            )
+    # the clip is usable: now the reader's warnings, then how the frames differ from the model's training ones
+    mismatch = predictor.input_mismatch(np.stack(last))
+    for line in held:
+        _warn(line, VideoWarning, on_warning)
+    if mismatch is not None:
+        _warn(mismatch, UserWarning, on_warning)
     size = (last[-1].shape[1], last[-1].shape[0])
     written_start = None
     if target is not None or folder is not None:  # an evaluation alone predicts nothing past it
