@@ -219,3 +219,22 @@ def test_evaluation_scores_the_clips_own_frames_at_the_reported_windows(
         context, (a, b) = report.window_frames(first)
         assert context == (first, first + 1) and b - a == 2 and b <= report.clip_frames - 1
         np.testing.assert_array_equal(scored, frames[a : b + 1])  # the true frames there, no padding
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=6)
+    one = export_tiny(tmp_path / "one.safetensors", context=1, channels=3)
+    frames = tmp_path / "pngs"
+    first = _run(str(clip), "--model", str(one), "--future", "1", "--frames-dir", str(frames), "-o",
+                 str(tmp_path / "a.mp4"))
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == f"wrote {tmp_path / 'a.mp4'}, {frames}: 1 predicted frame after frame 5 of 6, " \
+                                   "32x24 at 10 fps"
+    again = _run(str(clip), "--model", str(one), "--frames-dir", str(frames), "-o", str(tmp_path / "b.mp4"))
+    assert again.exit_code == 1 and f"--frames-dir {frames} already holds 1 frame (000000.png) of an earlier" in \
+        again.output
+    context = _run(str(clip), "--model", str(one), "--context", "2")
+    assert context.exit_code == 1 and "model one takes 1 context frame; omit --context or pass 1" in context.output
+    start = _run(str(clip), "--model", str(one), "--start", "6")
+    assert start.exit_code == 1 and "--start 6 is past the end of the clip: the clip has 6 frames (0..5); --start " \
+        "can be at most 5" in start.output

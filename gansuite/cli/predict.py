@@ -50,7 +50,8 @@ def predict_frames(
     predictor = FramePredictor.from_pretrained(model, device=device)
     if context is not None and context != predictor.context_frames:
         raise ConfigError(
-            f"--context {context}: model {predictor.name} takes {predictor.context_frames} context frames; "
+            f"--context {context}: model {predictor.name} takes {predictor.context_frames} context "
+            f"frame{'' if predictor.context_frames == 1 else 's'}; "
             f"omit --context or pass {predictor.context_frames}"
         )
     info = probe_video(clip) if evaluate else None

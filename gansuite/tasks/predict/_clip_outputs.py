@@ -49,7 +49,8 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
         existing = _numbered_frames(frames_dir)
         if existing:
             raise OutputExistsError(
-                f"--frames-dir {frames_dir} already holds {len(existing)} frames ({existing[0].name} ...) of an "
+                f"--frames-dir {frames_dir} already holds {len(existing)} frame{'' if len(existing) == 1 else 's'} "
+                f"({existing[0].name}{' ...' if len(existing) > 1 else ''}) of an "
                 "earlier run: pass --overwrite to replace them, or choose an empty folder"
             )
 

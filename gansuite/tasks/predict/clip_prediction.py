@@ -155,9 +155,10 @@ def _check_clip(
     elif start is not None and start >= count:
         problem = f"--start {start} is past the end of the clip: {last}; --start can be at most {count - k}"
     elif start is not None and start + k > count:
+        context = f"{k} context frame{'' if k == 1 else 's'}"
         problem = (
-            f"--start {start} leaves {_frames(count - start)} of the {k} context frames the model needs: {last}; "
-            f"--start can be at most {count - k}"
+            f"--start {start} leaves {_frames(count - start)} of the {context} the model needs: {last}; --start can "
+            f"be at most {count - k}"
         )
     elif evaluate and start is not None and start + window > count:
         fixes = [f"--start {count - window} or less"] if count >= window else []
