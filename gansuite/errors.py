@@ -20,7 +20,13 @@ __all__ = [
     "OutputError",
     "OutputExistsError",
     "UnknownNameError",
+    "count_of",
 ]
+
+
+def count_of(count: int, noun: str) -> str:
+    """A count for a message: `count_of(1, "frame")` is '1 frame', `count_of(3, "frame")` '3 frames'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 class GansuiteError(Exception):

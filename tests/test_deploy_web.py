@@ -101,6 +101,8 @@ def test_predict_shows_last_context_prediction_and_truth_and_the_anomaly_curve(
     assert min(out.curve["anomaly score"]) == 0.0 and max(out.curve["anomaly score"]) == 1.0
     with pytest.raises(InputVideoError, match="at least 5"):
         web.predict_upload(write_video(tmp_path / "short.mkv", frames[:4], 10.0), "ped2", workdir=tmp_path)
+    with pytest.raises(InputVideoError, match=r"one\.mkv: 1 frame; model ped2 needs at least 5"):
+        web.predict_upload(write_video(tmp_path / "one.mkv", frames[:1], 10.0), "ped2", workdir=tmp_path)
     with pytest.raises(InputVideoError, match="no clip"):
         web.predict_upload(None, "ped2")
 

@@ -168,6 +168,16 @@ def test_card_frame_size_bomb_refused(tmp_path: Path) -> None:
     assert "bomb.safetensors: its model card asks for frame_size [20000, 20000]" in result.output
 
 
+def test_card_with_both_working_sizes_is_a_corrupt_card_not_a_user_error(tmp_path: Path) -> None:
+    card = {"task": "predict", "frame_size": [24, 32], "max_short_side": 64}
+    both = export_tiny(tmp_path / "both.safetensors", card=card)
+    clip = write_clip_video(tmp_path / "clip.mkv", frames=6)
+    result = _run(str(clip), "--model", str(both))
+    assert result.exit_code == 1
+    assert "both.safetensors: its model card gives both frame_size [24, 32] and max_short_side 64" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_lpips_note_at_once_when_offline(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("GANSUITE_BACKBONES", raising=False)
     monkeypatch.setenv("TORCH_HOME", "/nonexistent-torch-home")

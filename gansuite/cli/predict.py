@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gansuite.cli._base import finite, lpips_or_note, main
+from gansuite.errors import count_of
 
 if TYPE_CHECKING:
     from gansuite.tasks.predict.clip_prediction import ClipPredictionReport
@@ -50,8 +51,7 @@ def predict_frames(
     predictor = FramePredictor.from_pretrained(model, device=device)
     if context is not None and context != predictor.context_frames:
         raise ConfigError(
-            f"--context {context}: model {predictor.name} takes {predictor.context_frames} context "
-            f"frame{'' if predictor.context_frames == 1 else 's'}; "
+            f"--context {context}: model {predictor.name} takes {count_of(predictor.context_frames, 'context frame')}; "
             f"omit --context or pass {predictor.context_frames}"
         )
     info = probe_video(clip) if evaluate else None
@@ -94,7 +94,7 @@ def _print_report(report: ClipPredictionReport, model: str, as_json: bool) -> No
         written = ", ".join(str(path) for path in (report.output, report.frames_dir) if path is not None)
         context = _span(report.start, report.start + report.context_frames - 1)
         click.echo(
-            f"wrote {written}: {report.future} predicted frame{'' if report.future == 1 else 's'} after {context} of "
+            f"wrote {written}: {count_of(report.future, 'predicted frame')} after {context} of "
             f"{report.clip_frames}, {size}"
         )
     if report.per_horizon is not None:

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from gansuite._extras import require_extra
-from gansuite.errors import ConfigError, GansuiteError, InputImageError, InputVideoError
+from gansuite.errors import ConfigError, GansuiteError, InputImageError, InputVideoError, count_of
 
 __all__ = [
     "PredictOutput", "UpscaleOutput", "build_app", "check_serve_settings", "predict_upload", "serve", "upscale_upload",
@@ -204,7 +204,9 @@ def predict_upload(
         frames = np.repeat(frames, 3, axis=-1)
     k = predictor.context_frames
     if len(frames) < k + 1:
-        raise InputVideoError(f"{Path(path).name}: {len(frames)} frames; model {model} needs at least {k + 1}")
+        raise InputVideoError(
+            f"{Path(path).name}: {count_of(len(frames), 'frame')}; model {model} needs at least {k + 1}"
+        )
     future = min(future, len(frames) - k)
     start = len(frames) - k - future
     context, truth = frames[start : start + k], frames[start + k :]

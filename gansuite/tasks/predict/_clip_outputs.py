@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gansuite.core.atomic import check_not_input, output_folder_problem
-from gansuite.errors import ConfigError, OutputError, OutputExistsError
+from gansuite.errors import ConfigError, OutputError, OutputExistsError, count_of
 from gansuite.io.video import write_frames
 
 __all__ = ["check_frames_dir", "check_future_memory", "write_frame_folder"]
@@ -49,7 +49,7 @@ def check_frames_dir(clip: Path, frames_dir: Path | None, overwrite: bool) -> No
         existing = _numbered_frames(frames_dir)
         if existing:
             raise OutputExistsError(
-                f"--frames-dir {frames_dir} already holds {len(existing)} frame{'' if len(existing) == 1 else 's'} "
+                f"--frames-dir {frames_dir} already holds {count_of(len(existing), 'frame')} "
                 f"({existing[0].name}{' ...' if len(existing) > 1 else ''}) of an "
                 "earlier run: pass --overwrite to replace them, or choose an empty folder"
             )

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from gansuite.core.atomic import check_not_input, check_output_path
-from gansuite.errors import ConfigError, InputVideoError
+from gansuite.errors import ConfigError, InputVideoError, count_of
 from gansuite.io.video import VIDEO_CODECS, VideoWarning, iter_video_frames, probe_video, write_video
 from gansuite.metrics import LPIPSMetric
 from gansuite.tasks.predict._clip_outputs import check_frames_dir, check_future_memory, write_frame_folder
@@ -123,11 +123,6 @@ def _check_outputs(clip: Path, output: Path | None, frames_dir: Path | None, ove
     check_frames_dir(clip, frames_dir, overwrite)
 
 
-def _frames(count: int) -> str:
-    """'1 frame', 'N frames'."""
-    return f"{count} frame{'' if count == 1 else 's'}"
-
-
 def _check_options(future: int, stride: int, start: int | None) -> None:
     """`--future`, `--stride` and `--start`, each refused by name with the value seen and what is accepted."""
     checks = (
@@ -147,18 +142,18 @@ def _check_clip(
 ) -> None:
     """Refuses a clip too short for the model, for `start` or for the evaluation, with the clip's frame count
     and the largest values that fit; a shortfall the reader warned of (a truncated file) is said in the error."""
-    last = f"the clip has {_frames(count)} (0..{count - 1})" if count else "the clip has no frames"
+    last = f"the clip has {count_of(count, 'frame')} (0..{count - 1})" if count else "the clip has no frames"
     problem = None
     window = k + future
     if count < k + 1:
-        problem = f"clip has only {_frames(count)}, need at least {k + 1} ({k} context + 1)"
+        problem = f"clip has only {count_of(count, 'frame')}, need at least {k + 1} ({k} context + 1)"
     elif start is not None and start >= count:
         problem = f"--start {start} is past the end of the clip: {last}; --start can be at most {count - k}"
     elif start is not None and start + k > count:
-        context = f"{k} context frame{'' if k == 1 else 's'}"
+        context = count_of(k, 'context frame')
         problem = (
-            f"--start {start} leaves {_frames(count - start)} of the {context} the model needs: {last}; --start can "
-            f"be at most {count - k}"
+            f"--start {start} leaves {count_of(count - start, 'frame')} of the {context} the model needs: {last}; "
+            f"--start can be at most {count - k}"
         )
     elif evaluate and start is not None and start + window > count:
         fixes = [f"--start {count - window} or less"] if count >= window else []

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gansuite.core.pixel_range import check_unit_range
-from gansuite.errors import ConfigError, InputImageError, InputVideoError
+from gansuite.errors import ConfigError, InputImageError, InputVideoError, count_of
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
 from gansuite.metrics import resolve_device
 from gansuite.tasks.predict.data import target_shape
@@ -70,11 +70,6 @@ def _is_integer(value: object) -> bool:
 def _seen(value: object) -> str:
     """How a message shows a value it refuses: its repr and its type."""
     return f"{value!r} ({type(value).__name__})"
-
-
-def _frames(count: int) -> str:
-    """'1 frame', 'N frames'."""
-    return f"{count} frame{'' if count == 1 else 's'}"
 
 
 def _check_future(future: object, where: str) -> int:
@@ -399,7 +394,8 @@ class FramePredictor:
             raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
         if context.shape[0] < self.context_frames:
             raise InputVideoError(
-                f"got {_frames(context.shape[0])}; this model needs at least {self.context_frames} context frames"
+                f"got {count_of(context.shape[0], 'frame')}; this model needs at least "
+                f"{self.context_frames} context frames"
             )
         check_unit_range(context[-self.context_frames :], "predict_frames: context")
         clip = torch.from_numpy(np.ascontiguousarray(context.transpose(0, 3, 1, 2), dtype=np.float32))
@@ -455,7 +451,7 @@ class FramePredictor:
             last.append(frame)
             count += 1
         if count < k:
-            raise InputVideoError(f"got {_frames(count)}; this model needs at least {k} context frames")
+            raise InputVideoError(f"got {count_of(count, 'frame')}; this model needs at least {k} context frames")
         floating = next((f for f in last if isinstance(f, np.ndarray) and np.issubdtype(f.dtype, np.floating)), None)
         if floating is not None:
             raise InputImageError(

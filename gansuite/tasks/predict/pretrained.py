@@ -173,3 +173,8 @@ def _check_card_sizes(path: Path, card: dict[str, Any]) -> None:
             f"{path}: its model card asks for max_short_side {short!r}; expected null or an integer from 1 to "
             f"{MAX_WORKING_SIDE} (the card is corrupt or not written by gansuite)"
         )
+    if frame_size is not None and short is not None:
+        raise CheckpointError(
+            f"{path}: its model card gives both frame_size {frame_size!r} and max_short_side {short!r}; a model "
+            "works at one of them (the card is corrupt or not written by gansuite)"
+        )
