@@ -105,11 +105,14 @@ def monitor_command(
     from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.bench.manifest import file_sha256
+    from gansuite.core.arguments import check_finite_number
     from gansuite.errors import ConfigError
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
     from gansuite.tasks.predict.predictor import FramePredictor
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
+    if threshold is not None:  # click's float takes nan and inf; refused before the model loads
+        check_finite_number(threshold, "--threshold", advice=", or leave it out for the calibration's")
     check_outputs(source, video=video, report=report, overwrite=overwrite)
     predictor = FramePredictor.from_pretrained(model, device=device)
     if calibration_file is None:
