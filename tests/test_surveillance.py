@@ -418,3 +418,24 @@ def test_monitor_refuses_a_threshold_that_is_not_finite_before_loading_the_model
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: --threshold must be a finite number, got {value}"), lines
     assert "never-loaded" not in result.output
+
+
+def test_the_calibrated_scorer_refuses_a_calibration_made_with_other_weights(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from gansuite.bench.manifest import file_sha256
+
+    first = export_tiny(tmp_path / "a.safetensors", context=2, channels=1)
+    other = export_tiny(tmp_path / "b.safetensors", context=2, channels=1, card={"task": "predict", "note": "b"})
+    renamed = export_tiny(tmp_path / "other" / "a.safetensors", context=2, channels=1,
+                          card={"task": "predict", "note": "b"})  # same name, other weights
+    rng = np.random.default_rng(5)
+    clips = [FrameEvidence(rng.normal(30, 1, 200), rng.normal(20, 2, 200), rng.gamma(2.0, 1.0, 200))]
+    made = replace(calibrate(clips, false_alarm_rate=0.05), model="a", extra={"model_sha256": file_sha256(first)})
+    CalibratedAnomalyScorer(FramePredictor.from_pretrained(first, device="cpu"), made)  # its own model: fine
+    CalibratedAnomalyScorer(FramePredictor(copy_last_model(2, 1), device="cpu"), made)  # a module records no model
+    for path, why in ((other, "it was made with model 'a', the predictor is model 'b'"),
+                      (renamed, f"it was made with weights of sha256 {file_sha256(first)[:12]}..., the predictor's "
+                                f"{renamed} has sha256 {file_sha256(renamed)[:12]}...")):
+        with pytest.raises(ConfigError, match=f"made with other weights than the predictor's: {re.escape(why)}"):
+            CalibratedAnomalyScorer(FramePredictor.from_pretrained(path, device="cpu"), made)

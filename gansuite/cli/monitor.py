@@ -104,10 +104,10 @@ def monitor_command(
     from gansuite.apps.monitor import check_outputs, run_monitor
     from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
-    from gansuite.bench.manifest import file_sha256
     from gansuite.core.arguments import check_finite_number
     from gansuite.errors import ConfigError
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
+    from gansuite.tasks.predict.live import check_calibration_predictor
     from gansuite.tasks.predict.predictor import FramePredictor
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
@@ -122,12 +122,10 @@ def monitor_command(
                               "footage with `gansuite calibrate NORMAL_CLIPS --model ... --out calibration.json`")
         calibration_file = shipped
     calibration = load_calibration(calibration_file)
-    sha = calibration.extra.get("model_sha256")
-    if (calibration.model and predictor.name and calibration.model != predictor.name) or (
-        sha and predictor.source is not None and sha != file_sha256(predictor.source)
-    ):
-        raise ConfigError(f"--calibration {calibration_file} was made with other weights ({calibration.model}) than "
-                          f"--model {model}; pass the model it was made with, or calibrate again")
+    try:
+        check_calibration_predictor(predictor, calibration)  # the check `CalibratedAnomalyScorer` makes, with flags
+    except ConfigError as exc:
+        raise ConfigError(f"--calibration {calibration_file} does not fit --model {model}: {exc}") from None
     truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
