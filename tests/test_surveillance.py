@@ -439,3 +439,27 @@ def test_the_calibrated_scorer_refuses_a_calibration_made_with_other_weights(tmp
                                 f"{renamed} has sha256 {file_sha256(renamed)[:12]}...")):
         with pytest.raises(ConfigError, match=f"made with other weights than the predictor's: {re.escape(why)}"):
             CalibratedAnomalyScorer(FramePredictor.from_pretrained(path, device="cpu"), made)
+
+
+def test_an_unknown_calibration_name_lists_the_shipped_ones_and_names_no_flag(tmp_path: Path) -> None:
+    from gansuite.tasks.predict.calibration import shipped_calibration_names, shipped_calibration_path
+
+    names = shipped_calibration_names()
+    assert names == sorted(n for n in ("mmnist", "natural", "ped2") if shipped_calibration_path(n).is_file())
+    listed = re.escape(", ".join(names) or "none")
+    cases = {
+        "natural": rf"shipped model 'natural' comes without a calibration \(shipped ones: {listed}\); make one",
+        "no-such-camera": rf"calibration 'no-such-camera' does not exist: it is neither a shipped calibration "
+                          rf"\({listed}\) nor an existing file",
+        str(tmp_path): "is a folder, not a calibration file",
+    }
+    for name, expected in cases.items():
+        with pytest.raises(ConfigError, match=expected) as caught:
+            load_calibration(name)
+        assert "--" not in str(caught.value)  # a library message: no command-line flag
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    (tmp_path / "bad.json").write_text("{not json")
+    result = CliRunner().invoke(main, ["monitor", str(tmp_path), "--calibration", str(tmp_path / "bad.json"),
+                                       "--model", str(model)])
+    assert result.exit_code == 1 and f"--calibration: calibration {tmp_path / 'bad.json'} is not readable JSON" in \
+        result.output, result.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import main
+from gansuite.cli._base import given, main
 
 
 @main.command("calibrate")
@@ -121,7 +121,10 @@ def monitor_command(
             raise ConfigError(f"--calibration is needed for model {model} (no shipped calibration): make one on normal "
                               "footage with `gansuite calibrate NORMAL_CLIPS --model ... --out calibration.json`")
         calibration_file = shipped
-    calibration = load_calibration(calibration_file)
+    try:
+        calibration = load_calibration(calibration_file)
+    except ConfigError as exc:  # the library's message names no flag
+        raise ConfigError(f"--calibration: {exc}" if given("calibration_file") else str(exc)) from None
     try:
         check_calibration_predictor(predictor, calibration)  # the check `CalibratedAnomalyScorer` makes, with flags
     except ConfigError as exc:

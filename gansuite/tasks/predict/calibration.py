@@ -49,6 +49,7 @@ __all__ = [
     "calibrate",
     "causal_scores",
     "load_calibration",
+    "shipped_calibration_names",
     "shipped_calibration_path",
 ]
 
@@ -193,29 +194,55 @@ def shipped_calibration_path(name: str) -> Path:
     return Path(__file__).resolve().parents[2] / "weights" / f"predict_{name}_calibration.json"
 
 
+def shipped_calibration_names() -> list[str]:
+    """The shipped predict models whose calibration is in this build (``["ped2"]``), sorted."""
+    folder = shipped_calibration_path("ped2").parent
+    prefix, suffix = "predict_", "_calibration.json"
+    return sorted(p.name[len(prefix) : -len(suffix)] for p in folder.glob(f"{prefix}*{suffix}") if p.is_file())
+
+
 def load_calibration(path: str | os.PathLike[str]) -> AnomalyCalibration:
     """Read a calibration JSON written by `AnomalyCalibration.save`, or a shipped model's by name.
 
     Args:
-        path: a calibration file, or a shipped predict model's name (``"ped2"``) whose
-            calibration ships with it.
+        path: a calibration file, or the name of a shipped predict model whose calibration ships
+            with it (`shipped_calibration_names`: ``"ped2"``); an existing file wins over a name.
 
     Returns:
         The `AnomalyCalibration`.
 
     Raises:
-        ConfigError: missing, unreadable or invalid file.
+        ConfigError: neither an existing file nor a shipped calibration's name (the message lists
+            the shipped names; a shipped model without one, such as ``"natural"``, is said to be
+            one), a folder, an unreadable or non-JSON file, or an invalid calibration.
     """
     file = Path(path)
     if not file.exists() and isinstance(path, str) and shipped_calibration_path(path).is_file():
         file = shipped_calibration_path(path)
+    if file.is_dir():
+        raise ConfigError(f"calibration {file} is a folder, not a calibration file; give the calibration JSON "
+                          "(made by `calibrate` or `gansuite calibrate`) or a shipped name")
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"--calibration {file} does not exist; make one with `gansuite calibrate`") from None
+        raise ConfigError(_missing_calibration_message(path)) from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"--calibration {file} is not readable JSON ({exc})") from None
+        raise ConfigError(f"calibration {file} is not readable JSON ({exc})") from None
     return AnomalyCalibration.from_dict(data, source=str(file))
+
+
+def _missing_calibration_message(path: str | os.PathLike[str]) -> str:
+    """Why `path` names no calibration: the shipped names, and for a shipped model without one, that it has none."""
+    from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
+
+    names = shipped_calibration_names()
+    shipped = f"a shipped calibration ({', '.join(names)})" if names else "a shipped calibration (none in this build)"
+    make = "make one on normal footage with `calibrate` and `AnomalyCalibration.save` (or `gansuite calibrate`)"
+    if str(path) in SHIPPED_MODELS:
+        listed = ", ".join(names) or "none"
+        return f"shipped model {str(path)!r} comes without a calibration (shipped ones: {listed}); {make}"
+    return (f"calibration {str(path)!r} does not exist: it is neither {shipped} nor an existing file; give a "
+            f"calibration JSON, or {make}")
 
 
 class CausalScorer:
