@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -383,3 +384,29 @@ def test_weights_file_loads_and_upscales(tmp_path: Path) -> None:
     assert upscaler.scale == 2 and upscaler.tile_overlap == upscaler.model.receptive_radius
     expected = Upscaler(tiny_generator("compact", 2, seed=3), device="cpu")(random_array(4, 4)).image.color
     np.testing.assert_array_equal(upscaler(random_array(4, 4)).image.color, expected)
+
+
+def test_tile_overlap_and_outscale_of_a_wrong_type_or_value_are_refused_naming_the_argument(tmp_path: Path) -> None:
+    model = MODELS[2]
+    overlap = "tile_overlap: --tile-overlap must be >= 0, a whole number of input pixels, got "
+    for bad in (True, False, 2.5, 4.0, float("nan"), float("inf"), "8", -1):
+        expected = overlap + re.escape(repr(bad))
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler(model, device="cpu", tile_overlap=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):  # before the file is looked at (or its radius probed)
+            Upscaler.from_file(tmp_path / "never-read.pth", device="cpu", tile_overlap=bad)
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler.from_pretrained(tmp_path / "never-read.safetensors", device="cpu", tile_overlap=bad)
+    for bad in (True, "2", float("nan"), float("inf"), -float("inf"), -2, 0, 17):
+        expected = rf"outscale: --outscale must be in \(0, 16\], got {re.escape(repr(bad))}"
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler(model, device="cpu", outscale=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler.from_pretrained(tmp_path / "never-read.safetensors", device="cpu", outscale=bad)
+    with pytest.raises(ConfigError, match=r"got '8' \(a str\); give an int"):
+        Upscaler(model, device="cpu", tile_overlap="8")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"got True \(a bool\); give a finite number"):
+        Upscaler(model, device="cpu", outscale=True)  # type: ignore[arg-type]
+    upscaler = Upscaler(model, device="cpu", tile_overlap=np.int64(3), outscale=np.float32(2.5))
+    assert upscaler.tile_overlap == 3 and type(upscaler.tile_overlap) is int
+    assert upscaler.outscale == 2.5 and type(upscaler.outscale) is float

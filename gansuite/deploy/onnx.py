@@ -334,8 +334,11 @@ def onnx_upscaler(
     Raises:
         CheckpointError, ConfigError, MissingExtraError: as `cached_onnx_upscaler` and `OnnxUpscaleModel`.
     """
+    from gansuite.tasks.upscale.settings import check_outscale, check_tile_overlap
     from gansuite.tasks.upscale.upscaler import Upscaler
 
+    check_tile_overlap(settings.get("tile_overlap"))  # before a model is exported to the cache
+    check_outscale(settings.get("outscale"))
     if settings.get("device", "auto") == "auto":
         settings["device"] = "cpu"
     if world_size > 1 and rank != 0:

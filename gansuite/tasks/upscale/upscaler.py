@@ -33,6 +33,8 @@ from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.settings import (
     auto_tile_size,
+    check_outscale,
+    check_tile_overlap,
     interpolate_weights,
     load_blended_weights,
     resolve_device,
@@ -82,20 +84,22 @@ class Upscaler:
         precision: "auto" (fp16 on CUDA, bf16 where fp16 is unsupported; fp32 on CPU), "fp32",
             "fp16" or "bf16".
         tile: "auto" (from free memory), 0 (no tiling) or a tile side in input pixels.
-        tile_overlap: context pixels around each tile; None uses the model's receptive radius,
+        tile_overlap: context pixels around each tile, an int >= 0; None uses the model's receptive radius,
             which makes tiled output equal the untiled one (for third-party files: the probed
             effective radius, beyond which one pixel moves the output by < 1/1024), with a
             4-pixel blending band.
-        outscale: final scale after the network, in (0, 16] (a MATLAB-bicubic resize of the
-            network's output), or None.
+        outscale: final scale after the network, a number in (0, 16] (a MATLAB-bicubic resize of
+            the network's output), or None.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad, device or memory-format change); False hands the
             module over to the upscaler.
 
     Raises:
-        ConfigError: a bad `tile`, a negative `tile_overlap`, `outscale` outside (0, 16], an
-            unknown or absent device, an unknown precision or one the device or model lacks, or
-            a non-torch model with a device other than the CPU or a precision other than fp32.
+        ConfigError: a bad `tile`; a `tile_overlap` that is not an int >= 0 (a bool, a float such
+            as 2.5, NaN or inf, a string, a negative number); an `outscale` that is not a number in
+            (0, 16] (a bool, a string, NaN, inf, 0 or less); an unknown or absent device, an
+            unknown precision or one the device or model lacks, or a non-torch model with a device
+            other than the CPU or a precision other than fp32.
     """
 
     def __init__(
@@ -114,10 +118,8 @@ class Upscaler:
         self.dtype = self._resolve_precision(precision, model)
         if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
             raise ConfigError(f"--tile must be auto, 0 or a positive size, got {tile!r}")
-        if tile_overlap is not None and tile_overlap < 0:
-            raise ConfigError(f"--tile-overlap must be >= 0, got {tile_overlap}")
-        if outscale is not None and not 0 < outscale <= 16:
-            raise ConfigError(f"--outscale must be in (0, 16], got {outscale}")
+        tile_overlap = check_tile_overlap(tile_overlap)
+        outscale = check_outscale(outscale)
         self.scale = int(model.scale)
         self.tile = tile
         self.tile_overlap = int(model.receptive_radius) if tile_overlap is None else tile_overlap
@@ -189,6 +191,8 @@ class Upscaler:
             CheckpointError: a missing or unusable model file.
             NotAvailableError: a third-party file without the optional spandrel package.
         """
+        check_tile_overlap(settings.get("tile_overlap"))  # before any model is loaded
+        check_outscale(settings.get("outscale"))
         if realism is None and denoise is None:
             path = resolve_model_path(name)
             if not is_gansuite_weights(path):
@@ -220,11 +224,10 @@ class Upscaler:
         from gansuite.metrics.perceptual import resolve_device
         from gansuite.tasks.upscale.model_files import load_model_file
 
-        overlap = settings.get("tile_overlap")
+        overlap = check_tile_overlap(settings.get("tile_overlap"))  # before the file is read and probed
+        check_outscale(settings.get("outscale"))
         probe_device = resolve_device(settings.get("device", "auto"))  # type: ignore[arg-type]
-        model = load_model_file(
-            path, probe_device=probe_device, receptive_radius=overlap if isinstance(overlap, int) else None
-        )
+        model = load_model_file(path, probe_device=probe_device, receptive_radius=overlap)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
 
     def _resolve_precision(
