@@ -410,3 +410,23 @@ def test_tile_overlap_and_outscale_of_a_wrong_type_or_value_are_refused_naming_t
     upscaler = Upscaler(model, device="cpu", tile_overlap=np.int64(3), outscale=np.float32(2.5))
     assert upscaler.tile_overlap == 3 and type(upscaler.tile_overlap) is int
     assert upscaler.outscale == 2.5 and type(upscaler.outscale) is float
+
+
+def test_a_tensor_of_another_dtype_is_refused_naming_the_dtype_and_the_conversion() -> None:
+    upscaler = Upscaler(MODELS[2], device="cpu", tile=0)
+    floats = re.escape("(float16, bfloat16, float32 or float64)")
+    with pytest.raises(ConfigError, match=rf"float RGB in \[0, 1\] {floats}, got dtype torch.uint8 of shape "
+                       r"\(3, 7, 9\); for 8-bit pixels divide by 255: image.float\(\) / 255"):
+        upscaler(torch.zeros(3, 7, 9, dtype=torch.uint8))
+    with pytest.raises(ConfigError, match=r"got dtype torch.int64 of shape \(1, 3, 7, 9\); convert it to float pixels"):
+        upscaler(torch.zeros(1, 3, 7, 9, dtype=torch.int64))
+    with pytest.raises(ConfigError, match=rf"float in \[0, 1\] {floats}, got \(2, 3, 7, 9\) torch.uint16; for 16-bit "
+                       r"pixels divide by 65535: images.float\(\) / 65535"):
+        upscaler.upscale_tensor(torch.zeros(2, 3, 7, 9, dtype=torch.uint16))
+    with pytest.raises(ConfigError, match=r"got \(1, 3, 7, 9\) torch.bool; convert it"):
+        upscaler.upscale_tensor(torch.zeros(1, 3, 7, 9, dtype=torch.bool))
+    with pytest.raises(ConfigError, match=r"got ndarray; give a torch tensor \(torch.from_numpy"):
+        upscaler.upscale_tensor(np.zeros((1, 3, 7, 9), np.float32))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"frame 0: expected \(H, W, 1\|3\) float in \[0, 1\], got \(7, 9, 3\) uint8; "
+                       r"for 8-bit pixels divide by 255: frame.astype\(np.float32\) / 255"):
+        list(upscaler.upscale_frames([random_array(7, 9)]))

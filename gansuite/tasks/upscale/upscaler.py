@@ -28,7 +28,7 @@ from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.tasks.upscale._engine import run_model_tile, tiled_with_retry
-from gansuite.tasks.upscale.inputs import as_loaded_image, frame_batches
+from gansuite.tasks.upscale.inputs import FLOAT_DTYPES, as_loaded_image, dtype_advice, frame_batches
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.settings import (
@@ -253,8 +253,9 @@ class Upscaler:
 
         Raises:
             ConfigError: a tensor that holds more than one image, is not (3, H, W) /
-                (1, 3, H, W) floating point or has values outside [0, 1] by more than 0.5/255
-                (0..255 images must be divided by 255), or an input of another type.
+                (1, 3, H, W) or not floating point (the message names the dtype seen) or has
+                values outside [0, 1] by more than 0.5/255 (0..255 images must be divided by
+                255), or an input of another type.
             InputImageError: a numpy array of an unsupported dtype or shape, or of more than
                 `gansuite.io.image.DEFAULT_MAX_PIXELS` pixels.
         """
@@ -307,7 +308,8 @@ class Upscaler:
             the input's dtype and device.
 
         Raises:
-            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1, or
+            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1 (the
+                message names the shape and dtype seen, and for uint8/uint16 how to convert), or
                 values outside [0, 1] by more than 0.5/255 (0..255 images must be divided by 255).
         """
         if (
@@ -318,9 +320,11 @@ class Upscaler:
             or images.shape[0] == 0
             or min(images.shape[-2:]) == 0
         ):
-            got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-            dtype = getattr(images, "dtype", "")
-            raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1], got {got} {dtype}")
+            if isinstance(images, torch.Tensor):
+                got = f"{tuple(images.shape)} {images.dtype}{dtype_advice(images.dtype, 'images')}"
+            else:
+                got = f"{type(images).__name__}; give a torch tensor (torch.from_numpy for an array)"
+            raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1] ({FLOAT_DTYPES}), got {got}")
         check_unit_range(images, "upscale_tensor: images")
         return self._upscale_batch(images, on_tile)
 
