@@ -430,3 +430,17 @@ def test_a_tensor_of_another_dtype_is_refused_naming_the_dtype_and_the_conversio
     with pytest.raises(ConfigError, match=r"frame 0: expected \(H, W, 1\|3\) float in \[0, 1\], got \(7, 9, 3\) uint8; "
                        r"for 8-bit pixels divide by 255: frame.astype\(np.float32\) / 255"):
         list(upscaler.upscale_frames([random_array(7, 9)]))
+
+
+def test_a_folder_given_as_the_model_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    from gansuite.tasks.upscale.pretrained import load_upscale_weights
+
+    folder = tmp_path / "run"
+    export_tiny(folder / "generator.safetensors", "compact", 2)
+    plain = tmp_path / "weights.safetensors"  # a folder with a model file's name
+    plain.mkdir()
+    for path, held in ((folder, r" \(it holds generator.safetensors\)"), (plain, "")):
+        for load in (Upscaler.from_pretrained, Upscaler.from_file, load_weights, load_upscale_weights):
+            with pytest.raises(CheckpointError, match=rf"file {re.escape(str(path))} is a folder, not a file{held}; "
+                               "give the (model|weights) file itself"):
+                load(path)  # type: ignore[operator]

@@ -40,6 +40,7 @@ from torch import nn
 
 from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
+from gansuite.core.checkpoint import missing_file_error
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
 from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
 
@@ -133,6 +134,8 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
         return ExportableModel(module=loaded.module, kind="predict", name=loaded.name, source=loaded.path,
                                card=dict(loaded.card))
     path = Path(text)
+    if path.is_dir():
+        raise missing_file_error(path, "model file")
     if not path.is_file():
         names = ", ".join([*sorted(SHIPPED_WEIGHTS), *SHIPPED_MODELS])
         raise CheckpointError(f"--model {text!r} is neither a shipped model ({names}) nor an existing file")

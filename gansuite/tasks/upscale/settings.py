@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import read_weights_metadata
+from gansuite.core.checkpoint import missing_file_error, read_weights_metadata
 from gansuite.errors import CheckpointError, ConfigError
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.preflight import available_memory
@@ -200,7 +200,8 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     """The file of a shipped model name ("x4", "x4-real", ...) or an existing path.
 
     Raises:
-        CheckpointError: a shipped name whose file this build lacks, or neither a name nor a file.
+        CheckpointError: a shipped name whose file this build lacks, a folder (named as one), or
+            neither a name nor a file.
     """
     if str(model) in SHIPPED_WEIGHTS:
         path = shipped_weights_path(str(model))
@@ -208,6 +209,8 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
             raise CheckpointError(f"shipped model {model!r} is not included in this build ({path.name} is missing)")
         return path
     path = Path(model)
+    if path.is_dir():
+        raise missing_file_error(path, "model file")
     if not path.is_file():
         present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
         raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")
