@@ -8,6 +8,7 @@ for a run of frames (unpredictable, and local: a small share of the frame).
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -354,3 +355,111 @@ def test_calibrate_never_writes_over_or_into_its_normal_footage(tmp_path: Path) 
         result = runner.invoke(main, ["calibrate", *args, "--model", str(model), "--patch-size", "8"])
         assert result.exit_code == 1 and message in result.output, result.output
     assert clip.read_bytes() == before and sorted(p.name for p in normal.iterdir()) == ["01", "02", "03"]
+
+
+_NOT_FINITE = (float("nan"), float("inf"), -float("inf"), True, "2.0")
+
+
+def test_scorers_refuse_a_threshold_that_is_not_a_finite_number(predictor: FramePredictor,
+                                                                calibration: AnomalyCalibration) -> None:
+    from gansuite.tasks.predict.calibration import CausalScorer
+
+    for bad in _NOT_FINITE:
+        expected = rf"threshold must be a finite number, got {re.escape(repr(bad))}"
+        with pytest.raises(ConfigError, match=expected):
+            CalibratedAnomalyScorer(predictor, calibration, threshold=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):
+            CausalScorer(calibration, threshold=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):
+            causal_scores(calibration, clip_evidence(predictor, _clip(6, 1)[0], _EVIDENCE), threshold=bad)
+    for good in (2, np.float32(1.5), -0.5):
+        assert CalibratedAnomalyScorer(predictor, calibration, threshold=good).threshold == float(good)
+    assert CalibratedAnomalyScorer(predictor, calibration).threshold == calibration.threshold
+    with pytest.raises(ConfigError, match="the calibration's threshold is NaN"):
+        CausalScorer(AnomalyCalibration(**{**calibration.__dict__, "threshold": float("nan")}))
+
+
+def test_a_calibration_file_with_a_threshold_that_is_not_finite_is_refused(calibration: AnomalyCalibration,
+                                                                             tmp_path: Path) -> None:
+    for value in ("NaN", "Infinity"):  # what json.dumps writes for them, and json.loads reads back
+        text = json.dumps(calibration.to_dict()).replace(f'"threshold": {calibration.threshold!r}',
+                                                         f'"threshold": {value}')
+        (tmp_path / "cal.json").write_text(text)
+        with pytest.raises(ConfigError, match=r"cal\.json: the threshold is (nan|inf), not a finite number"):
+            load_calibration(tmp_path / "cal.json")
+
+
+def test_windows_that_are_not_whole_frame_counts_are_refused_naming_the_argument(predictor: FramePredictor) -> None:
+    for bad in (True, 2.5, 3.0, float("nan"), "4", 1, 0, -3):
+        with pytest.raises(ConfigError, match=rf"window must be an integer >= 2 frames, got {re.escape(repr(bad))}"):
+            StreamingAnomalyScorer(predictor, window=bad)  # type: ignore[arg-type]
+    assert StreamingAnomalyScorer(predictor, window=np.int64(5)).window == 5
+    for bad in (True, 1.5, float("nan"), "2", 0):
+        with pytest.raises(ConfigError, match=rf"smoothing must be an integer >= 1 frames, got {re.escape(repr(bad))}"):
+            CausalConfig(smoothing=bad)  # type: ignore[arg-type]
+    for bad in (True, 8.0, float("inf"), "8", 1):
+        expected = rf"baseline_frames must be an integer >= 2 frames, got {re.escape(repr(bad))}"
+        with pytest.raises(ConfigError, match=expected):
+            CausalConfig(baseline_frames=bad)  # type: ignore[arg-type]
+    numpy_ints = CausalConfig(smoothing=np.int32(3), baseline_frames=np.int64(9))  # type: ignore[arg-type]
+    assert numpy_ints == CausalConfig(smoothing=3, baseline_frames=9)
+    rng = np.random.default_rng(4)
+    clips = [FrameEvidence(rng.normal(30, 1, 200), rng.normal(20, 2, 200), rng.gamma(2.0, 1.0, 200))]
+    for bad in (float("nan"), True, "0.01"):
+        with pytest.raises(ConfigError, match=rf"false_alarm_rate must be a finite number, got {re.escape(repr(bad))}"):
+            calibrate(clips, false_alarm_rate=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_monitor_refuses_a_threshold_that_is_not_finite_before_loading_the_model(tmp_path: Path, value: str) -> None:
+    missing = tmp_path / "never-loaded.safetensors"  # loading it would fail with another message
+    result = CliRunner().invoke(main, ["monitor", str(tmp_path), "--model", str(missing), f"--threshold={value}"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: --threshold must be a finite number, got {value}"), lines
+    assert "never-loaded" not in result.output
+
+
+def test_the_calibrated_scorer_refuses_a_calibration_made_with_other_weights(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from gansuite.bench.manifest import file_sha256
+
+    first = export_tiny(tmp_path / "a.safetensors", context=2, channels=1)
+    other = export_tiny(tmp_path / "b.safetensors", context=2, channels=1, card={"task": "predict", "note": "b"})
+    renamed = export_tiny(tmp_path / "other" / "a.safetensors", context=2, channels=1,
+                          card={"task": "predict", "note": "b"})  # same name, other weights
+    rng = np.random.default_rng(5)
+    clips = [FrameEvidence(rng.normal(30, 1, 200), rng.normal(20, 2, 200), rng.gamma(2.0, 1.0, 200))]
+    made = replace(calibrate(clips, false_alarm_rate=0.05), model="a", extra={"model_sha256": file_sha256(first)})
+    CalibratedAnomalyScorer(FramePredictor.from_pretrained(first, device="cpu"), made)  # its own model: fine
+    CalibratedAnomalyScorer(FramePredictor(copy_last_model(2, 1), device="cpu"), made)  # a module records no model
+    for path, why in ((other, "it was made with model 'a', the predictor is model 'b'"),
+                      (renamed, f"it was made with weights of sha256 {file_sha256(first)[:12]}..., the predictor's "
+                                f"{renamed} has sha256 {file_sha256(renamed)[:12]}...")):
+        with pytest.raises(ConfigError, match=f"made with other weights than the predictor's: {re.escape(why)}"):
+            CalibratedAnomalyScorer(FramePredictor.from_pretrained(path, device="cpu"), made)
+
+
+def test_an_unknown_calibration_name_lists_the_shipped_ones_and_names_no_flag(tmp_path: Path) -> None:
+    from gansuite.tasks.predict.calibration import shipped_calibration_names, shipped_calibration_path
+
+    names = shipped_calibration_names()
+    assert names == sorted(n for n in ("mmnist", "natural", "ped2") if shipped_calibration_path(n).is_file())
+    listed = re.escape(", ".join(names) or "none")
+    cases = {
+        "natural": rf"shipped model 'natural' comes without a calibration \(shipped ones: {listed}\); make one",
+        "no-such-camera": rf"calibration 'no-such-camera' does not exist: it is neither a shipped calibration "
+                          rf"\({listed}\) nor an existing file",
+        str(tmp_path): "is a folder, not a calibration file",
+    }
+    for name, expected in cases.items():
+        with pytest.raises(ConfigError, match=expected) as caught:
+            load_calibration(name)
+        assert "--" not in str(caught.value)  # a library message: no command-line flag
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    (tmp_path / "bad.json").write_text("{not json")
+    result = CliRunner().invoke(main, ["monitor", str(tmp_path), "--calibration", str(tmp_path / "bad.json"),
+                                       "--model", str(model)])
+    assert result.exit_code == 1 and f"--calibration: calibration {tmp_path / 'bad.json'} is not readable JSON" in \
+        result.output, result.output

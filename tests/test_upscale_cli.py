@@ -336,3 +336,14 @@ def test_a_folder_says_which_videos_and_animations_it_leaves_out(tmp_path: Path,
     assert (folder / "photo_x4.png").is_file() and not list(folder.glob("clip_x4*"))
     with pytest.warns(FolderSkipWarning, match="not taken from a folder"):
         assert expand_inputs([folder]) == [folder.resolve() / "photo.png"]
+
+
+def test_a_folder_given_as_the_model_is_one_error_line_naming_it(tmp_path: Path, model: Path) -> None:
+    source = _write(tmp_path / "photo.png", random_array(6, 10, 3))
+    for args in ((), ("--scale", "4"), ("--engine", "onnxruntime")):
+        result = _upscale(source, "--model", model.parent, *args)  # the folder the model file is in
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert lines == [f"Error: model file {model.parent} is a folder, not a file (it holds {model.name}); give the "
+                         "model file itself"], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "photo.png"]  # nothing written

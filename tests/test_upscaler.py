@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -383,3 +384,63 @@ def test_weights_file_loads_and_upscales(tmp_path: Path) -> None:
     assert upscaler.scale == 2 and upscaler.tile_overlap == upscaler.model.receptive_radius
     expected = Upscaler(tiny_generator("compact", 2, seed=3), device="cpu")(random_array(4, 4)).image.color
     np.testing.assert_array_equal(upscaler(random_array(4, 4)).image.color, expected)
+
+
+def test_tile_overlap_and_outscale_of_a_wrong_type_or_value_are_refused_naming_the_argument(tmp_path: Path) -> None:
+    model = MODELS[2]
+    overlap = "tile_overlap: --tile-overlap must be >= 0, a whole number of input pixels, got "
+    for bad in (True, False, 2.5, 4.0, float("nan"), float("inf"), "8", -1):
+        expected = overlap + re.escape(repr(bad))
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler(model, device="cpu", tile_overlap=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):  # before the file is looked at (or its radius probed)
+            Upscaler.from_file(tmp_path / "never-read.pth", device="cpu", tile_overlap=bad)
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler.from_pretrained(tmp_path / "never-read.safetensors", device="cpu", tile_overlap=bad)
+    for bad in (True, "2", float("nan"), float("inf"), -float("inf"), -2, 0, 17):
+        expected = rf"outscale: --outscale must be in \(0, 16\], got {re.escape(repr(bad))}"
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler(model, device="cpu", outscale=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=expected):
+            Upscaler.from_pretrained(tmp_path / "never-read.safetensors", device="cpu", outscale=bad)
+    with pytest.raises(ConfigError, match=r"got '8' \(a str\); give an int"):
+        Upscaler(model, device="cpu", tile_overlap="8")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"got True \(a bool\); give a finite number"):
+        Upscaler(model, device="cpu", outscale=True)  # type: ignore[arg-type]
+    upscaler = Upscaler(model, device="cpu", tile_overlap=np.int64(3), outscale=np.float32(2.5))
+    assert upscaler.tile_overlap == 3 and type(upscaler.tile_overlap) is int
+    assert upscaler.outscale == 2.5 and type(upscaler.outscale) is float
+
+
+def test_a_tensor_of_another_dtype_is_refused_naming_the_dtype_and_the_conversion() -> None:
+    upscaler = Upscaler(MODELS[2], device="cpu", tile=0)
+    floats = re.escape("(float16, bfloat16, float32 or float64)")
+    with pytest.raises(ConfigError, match=rf"float RGB in \[0, 1\] {floats}, got dtype torch.uint8 of shape "
+                       r"\(3, 7, 9\); for 8-bit pixels divide by 255: image.float\(\) / 255"):
+        upscaler(torch.zeros(3, 7, 9, dtype=torch.uint8))
+    with pytest.raises(ConfigError, match=r"got dtype torch.int64 of shape \(1, 3, 7, 9\); convert it to float pixels"):
+        upscaler(torch.zeros(1, 3, 7, 9, dtype=torch.int64))
+    with pytest.raises(ConfigError, match=rf"float in \[0, 1\] {floats}, got \(2, 3, 7, 9\) torch.uint16; for 16-bit "
+                       r"pixels divide by 65535: images.float\(\) / 65535"):
+        upscaler.upscale_tensor(torch.zeros(2, 3, 7, 9, dtype=torch.uint16))
+    with pytest.raises(ConfigError, match=r"got \(1, 3, 7, 9\) torch.bool; convert it"):
+        upscaler.upscale_tensor(torch.zeros(1, 3, 7, 9, dtype=torch.bool))
+    with pytest.raises(ConfigError, match=r"got ndarray; give a torch tensor \(torch.from_numpy"):
+        upscaler.upscale_tensor(np.zeros((1, 3, 7, 9), np.float32))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"frame 0: expected \(H, W, 1\|3\) float in \[0, 1\], got \(7, 9, 3\) uint8; "
+                       r"for 8-bit pixels divide by 255: frame.astype\(np.float32\) / 255"):
+        list(upscaler.upscale_frames([random_array(7, 9)]))
+
+
+def test_a_folder_given_as_the_model_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    from gansuite.tasks.upscale.pretrained import load_upscale_weights
+
+    folder = tmp_path / "run"
+    export_tiny(folder / "generator.safetensors", "compact", 2)
+    plain = tmp_path / "weights.safetensors"  # a folder with a model file's name
+    plain.mkdir()
+    for path, held in ((folder, r" \(it holds generator.safetensors\)"), (plain, "")):
+        for load in (Upscaler.from_pretrained, Upscaler.from_file, load_weights, load_upscale_weights):
+            with pytest.raises(CheckpointError, match=rf"file {re.escape(str(path))} is a folder, not a file{held}; "
+                               "give the (model|weights) file itself"):
+                load(path)  # type: ignore[operator]

@@ -235,7 +235,9 @@ def run_monitor(
 
     Raises:
         InputVideoError: the source cannot be read.
-        ConfigError: frames of changing size or wrong values.
+        ConfigError: a calibration made with other weights than `predictor`'s, a threshold that is
+            not a finite number (both before any frame is read; see `CalibratedAnomalyScorer`), or
+            frames of changing size or wrong values.
     """
     scorer = CalibratedAnomalyScorer(predictor, calibration, threshold=threshold)
     result = MonitorResult(fps=fps or source_fps(source))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import main
+from gansuite.cli._base import given, main
 
 
 @main.command("calibrate")
@@ -104,12 +104,15 @@ def monitor_command(
     from gansuite.apps.monitor import check_outputs, run_monitor
     from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
-    from gansuite.bench.manifest import file_sha256
+    from gansuite.core.arguments import check_finite_number
     from gansuite.errors import ConfigError
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
+    from gansuite.tasks.predict.live import check_calibration_predictor
     from gansuite.tasks.predict.predictor import FramePredictor
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
 
+    if threshold is not None:  # click's float takes nan and inf; refused before the model loads
+        check_finite_number(threshold, "--threshold", advice=", or leave it out for the calibration's")
     check_outputs(source, video=video, report=report, overwrite=overwrite)
     predictor = FramePredictor.from_pretrained(model, device=device)
     if calibration_file is None:
@@ -118,13 +121,14 @@ def monitor_command(
             raise ConfigError(f"--calibration is needed for model {model} (no shipped calibration): make one on normal "
                               "footage with `gansuite calibrate NORMAL_CLIPS --model ... --out calibration.json`")
         calibration_file = shipped
-    calibration = load_calibration(calibration_file)
-    sha = calibration.extra.get("model_sha256")
-    if (calibration.model and predictor.name and calibration.model != predictor.name) or (
-        sha and predictor.source is not None and sha != file_sha256(predictor.source)
-    ):
-        raise ConfigError(f"--calibration {calibration_file} was made with other weights ({calibration.model}) than "
-                          f"--model {model}; pass the model it was made with, or calibrate again")
+    try:
+        calibration = load_calibration(calibration_file)
+    except ConfigError as exc:  # the library's message names no flag
+        raise ConfigError(f"--calibration: {exc}" if given("calibration_file") else str(exc)) from None
+    try:
+        check_calibration_predictor(predictor, calibration)  # the check `CalibratedAnomalyScorer` makes, with flags
+    except ConfigError as exc:
+        raise ConfigError(f"--calibration {calibration_file} does not fit --model {model}: {exc}") from None
     truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,

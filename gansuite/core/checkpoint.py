@@ -43,6 +43,7 @@ __all__ = [
     "load_checkpoint",
     "load_transferable_weights",
     "load_weights",
+    "missing_file_error",
     "read_weights_metadata",
     "restore_rng_state",
     "save_checkpoint",
@@ -102,6 +103,30 @@ def describe_load_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
 
 
+def missing_file_error(path: Path, what: str, *, advice: str = "") -> CheckpointError:
+    """The error for a model/weights/checkpoint `path` that is not a regular file: a folder, or missing.
+
+    A folder is named as one (a common slip: the run or download folder instead of the file in it)
+    rather than reported as missing, and never reaches a reader that would raise IsADirectoryError.
+
+    Args:
+        path: the path given.
+        what: what it should have been, e.g. "weights file".
+        advice: appended to the "does not exist" message (e.g. the shipped names).
+
+    Returns:
+        A `CheckpointError` to raise.
+    """
+    if path.is_dir():
+        files = sorted(p.name for p in path.glob("*") if p.suffix.lower() in _MODEL_SUFFIXES and p.is_file())[:4]
+        inside = f" (it holds {', '.join(files)})" if files else ""
+        return CheckpointError(f"{what} {path} is a folder, not a file{inside}; give the {what} itself")
+    return CheckpointError(f"{what} {path} does not exist{advice}")
+
+
+_MODEL_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".bin", ".onnx")
+
+
 def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint without unpickling code (``weights_only=True``).
 
@@ -110,7 +135,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise missing_file_error(path, "checkpoint")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
@@ -152,7 +177,7 @@ def read_weights_metadata(path: str | os.PathLike[str]) -> tuple[NetworkSpec, di
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist")
+        raise missing_file_error(path, "weights file")
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from gansuite._extras import require_extra
+from gansuite.core.checkpoint import missing_file_error
 from gansuite.errors import CheckpointError
 
 __all__ = ["OnnxUpscaleModel", "read_onnx_metadata"]
@@ -67,6 +68,8 @@ class OnnxUpscaleModel:
         self, path: str | os.PathLike[str], *, threads: int | None = None, providers: list[str] | None = None
     ) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise missing_file_error(self.path, "ONNX file")
         if not self.path.is_file():
             raise CheckpointError(f"--model {self.path}: ONNX file does not exist")
         self.session = _session(self.path, threads=threads, providers=providers)

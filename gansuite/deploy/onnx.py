@@ -40,6 +40,7 @@ from torch import nn
 
 from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
+from gansuite.core.checkpoint import missing_file_error
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
 from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
 
@@ -133,6 +134,8 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
         return ExportableModel(module=loaded.module, kind="predict", name=loaded.name, source=loaded.path,
                                card=dict(loaded.card))
     path = Path(text)
+    if path.is_dir():
+        raise missing_file_error(path, "model file")
     if not path.is_file():
         names = ", ".join([*sorted(SHIPPED_WEIGHTS), *SHIPPED_MODELS])
         raise CheckpointError(f"--model {text!r} is neither a shipped model ({names}) nor an existing file")
@@ -334,8 +337,11 @@ def onnx_upscaler(
     Raises:
         CheckpointError, ConfigError, MissingExtraError: as `cached_onnx_upscaler` and `OnnxUpscaleModel`.
     """
+    from gansuite.tasks.upscale.settings import check_outscale, check_tile_overlap
     from gansuite.tasks.upscale.upscaler import Upscaler
 
+    check_tile_overlap(settings.get("tile_overlap"))  # before a model is exported to the cache
+    check_outscale(settings.get("outscale"))
     if settings.get("device", "auto") == "auto":
         settings["device"] = "cpu"
     if world_size > 1 and rank != 0:

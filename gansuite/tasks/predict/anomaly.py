@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gansuite.core.arguments import check_integer
 from gansuite.core.pixel_range import UNIT_RANGE_TOLERANCE
 from gansuite.errors import ConfigError
 from gansuite.io.image import decode_array
@@ -214,16 +215,17 @@ class StreamingAnomalyScorer:
 
     Args:
         predictor: the `FramePredictor`.
-        window: normalise over the PSNRs of the last `window` scored frames (adapts to scene
-            changes); None normalises over every frame seen.
+        window: normalise over the PSNRs of the last `window` scored frames, an int >= 2 (adapts
+            to scene changes); None normalises over every frame seen.
 
     Raises:
-        ConfigError: `window` < 2.
+        ConfigError: `window` is not an int (a bool, a float such as 2.5 or NaN, a string) or is < 2.
     """
 
     def __init__(self, predictor: FramePredictor, *, window: int | None = None) -> None:
-        if window is not None and window < 2:
-            raise ConfigError(f"window must be >= 2 frames or None, got {window}")
+        if window is not None:
+            window = check_integer(window, "window", minimum=2, unit="frames",
+                                   advice=", or None to normalise over every frame seen")
         self.predictor = predictor
         self.window = window
         self.reset()

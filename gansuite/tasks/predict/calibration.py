@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from gansuite.core.arguments import check_finite_number, check_integer
 from gansuite.errors import ConfigError
 from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, signed_features
 
@@ -48,6 +49,7 @@ __all__ = [
     "calibrate",
     "causal_scores",
     "load_calibration",
+    "shipped_calibration_names",
     "shipped_calibration_path",
 ]
 
@@ -67,11 +69,12 @@ class CausalConfig:
 
     Attributes:
         features: the evidence combined (mean of z-scores): names from `FEATURES`.
-        smoothing: mean over the last `smoothing` frames' raw scores (1 = none), >= 1.
-        baseline_frames: time constant of the running baseline in frames, >= 2, or None for none.
+        smoothing: mean over the last `smoothing` frames' raw scores (1 = none), an int >= 1.
+        baseline_frames: time constant of the running baseline in frames, an int >= 2, or None for none.
 
     Raises:
-        ConfigError: no feature or an unknown one, `smoothing` < 1, or `baseline_frames` < 2.
+        ConfigError: no feature or an unknown one, `smoothing` not an int >= 1, or `baseline_frames`
+            not an int >= 2 (a bool, a float such as 2.5 or NaN, or a string is refused).
     """
 
     features: tuple[str, ...] = ("patch_psnr", "motion")
@@ -83,10 +86,12 @@ class CausalConfig:
         unknown = [name for name in self.features if name not in FEATURES]
         if not self.features or unknown:
             raise ConfigError(f"features {list(self.features)}: choose one or more of {list(FEATURES)}")
-        if self.smoothing < 1:
-            raise ConfigError(f"smoothing must be >= 1 frame, got {self.smoothing}")
-        if self.baseline_frames is not None and self.baseline_frames < 2:
-            raise ConfigError(f"baseline_frames must be >= 2 or None, got {self.baseline_frames}")
+        object.__setattr__(self, "smoothing", check_integer(self.smoothing, "smoothing", minimum=1, unit="frames",
+                                                            advice=" (1 for no smoothing)"))
+        if self.baseline_frames is not None:
+            frames = check_integer(self.baseline_frames, "baseline_frames", minimum=2, unit="frames",
+                                   advice=", or None for no running baseline")
+            object.__setattr__(self, "baseline_frames", frames)
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,8 @@ class AnomalyCalibration:
         """Rebuild from `to_dict` output.
 
         Raises:
-            ConfigError: not a gansuite calibration, or missing/invalid fields.
+            ConfigError: not a gansuite calibration, or missing/invalid fields (a threshold that is
+                not finite, a smoothing or baseline that is not a whole number of frames).
         """
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ConfigError(f"{source} is not a gansuite anomaly calibration (format {_FORMAT}); make one with "
@@ -171,6 +177,9 @@ class AnomalyCalibration:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: invalid calibration ({type(exc).__name__}: {exc})") from None
+        if not math.isfinite(calibration.threshold):
+            raise ConfigError(f"{source}: the threshold is {calibration.threshold}, not a finite number; make the "
+                              "calibration again with `gansuite calibrate`")
         missing = [n for n in calibration.causal.features if n not in calibration.means or n not in calibration.stds]
         if missing or any(not calibration.stds[n] > 0 for n in calibration.causal.features):
             raise ConfigError(f"{source}: features {missing or calibration.causal.features} lack a mean or a std > 0")
@@ -185,29 +194,55 @@ def shipped_calibration_path(name: str) -> Path:
     return Path(__file__).resolve().parents[2] / "weights" / f"predict_{name}_calibration.json"
 
 
+def shipped_calibration_names() -> list[str]:
+    """The shipped predict models whose calibration is in this build (``["ped2"]``), sorted."""
+    folder = shipped_calibration_path("ped2").parent
+    prefix, suffix = "predict_", "_calibration.json"
+    return sorted(p.name[len(prefix) : -len(suffix)] for p in folder.glob(f"{prefix}*{suffix}") if p.is_file())
+
+
 def load_calibration(path: str | os.PathLike[str]) -> AnomalyCalibration:
     """Read a calibration JSON written by `AnomalyCalibration.save`, or a shipped model's by name.
 
     Args:
-        path: a calibration file, or a shipped predict model's name (``"ped2"``) whose
-            calibration ships with it.
+        path: a calibration file, or the name of a shipped predict model whose calibration ships
+            with it (`shipped_calibration_names`: ``"ped2"``); an existing file wins over a name.
 
     Returns:
         The `AnomalyCalibration`.
 
     Raises:
-        ConfigError: missing, unreadable or invalid file.
+        ConfigError: neither an existing file nor a shipped calibration's name (the message lists
+            the shipped names; a shipped model without one, such as ``"natural"``, is said to be
+            one), a folder, an unreadable or non-JSON file, or an invalid calibration.
     """
     file = Path(path)
     if not file.exists() and isinstance(path, str) and shipped_calibration_path(path).is_file():
         file = shipped_calibration_path(path)
+    if file.is_dir():
+        raise ConfigError(f"calibration {file} is a folder, not a calibration file; give the calibration JSON "
+                          "(made by `calibrate` or `gansuite calibrate`) or a shipped name")
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"--calibration {file} does not exist; make one with `gansuite calibrate`") from None
+        raise ConfigError(_missing_calibration_message(path)) from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"--calibration {file} is not readable JSON ({exc})") from None
+        raise ConfigError(f"calibration {file} is not readable JSON ({exc})") from None
     return AnomalyCalibration.from_dict(data, source=str(file))
+
+
+def _missing_calibration_message(path: str | os.PathLike[str]) -> str:
+    """Why `path` names no calibration: the shipped names, and for a shipped model without one, that it has none."""
+    from gansuite.tasks.predict.pretrained import SHIPPED_MODELS
+
+    names = shipped_calibration_names()
+    shipped = f"a shipped calibration ({', '.join(names)})" if names else "a shipped calibration (none in this build)"
+    make = "make one on normal footage with `calibrate` and `AnomalyCalibration.save` (or `gansuite calibrate`)"
+    if str(path) in SHIPPED_MODELS:
+        listed = ", ".join(names) or "none"
+        return f"shipped model {str(path)!r} comes without a calibration (shipped ones: {listed}); {make}"
+    return (f"calibration {str(path)!r} does not exist: it is neither {shipped} nor an existing file; give a "
+            f"calibration JSON, or {make}")
 
 
 class CausalScorer:
@@ -215,12 +250,22 @@ class CausalScorer:
 
     Args:
         calibration: the `AnomalyCalibration`; `threshold` may be overridden.
-        threshold: alert threshold, default the calibration's.
+        threshold: alert threshold, a finite number in the units of the score, or None for the
+            calibration's.
+
+    Raises:
+        ConfigError: `threshold` is not a finite number (a bool, a string, NaN or ±inf), or it is
+            None and the calibration's threshold is NaN.
     """
 
     def __init__(self, calibration: AnomalyCalibration, *, threshold: float | None = None) -> None:
         self.calibration = calibration
-        self.threshold = calibration.threshold if threshold is None else float(threshold)
+        if threshold is None:
+            if math.isnan(calibration.threshold):  # +inf is legitimate here: `calibrate` scores with no alert
+                raise ConfigError("the calibration's threshold is NaN; give a finite threshold or calibrate again")
+            self.threshold = calibration.threshold
+        else:
+            self.threshold = check_finite_number(threshold, "threshold", advice=", or None for the calibration's")
         self.reset()
 
     def reset(self) -> None:
@@ -252,10 +297,13 @@ def causal_scores(
     Args:
         calibration: the `AnomalyCalibration`.
         evidence: the clip's `FrameEvidence` of N frames (`clip_evidence`).
-        threshold: alert threshold, default the calibration's.
+        threshold: alert threshold, a finite number, default (None) the calibration's.
 
     Returns:
         (N,) float64 scores and (N,) bool alerts.
+
+    Raises:
+        ConfigError: `threshold` is not a finite number (see `CausalScorer`).
     """
     scorer = CausalScorer(calibration, threshold=threshold)
     pairs = [scorer.update(value) for value in calibration.raw_scores(evidence)]
@@ -294,14 +342,18 @@ def calibrate(
         (ties aside).
 
     Raises:
-        ConfigError: no frames, a rate outside (0, 1), or a feature constant on every frame.
+        ConfigError: no frames, a rate that is not a number in (0, 1) (a bool, a string or NaN
+            included), or a feature constant on every frame. A `causal` with a bad smoothing or
+            baseline window is refused when the `CausalConfig` is made.
 
     Warns:
         CalibrationWarning: fewer than `MIN_FRAMES_ABOVE` calibration frames would lie above the
             threshold (frames x `false_alarm_rate` < 10), so the rate is not measured by them.
     """
-    if not 0.0 < false_alarm_rate < 1.0:
-        raise ConfigError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
+    rate = check_finite_number(false_alarm_rate, "false_alarm_rate", advice=" in (0, 1), e.g. 0.01")
+    if not 0.0 < rate < 1.0:
+        raise ConfigError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}; give e.g. 0.01 for 1%")
+    false_alarm_rate = rate
     clips = [clip for clip in evidence_per_clip if len(clip) > 0]
     if not clips:
         raise ConfigError("calibration needs at least one scored frame of normal footage")

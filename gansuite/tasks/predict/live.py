@@ -24,7 +24,7 @@ from gansuite.tasks.predict.calibration import AnomalyCalibration, CausalScorer
 from gansuite.tasks.predict.evidence import frame_evidence, to_model_frame
 from gansuite.tasks.predict.predictor import FramePredictor
 
-__all__ = ["CalibratedAnomalyScorer", "LiveScore"]
+__all__ = ["CalibratedAnomalyScorer", "LiveScore", "check_calibration_predictor"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,40 @@ class LiveScore:
         }
 
 
+def check_calibration_predictor(predictor: FramePredictor, calibration: AnomalyCalibration) -> None:
+    """Refuse a calibration made with other weights than `predictor`'s.
+
+    The calibration's normalisation and threshold hold only for the weights whose evidence they
+    were fixed on. What both sides record is compared: the calibration's `model` with the
+    predictor's `name`, and the sha256 of the weights file (``extra["model_sha256"]``, written by
+    `gansuite calibrate`) with the predictor's `source` file. What a side does not record (a
+    predictor built from a module has no name or file; an older calibration no sha256) is not
+    compared. `gansuite monitor` and `CalibratedAnomalyScorer` both check with this.
+
+    Args:
+        predictor: the `FramePredictor` about to score.
+        calibration: the `AnomalyCalibration` about to be used with it.
+
+    Raises:
+        ConfigError: the model names differ, or the weights file's sha256 differs from the one recorded.
+    """
+    from gansuite.bench.manifest import file_sha256
+
+    made = calibration.model
+    recorded = str(calibration.extra.get("model_sha256") or "")
+    if made and predictor.name and made != predictor.name:
+        why = f"it was made with model {made!r}, the predictor is model {predictor.name!r}"
+    elif recorded and predictor.source is not None and recorded != (found := file_sha256(predictor.source)):
+        why = (f"it was made with weights of sha256 {recorded[:12]}..., the predictor's {predictor.source} has "
+               f"sha256 {found[:12]}...")
+    else:
+        return
+    raise ConfigError(
+        f"the calibration was made with other weights than the predictor's: {why}; score with the model it was made "
+        "with, or make a calibration for this model on its normal footage (`calibrate`, or `gansuite calibrate`)"
+    )
+
+
 class CalibratedAnomalyScorer:
     """Scores frames as they arrive with a calibration fixed on normal footage.
 
@@ -68,14 +102,21 @@ class CalibratedAnomalyScorer:
     `EvidenceConfig.flow`, `gansuite.tasks.predict.evidence`).
 
     Args:
-        predictor: the `FramePredictor` the calibration was made with (not checked here).
+        predictor: the `FramePredictor` the calibration was made with (checked where both record
+            the model: `check_calibration_predictor`).
         calibration: the `AnomalyCalibration` (`calibrate` / `load_calibration`).
-        threshold: alert threshold in the units of `LiveScore.score`, default the calibration's.
+        threshold: alert threshold in the units of `LiveScore.score`, a finite number, or None
+            for the calibration's.
+
+    Raises:
+        ConfigError: the calibration was made with other weights than `predictor`'s, or
+            `threshold` is not a finite number (a bool, a string, NaN or ±inf).
     """
 
     def __init__(
         self, predictor: FramePredictor, calibration: AnomalyCalibration, *, threshold: float | None = None
     ) -> None:
+        check_calibration_predictor(predictor, calibration)
         self.predictor = predictor
         self.calibration = calibration
         self._causal = CausalScorer(calibration, threshold=threshold)

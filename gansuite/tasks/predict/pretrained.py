@@ -15,7 +15,7 @@ from typing import Any
 
 from torch import nn
 
-from gansuite.core.checkpoint import load_checkpoint, load_weights
+from gansuite.core.checkpoint import load_checkpoint, load_weights, missing_file_error
 from gansuite.core.networks import NetworkSpec, build_network
 from gansuite.errors import CheckpointError, UnknownNameError
 from gansuite.tasks.predict.recipes import RECIPES
@@ -108,8 +108,8 @@ def load_model(model: str | os.PathLike[str]) -> LoadedModel:
     Raises:
         CheckpointError: `model` is not a str or `os.PathLike` (e.g. None or a number), a shipped
             model that is not in this build, a name that is neither shipped nor a file (the
-            message lists the shipped names), an unreadable file, or a network that is not a
-            next-frame predictor.
+            message lists the shipped names), a folder, an unreadable file, or a network that is
+            not a next-frame predictor.
     """
     if not isinstance(model, str | os.PathLike):
         raise CheckpointError(
@@ -128,6 +128,8 @@ def load_model(model: str | os.PathLike[str]) -> LoadedModel:
         name = text
     else:
         path = Path(model)
+        if path.is_dir():
+            raise missing_file_error(path, "model file")
         if not path.is_file():
             raise CheckpointError(
                 f"model {text!r} is neither a shipped name ({', '.join(SHIPPED_MODELS)}) nor an existing file"

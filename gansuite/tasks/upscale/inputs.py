@@ -11,7 +11,27 @@ from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 from gansuite.io.image import LoadedImage, decode_array
 
-__all__ = ["as_loaded_image", "frame_batches"]
+__all__ = ["FLOAT_DTYPES", "as_loaded_image", "dtype_advice", "frame_batches"]
+
+FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
+"""The dtypes of float pixels a tensor input may have, as the messages name them."""
+
+
+def dtype_advice(dtype: object, variable: str) -> str:
+    """How to turn pixels of `dtype` into float in [0, 1], for an error message ("" for a float dtype).
+
+    Args:
+        dtype: a torch or numpy dtype.
+        variable: the caller's name for the data in the suggested code, e.g. "images".
+    """
+    name = str(dtype).removeprefix("torch.")
+    to_float = ".float()" if str(dtype).startswith("torch.") else ".astype(np.float32)"
+    if name in ("uint8", "uint16"):
+        peak = 255 if name == "uint8" else 65535
+        return f"; for {name[4:]}-bit pixels divide by {peak}: {variable}{to_float} / {peak}"
+    if name.startswith(("float", "bfloat")):
+        return ""
+    return f"; convert it to float pixels in [0, 1] ({variable}{to_float}, scaled to [0, 1])"
 
 
 def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedImage:
@@ -25,8 +45,9 @@ def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedIma
 
     Raises:
         InputImageError: an array of an unsupported dtype or shape, or too many pixels.
-        ConfigError: a batch of several images, a tensor of another layout or with values outside
-            [0, 1] by more than 0.5/255 (0..255 images must be divided by 255), or another type.
+        ConfigError: a batch of several images, a tensor of another layout, of a dtype that is not
+            floating point (the message names the dtype and how to convert it) or with values
+            outside [0, 1] by more than 0.5/255 (0..255 images must be divided by 255), or another type.
     """
     if isinstance(image, LoadedImage):
         return image
@@ -39,8 +60,13 @@ def as_loaded_image(image: np.ndarray | torch.Tensor | LoadedImage) -> LoadedIma
                 "batches; this call upscales one image"
             )
         tensor = image[0] if image.dim() == 4 else image
-        if tensor.dim() != 3 or tensor.shape[0] != 3 or not tensor.is_floating_point():
-            shape = tuple(image.shape)
+        shape = tuple(image.shape)
+        if not tensor.is_floating_point():
+            raise ConfigError(
+                f"a tensor input must be (3, H, W) or (1, 3, H, W) float RGB in [0, 1] ({FLOAT_DTYPES}), got dtype "
+                f"{image.dtype} of shape {shape}{dtype_advice(image.dtype, 'image')}"
+            )
+        if tensor.dim() != 3 or tensor.shape[0] != 3:
             raise ConfigError(f"a tensor input must be (3, H, W) or (1, 3, H, W) float RGB, got {shape}")
         check_unit_range(tensor, "the image tensor")
         color = tensor.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
@@ -57,8 +83,8 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
 
     Raises:
         ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
-            float or has values outside [0, 1] by more than 0.5/255 (0..255 frames must be divided
-            by 255), or frames of different sizes.
+            float (the message names the dtype seen) or has values outside [0, 1] by more than
+            0.5/255 (0..255 frames must be divided by 255), or frames of different sizes.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
@@ -70,7 +96,10 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
             and frame.shape[2] in (1, 3)
             and np.issubdtype(frame.dtype, np.floating)
         ):
-            got = getattr(frame, "shape", type(frame).__name__)
+            if isinstance(frame, np.ndarray):
+                got = f"{frame.shape} {frame.dtype}{dtype_advice(frame.dtype, 'frame')}"
+            else:
+                got = f"a {type(frame).__name__}; give numpy arrays"
             raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
         check_unit_range(frame, f"frame {index}")
         if batch and frame.shape != batch[0].shape:

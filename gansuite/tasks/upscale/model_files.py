@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import describe_load_error, is_training_checkpoint
+from gansuite.core.checkpoint import describe_load_error, is_training_checkpoint, missing_file_error
 from gansuite.errors import CheckpointError, NotAvailableError
 from gansuite.tasks.upscale._memory import activation_bytes_per_pixel
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
@@ -73,12 +73,12 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         is used when present (BasicSR and Lightning layouts); spandrel canonicalises the rest.
 
     Raises:
-        CheckpointError: a missing file, another suffix, a TorchScript archive, a file that needs
+        CheckpointError: a missing file or a folder, another suffix, a TorchScript archive, a file that needs
             arbitrary pickled objects, or no tensors.
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"model file {path} does not exist")
+        raise missing_file_error(path, "model file")
     suffix = path.suffix.lower()
     if suffix not in _SUFFIXES:
         raise CheckpointError(f"{path}: unsupported model file type {suffix!r}; give one of {', '.join(_SUFFIXES)}")

@@ -6,6 +6,7 @@ Split from `gansuite.tasks.upscale.upscaler` so that the engine there holds only
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,15 +14,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import read_weights_metadata
+from gansuite.core.checkpoint import missing_file_error, read_weights_metadata
 from gansuite.errors import CheckpointError, ConfigError
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.preflight import available_memory
 from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weights, shipped_weights_path
 
 __all__ = [
+    "MAX_OUTSCALE",
     "auto_tile_size",
     "check_model_scale",
+    "check_outscale",
+    "check_tile_overlap",
     "clean_twin",
     "gan_twin",
     "interpolate_weights",
@@ -30,6 +34,9 @@ __all__ = [
     "resolve_model_path",
     "resolve_precision",
 ]
+
+MAX_OUTSCALE = 16
+"""The largest `outscale` an `Upscaler` takes."""
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _BYTES_PER_INPUT_PIXEL_PER_CHANNEL = 4 * 4  # float32, about four live feature maps per layer
@@ -146,11 +153,55 @@ def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.dev
     return resolved
 
 
+def _kind(value: object) -> str:
+    """" (a str)" for the message about a value of the wrong type; "" for a number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f" (a {type(value).__name__})"
+    return ""
+
+
+def check_tile_overlap(tile_overlap: object) -> int | None:
+    """`tile_overlap` (`Upscaler`'s, `--tile-overlap`) as an int, after checking it is None or an int >= 0.
+
+    Raises:
+        ConfigError: a bool, a float (NaN and infinities included), a string, or a negative int.
+    """
+    if tile_overlap is None:
+        return None
+    if isinstance(tile_overlap, bool) or not isinstance(tile_overlap, numbers.Integral) or tile_overlap < 0:
+        kind = "" if isinstance(tile_overlap, numbers.Integral) else f" (a {type(tile_overlap).__name__})"
+        raise ConfigError(
+            f"tile_overlap: --tile-overlap must be >= 0, a whole number of input pixels, got {tile_overlap!r}{kind}; "
+            "give an int, or None for the model's receptive radius"
+        )
+    return int(tile_overlap)
+
+
+def check_outscale(outscale: object) -> float | None:
+    """`outscale` (`Upscaler`'s, `--outscale`), after checking it is None or a number in (0, `MAX_OUTSCALE`].
+
+    Returns:
+        `outscale` unchanged (an int stays an int), None, or a numpy scalar as a float.
+
+    Raises:
+        ConfigError: a bool, a string, NaN, an infinity, or a number outside (0, 16].
+    """
+    if outscale is None:
+        return None
+    if isinstance(outscale, bool) or not isinstance(outscale, numbers.Real) or not 0 < outscale <= MAX_OUTSCALE:
+        raise ConfigError(
+            f"outscale: --outscale must be in (0, {MAX_OUTSCALE}], got {outscale!r}{_kind(outscale)}; give a finite "
+            "number such as 2 or 2.5, or None for the network's own scale"
+        )
+    return outscale if isinstance(outscale, int | float) else float(outscale)
+
+
 def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     """The file of a shipped model name ("x4", "x4-real", ...) or an existing path.
 
     Raises:
-        CheckpointError: a shipped name whose file this build lacks, or neither a name nor a file.
+        CheckpointError: a shipped name whose file this build lacks, a folder (named as one), or
+            neither a name nor a file.
     """
     if str(model) in SHIPPED_WEIGHTS:
         path = shipped_weights_path(str(model))
@@ -158,6 +209,8 @@ def resolve_model_path(model: str | os.PathLike[str]) -> Path:
             raise CheckpointError(f"shipped model {model!r} is not included in this build ({path.name} is missing)")
         return path
     path = Path(model)
+    if path.is_dir():
+        raise missing_file_error(path, "model file")
     if not path.is_file():
         present = sorted(name for name in SHIPPED_WEIGHTS if shipped_weights_path(name).is_file())
         raise CheckpointError(f"model {model!r} is neither a shipped name ({', '.join(present)}) nor an existing file")

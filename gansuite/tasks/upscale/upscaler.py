@@ -28,11 +28,13 @@ from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import LoadedImage, encode_array
 from gansuite.io.imresize import imresize
 from gansuite.tasks.upscale._engine import run_model_tile, tiled_with_retry
-from gansuite.tasks.upscale.inputs import as_loaded_image, frame_batches
+from gansuite.tasks.upscale.inputs import FLOAT_DTYPES, as_loaded_image, dtype_advice, frame_batches
 from gansuite.tasks.upscale.model_files import is_gansuite_weights
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
 from gansuite.tasks.upscale.settings import (
     auto_tile_size,
+    check_outscale,
+    check_tile_overlap,
     interpolate_weights,
     load_blended_weights,
     resolve_device,
@@ -82,20 +84,22 @@ class Upscaler:
         precision: "auto" (fp16 on CUDA, bf16 where fp16 is unsupported; fp32 on CPU), "fp32",
             "fp16" or "bf16".
         tile: "auto" (from free memory), 0 (no tiling) or a tile side in input pixels.
-        tile_overlap: context pixels around each tile; None uses the model's receptive radius,
+        tile_overlap: context pixels around each tile, an int >= 0; None uses the model's receptive radius,
             which makes tiled output equal the untiled one (for third-party files: the probed
             effective radius, beyond which one pixel moves the output by < 1/1024), with a
             4-pixel blending band.
-        outscale: final scale after the network, in (0, 16] (a MATLAB-bicubic resize of the
-            network's output), or None.
+        outscale: final scale after the network, a number in (0, 16] (a MATLAB-bicubic resize of
+            the network's output), or None.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
             changed (no eval(), requires_grad, device or memory-format change); False hands the
             module over to the upscaler.
 
     Raises:
-        ConfigError: a bad `tile`, a negative `tile_overlap`, `outscale` outside (0, 16], an
-            unknown or absent device, an unknown precision or one the device or model lacks, or
-            a non-torch model with a device other than the CPU or a precision other than fp32.
+        ConfigError: a bad `tile`; a `tile_overlap` that is not an int >= 0 (a bool, a float such
+            as 2.5, NaN or inf, a string, a negative number); an `outscale` that is not a number in
+            (0, 16] (a bool, a string, NaN, inf, 0 or less); an unknown or absent device, an
+            unknown precision or one the device or model lacks, or a non-torch model with a device
+            other than the CPU or a precision other than fp32.
     """
 
     def __init__(
@@ -114,10 +118,8 @@ class Upscaler:
         self.dtype = self._resolve_precision(precision, model)
         if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
             raise ConfigError(f"--tile must be auto, 0 or a positive size, got {tile!r}")
-        if tile_overlap is not None and tile_overlap < 0:
-            raise ConfigError(f"--tile-overlap must be >= 0, got {tile_overlap}")
-        if outscale is not None and not 0 < outscale <= 16:
-            raise ConfigError(f"--outscale must be in (0, 16], got {outscale}")
+        tile_overlap = check_tile_overlap(tile_overlap)
+        outscale = check_outscale(outscale)
         self.scale = int(model.scale)
         self.tile = tile
         self.tile_overlap = int(model.receptive_radius) if tile_overlap is None else tile_overlap
@@ -189,6 +191,8 @@ class Upscaler:
             CheckpointError: a missing or unusable model file.
             NotAvailableError: a third-party file without the optional spandrel package.
         """
+        check_tile_overlap(settings.get("tile_overlap"))  # before any model is loaded
+        check_outscale(settings.get("outscale"))
         if realism is None and denoise is None:
             path = resolve_model_path(name)
             if not is_gansuite_weights(path):
@@ -220,11 +224,10 @@ class Upscaler:
         from gansuite.metrics.perceptual import resolve_device
         from gansuite.tasks.upscale.model_files import load_model_file
 
-        overlap = settings.get("tile_overlap")
+        overlap = check_tile_overlap(settings.get("tile_overlap"))  # before the file is read and probed
+        check_outscale(settings.get("outscale"))
         probe_device = resolve_device(settings.get("device", "auto"))  # type: ignore[arg-type]
-        model = load_model_file(
-            path, probe_device=probe_device, receptive_radius=overlap if isinstance(overlap, int) else None
-        )
+        model = load_model_file(path, probe_device=probe_device, receptive_radius=overlap)
         return cls(model, copy_model=False, **settings)  # type: ignore[arg-type]
 
     def _resolve_precision(
@@ -250,8 +253,9 @@ class Upscaler:
 
         Raises:
             ConfigError: a tensor that holds more than one image, is not (3, H, W) /
-                (1, 3, H, W) floating point or has values outside [0, 1] by more than 0.5/255
-                (0..255 images must be divided by 255), or an input of another type.
+                (1, 3, H, W) or not floating point (the message names the dtype seen) or has
+                values outside [0, 1] by more than 0.5/255 (0..255 images must be divided by
+                255), or an input of another type.
             InputImageError: a numpy array of an unsupported dtype or shape, or of more than
                 `gansuite.io.image.DEFAULT_MAX_PIXELS` pixels.
         """
@@ -304,7 +308,8 @@ class Upscaler:
             the input's dtype and device.
 
         Raises:
-            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1, or
+            ConfigError: not a 4-D floating-point tensor with C in {1, 3, 4} and H, W >= 1 (the
+                message names the shape and dtype seen, and for uint8/uint16 how to convert), or
                 values outside [0, 1] by more than 0.5/255 (0..255 images must be divided by 255).
         """
         if (
@@ -315,9 +320,11 @@ class Upscaler:
             or images.shape[0] == 0
             or min(images.shape[-2:]) == 0
         ):
-            got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-            dtype = getattr(images, "dtype", "")
-            raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1], got {got} {dtype}")
+            if isinstance(images, torch.Tensor):
+                got = f"{tuple(images.shape)} {images.dtype}{dtype_advice(images.dtype, 'images')}"
+            else:
+                got = f"{type(images).__name__}; give a torch tensor (torch.from_numpy for an array)"
+            raise ConfigError(f"upscale_tensor expects (N, 1|3|4, H, W) float in [0, 1] ({FLOAT_DTYPES}), got {got}")
         check_unit_range(images, "upscale_tensor: images")
         return self._upscale_batch(images, on_tile)
 
