@@ -87,14 +87,19 @@ def test_evaluate_without_output_writes_no_video(tmp_path: Path, model: Path) ->
         assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mkv"]
 
 
-def test_truncated_clip_gives_one_warning_line(tmp_path: Path, model: Path) -> None:
-    clip = tmp_path / "tail.mp4"
+def _truncated_clip(clip: Path) -> Path:
+    """A 30-frame MP4 whose container promises 30 frames but whose data after the 16th packet is zeroed."""
     make_clip(clip, frames=30, audio=False, faststart=True)
     with av.open(str(clip)) as container:
         cut = [p.pos for p in container.demux(video=0) if p.size][15]
     data = bytearray(clip.read_bytes())
     data[cut:] = bytes(len(data) - cut)
     clip.write_bytes(bytes(data))
+    return clip
+
+
+def test_truncated_clip_gives_one_warning_line(tmp_path: Path, model: Path) -> None:
+    clip = _truncated_clip(tmp_path / "tail.mp4")
     result = _run(str(clip), "--model", str(model), "--future", "1", "-o", str(tmp_path / "p.mp4"))
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
@@ -102,13 +107,7 @@ def test_truncated_clip_gives_one_warning_line(tmp_path: Path, model: Path) -> N
 
 
 def test_a_truncated_clip_too_short_for_start_is_one_error_line_that_says_so(tmp_path: Path, model: Path) -> None:
-    clip = tmp_path / "tail.mp4"
-    make_clip(clip, frames=30, audio=False, faststart=True)
-    with av.open(str(clip)) as container:
-        cut = [p.pos for p in container.demux(video=0) if p.size][15]
-    data = bytearray(clip.read_bytes())
-    data[cut:] = bytes(len(data) - cut)
-    clip.write_bytes(bytes(data))
+    clip = _truncated_clip(tmp_path / "tail.mp4")
     result = _run(str(clip), "--model", str(model), "--future", "1", "--start", "25", "-o", str(tmp_path / "p.mp4"))
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()  # the reader's warning is in the error, not a line before it
