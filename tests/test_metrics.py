@@ -137,6 +137,38 @@ def test_metric_errors_name_what_was_wrong() -> None:
         psnr_array(np.zeros((8, 8, 3), np.uint16), np.zeros((8, 8, 3), np.uint16))
 
 
+@pytest.mark.parametrize("crop_border", [1.5, "4", True, None])
+def test_crop_border_of_another_type_is_a_config_error(crop_border: object) -> None:
+    x = torch.rand(1, 3, 16, 16)
+    for metric in (psnr, ssim):
+        expected = rf"{metric.__name__}: crop_border must be an integer >= 0.*got {crop_border!r}"
+        with pytest.raises(ConfigError, match=expected):
+            metric(x, x, crop_border=crop_border)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"psnr_array: crop_border must be an integer"):
+        psnr_array(np.zeros((16, 16, 3), np.uint8), np.zeros((16, 16, 3), np.uint8), crop_border=crop_border)
+
+
+def test_empty_images_are_refused_as_empty() -> None:
+    with pytest.raises(ConfigError, match=r"psnr: prediction of shape \(1, 3, 0, 16\) has no pixels"):
+        psnr(torch.rand(1, 3, 0, 16), torch.rand(1, 3, 0, 16))
+
+
+def test_array_metric_errors_name_the_array_function_and_shapes() -> None:
+    gray, colour = np.zeros((16, 16), np.uint8), np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(ConfigError, match=r"^psnr_array: prediction \(16, 16, 3\) and target \(16, 17, 3\) differ"):
+        psnr_array(colour, np.zeros((16, 17, 3), np.uint8))
+    with pytest.raises(ConfigError, match=r"^ssim_array: channel='y' needs RGB \(H, W, 3\) images.*\(16, 16\)"):
+        ssim_array(gray, gray)
+    with pytest.raises(ConfigError, match=r"^ssim_array: crop_border=8 leaves nothing"):
+        ssim_array(colour, colour, crop_border=8)
+    with pytest.raises(InputImageError, match=r"psnr_array: prediction must be a numpy array.*Tensor; .*use psnr"):
+        psnr_array(torch.zeros(16, 16, 3), colour)  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"ssim_array: target must be a numpy array.*got list"):
+        ssim_array(colour, colour.tolist())  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"got prediction of dtype bool: convert it to uint8"):
+        psnr_array(colour.astype(bool), colour)
+
+
 def test_float_images_outside_0_1_are_refused_a_hair_outside_pass(image_pairs: tuple[np.ndarray, np.ndarray]) -> None:
     clean, noisy = _batch(image_pairs[0]), _batch(image_pairs[1])
     for metric in (psnr, ssim):
@@ -235,6 +267,27 @@ def test_lpips_refuses_images_on_the_0_255_scale(lpips_metric: LPIPSMetric) -> N
 def test_lpips_gray_is_repeated_to_rgb(lpips_metric: LPIPSMetric) -> None:
     x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
     assert torch.allclose(lpips_metric(x, y), lpips_metric(x.repeat(1, 3, 1, 1), y.repeat(1, 3, 1, 1)))
+
+
+def test_lpips_of_an_empty_batch_is_empty(lpips_metric: LPIPSMetric) -> None:
+    empty = torch.rand(0, 3, 32, 32)
+    distances = lpips_metric(empty, empty)
+    assert distances.shape == (0,) and distances.dtype == torch.float32
+
+
+def test_lpips_refuses_images_smaller_than_the_network_takes(lpips_metric: LPIPSMetric) -> None:
+    for height, width in ((1, 1), (16, 64), (64, 30)):
+        x = torch.rand(1, 3, height, width)
+        with pytest.raises(ConfigError, match=rf"lpips: images of {width}x{height} pixels are too small for the alex"):
+            lpips_metric(x, x)
+    x = torch.rand(1, 3, 31, 31)
+    assert lpips_metric(x, x).shape == (1,)
+
+
+@pytest.mark.parametrize("batch_size", [0, 2.5, True, "8"])
+def test_lpips_batch_size_must_be_a_positive_int(batch_size: object, random_alexnet_file: Path) -> None:
+    with pytest.raises(ConfigError, match=rf"LPIPS batch_size must be an integer >= 1.*got {batch_size!r}"):
+        LPIPSMetric(backbones=random_alexnet_file, device="cpu", batch_size=batch_size)  # type: ignore[arg-type]
 
 
 def test_lpips_missing_backbone_says_both_ways(tmp_path: Path) -> None:

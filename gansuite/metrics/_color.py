@@ -25,11 +25,11 @@ def compute_dtype(device: torch.device) -> torch.dtype:
 
 
 def check_pair(prediction: torch.Tensor, target: torch.Tensor, what: str) -> None:
-    """Raise unless both are floating (N, C, H, W) tensors of one shape with C in {1, 3}, in [0, 1].
+    """Raise unless both are floating (N, C, H, W) tensors of one shape with C in {1, 3}, H, W >= 1, in [0, 1].
 
     Raises:
-        ConfigError: naming the shapes and dtypes seen, or the values of a tensor outside [0, 1]
-            by more than 0.5/255 (0..255 images, say).
+        ConfigError: naming the shapes and dtypes seen (an image without pixels included), or the
+            values of a tensor outside [0, 1] by more than 0.5/255 (0..255 images, say).
     """
     for name, t in (("prediction", prediction), ("target", target)):
         if not torch.is_tensor(t) or t.dim() != 4 or t.shape[1] not in (1, 3) or not t.is_floating_point():
@@ -37,6 +37,11 @@ def check_pair(prediction: torch.Tensor, target: torch.Tensor, what: str) -> Non
             raise ConfigError(
                 f"{what}: {name} must be a float (N, 1 or 3, H, W) tensor in [0, 1]; got {seen}; "
                 "for numpy images use the *_array functions"
+            )
+    for name, t in (("prediction", prediction), ("target", target)):
+        if min(t.shape[-2:]) < 1:
+            raise ConfigError(
+                f"{what}: {name} of shape {tuple(t.shape)} has no pixels; give images of at least 1x1 pixels"
             )
     if prediction.shape != target.shape:
         raise ConfigError(

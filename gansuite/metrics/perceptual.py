@@ -16,14 +16,18 @@ from typing import Literal
 
 import torch
 
+from gansuite.core.arguments import check_integer
 from gansuite.core.backbones import load_backbone_features, resolve_backbone_file
 from gansuite.errors import ConfigError
 from gansuite.metrics._color import check_pair
 
-__all__ = ["LPIPSMetric", "LPIPSNet", "resolve_device"]
+__all__ = ["MIN_SIDE", "LPIPSMetric", "LPIPSNet", "resolve_device"]
 
 LPIPSNet = Literal["alex", "vgg"]
 _BACKBONE_NAMES = {"alex": "alexnet", "vgg": "vgg16"}
+MIN_SIDE: dict[str, int] = {"alex": 31, "vgg": 16}
+"""The smallest image side each network scores: below it AlexNet's stride-4 stem and three
+max-pools (VGG16's four max-pools) leave its last feature map with no pixels."""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -73,10 +77,10 @@ class LPIPSMetric:
         backbones: local safetensors file or folder with torchvision's ``features`` weights;
             None uses ``GANSUITE_BACKBONES`` or else torchvision's weights API.
         device: where the network runs: "auto" (CUDA when present), "cpu", "cuda", ... .
-        batch_size: pairs per forward pass, to bound memory on large images.
+        batch_size: pairs per forward pass (an int >= 1), to bound memory on large images.
 
     Raises:
-        ConfigError: an unknown `net`, device or batch size.
+        ConfigError: an unknown `net` or device, or a `batch_size` that is not an int >= 1.
         BackboneNotFoundError: the backbone is neither in the local source nor obtainable from
             torchvision; the message says both ways to provide it.
     """
@@ -91,8 +95,7 @@ class LPIPSMetric:
     ) -> None:
         if net not in _BACKBONE_NAMES:
             raise ConfigError(f"LPIPS net must be one of {sorted(_BACKBONE_NAMES)}; got {net!r}")
-        if batch_size < 1:
-            raise ConfigError(f"LPIPS batch_size must be >= 1; got {batch_size}")
+        batch_size = check_integer(batch_size, "LPIPS batch_size", minimum=1, unit="pairs per forward pass")
         self.net = net
         self.batch_size = batch_size
         self.device = resolve_device(device)
@@ -106,17 +109,32 @@ class LPIPSMetric:
 
         Args:
             prediction: (N, 3, H, W) RGB or (N, 1, H, W) gray (repeated to 3 channels), float
-                in [0, 1], on any device.
+                in [0, 1], on any device; H and W at least `MIN_SIDE[net]` (31 for "alex", 16
+                for "vgg").
             target: same shape and layout as `prediction`.
 
         Returns:
-            (N,) float32 on the inputs' device; 0 for identical images, larger is more different.
+            (N,) float32 on the inputs' device; 0 for identical images, larger is more different;
+            empty for N = 0.
 
         Raises:
-            ConfigError: inputs of the wrong layout or different shapes, or values outside [0, 1]
-                by more than 0.5/255 (0..255 images must be divided by 255).
+            ConfigError: inputs of the wrong layout or different shapes, images smaller than
+                `MIN_SIDE[net]`, or values outside [0, 1] by more than 0.5/255 (0..255 images must
+                be divided by 255).
         """
         check_pair(prediction, target, "lpips")
+        side = MIN_SIDE[self.net]
+        if min(prediction.shape[-2:]) < side:
+            height, width = prediction.shape[-2:]
+            raise ConfigError(
+                f"lpips: images of {width}x{height} pixels are too small for the {self.net} network, which needs "
+                f"at least {side}x{side}; score larger images or crops, or use net='vgg' (>= {MIN_SIDE['vgg']} pixels)"
+                if self.net != "vgg" else
+                f"lpips: images of {width}x{height} pixels are too small for the vgg network, which needs at least "
+                f"{side}x{side}; score larger images or crops"
+            )
+        if prediction.shape[0] == 0:
+            return torch.zeros(0, dtype=torch.float32, device=prediction.device)
         distances = []
         for start in range(0, prediction.shape[0], self.batch_size):
             x, y = (

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gansuite.core.arguments import check_integer
 from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputImageError
 from gansuite.metrics._color import check_pair, compute_dtype, quantize_8bit, rgb_to_y
@@ -48,8 +49,9 @@ def _prepare(images: torch.Tensor, *, channel: Channel, crop_border: int, quanti
     """Quantise, convert to the scored channel(s) on the 8-bit scale, crop; float64."""
     if channel not in ("y", "rgb"):
         raise ConfigError(f"{what}: channel must be 'y' or 'rgb'; got {channel!r}")
-    if crop_border < 0:
-        raise ConfigError(f"{what}: crop_border must be >= 0; got {crop_border}")
+    crop_border = check_integer(
+        crop_border, f"{what}: crop_border", minimum=0, unit="pixels", advice=" (the SR protocol uses the scale)"
+    )
     x = images.to(compute_dtype(images.device))
     x = quantize_8bit(x) if quantize else x * PEAK
     if channel == "y":
@@ -92,12 +94,19 @@ def psnr(
     Raises:
         ConfigError: inputs of the wrong layout or different shapes, values outside [0, 1] by
             more than 0.5/255 (`gansuite.core.pixel_range`; 0..255 images must be divided by 255),
-            or bad options (an unknown `channel`, a negative `crop_border` or one that leaves no
-            pixel).
+            or bad options (an unknown `channel`, a `crop_border` that is not an int >= 0 or that
+            leaves no pixel).
     """
-    check_pair(prediction, target, "psnr")
-    x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr")
-    y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr")
+    return _psnr(prediction, target, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr")
+
+
+def _psnr(
+    prediction: torch.Tensor, target: torch.Tensor, *, channel: Channel, crop_border: int, quantize: bool, what: str
+) -> torch.Tensor:
+    """`psnr`, with messages naming `what` (the public function called)."""
+    check_pair(prediction, target, what)
+    x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
+    y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
     mse = (x - y).pow(2).flatten(1).mean(dim=1)
     return 10.0 * torch.log10(PEAK**2 / mse)
 
@@ -142,12 +151,19 @@ def ssim(
             more than 0.5/255 (0..255 images must be divided by 255), bad options, or an image
             smaller than the 11x11 window after cropping.
     """
-    check_pair(prediction, target, "ssim")
-    x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what="ssim")
-    y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what="ssim")
+    return _ssim(prediction, target, channel=channel, crop_border=crop_border, quantize=quantize, what="ssim")
+
+
+def _ssim(
+    prediction: torch.Tensor, target: torch.Tensor, *, channel: Channel, crop_border: int, quantize: bool, what: str
+) -> torch.Tensor:
+    """`ssim`, with messages naming `what` (the public function called)."""
+    check_pair(prediction, target, what)
+    x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
+    y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
     if min(x.shape[-2:]) < SSIM_WINDOW:
         raise ConfigError(
-            f"ssim: the scored area {tuple(x.shape[-2:])} is smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} "
+            f"{what}: the scored area {tuple(x.shape[-2:])} is smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} "
             "window; use larger images or a smaller crop_border"
         )
     window = _gaussian_window(x.device, x.dtype)
@@ -164,24 +180,54 @@ def _array_to_tensor(image: np.ndarray, what: str, name: str) -> torch.Tensor:
     """(H, W[, C]) uint8 or float [0, 1] array → (1, C, H, W) float64 tensor in [0, 1].
 
     Raises:
-        InputImageError: another layout or dtype.
+        InputImageError: not a numpy array, or another layout or dtype.
         ConfigError: float values outside [0, 1] by more than 0.5/255, naming `what` and the argument `name`.
     """
+    if not isinstance(image, np.ndarray):
+        hint = f"; for (N, C, H, W) tensors use {what.removesuffix('_array')}" if torch.is_tensor(image) else ""
+        raise InputImageError(
+            f"{what}: {name} must be a numpy array (H, W) or (H, W, 3), got {type(image).__name__}{hint}"
+        )
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 3):
-        raise InputImageError(f"{what}: expected an (H, W) or (H, W, 3) image; got shape {image.shape}")
+        raise InputImageError(f"{what}: expected an (H, W) or (H, W, 3) image; got {name} of shape {image.shape}")
     if image.dtype == np.uint8:
         values = image.astype(np.float64) / 255.0
     elif np.issubdtype(image.dtype, np.floating):
         check_unit_range(image, f"{what}: {name}")
         values = image.astype(np.float64)
     else:
+        fix = "convert 16-bit images to float in [0, 1] first (x / 65535)" if image.dtype == np.uint16 else (
+            "convert it to uint8, or to float in [0, 1]"
+        )
         raise InputImageError(
-            f"{what}: expected uint8 or float (in [0, 1]) pixels; got {image.dtype}: convert 16-bit "
-            "images to float in [0, 1] first"
+            f"{what}: expected uint8 or float (in [0, 1]) pixels; got {name} of dtype {image.dtype}: {fix}"
         )
     return torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None]
+
+
+def _array_pair(
+    prediction: np.ndarray, target: np.ndarray, channel: Channel, what: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both arrays as (1, C, H, W) float64 tensors, with shape and channel errors in the arrays' own terms.
+
+    Raises:
+        InputImageError: an array of the wrong type, layout or dtype.
+        ConfigError: float values outside [0, 1], different shapes, or gray images with channel="y".
+    """
+    x, y = _array_to_tensor(prediction, what, "prediction"), _array_to_tensor(target, what, "target")
+    if x.shape != y.shape:
+        raise ConfigError(
+            f"{what}: prediction {prediction.shape} and target {target.shape} differ in shape; crop or resize them to "
+            "the same size first"
+        )
+    if channel == "y" and x.shape[1] != 3:
+        raise ConfigError(
+            f"{what}: channel='y' needs RGB (H, W, 3) images; got gray ones of shape {prediction.shape}: use "
+            "channel='rgb' for gray images"
+        )
+    return x, y
 
 
 def psnr_array(
@@ -205,12 +251,12 @@ def psnr_array(
         PSNR in dB; ``inf`` for identical images.
 
     Raises:
-        InputImageError: an array of the wrong layout or dtype.
+        InputImageError: not a numpy array, or an array of the wrong layout or dtype.
         ConfigError: different shapes, float values outside [0, 1] by more than 0.5/255 (0..255
             float images must be divided by 255, or given as uint8), or bad options.
     """
-    x, y = _array_to_tensor(prediction, "psnr_array", "prediction"), _array_to_tensor(target, "psnr_array", "target")
-    return float(psnr(x, y, channel=channel, crop_border=crop_border, quantize=quantize)[0])
+    x, y = _array_pair(prediction, target, channel, "psnr_array")
+    return float(_psnr(x, y, channel=channel, crop_border=crop_border, quantize=quantize, what="psnr_array")[0])
 
 
 def ssim_array(
@@ -234,10 +280,10 @@ def ssim_array(
         SSIM in [-1, 1].
 
     Raises:
-        InputImageError: an array of the wrong layout or dtype.
+        InputImageError: not a numpy array, or an array of the wrong layout or dtype.
         ConfigError: different shapes, float values outside [0, 1] by more than 0.5/255 (0..255
             float images must be divided by 255, or given as uint8), bad options, or an image
             smaller than the window.
     """
-    x, y = _array_to_tensor(prediction, "ssim_array", "prediction"), _array_to_tensor(target, "ssim_array", "target")
-    return float(ssim(x, y, channel=channel, crop_border=crop_border, quantize=quantize)[0])
+    x, y = _array_pair(prediction, target, channel, "ssim_array")
+    return float(_ssim(x, y, channel=channel, crop_border=crop_border, quantize=quantize, what="ssim_array")[0])
