@@ -118,3 +118,10 @@ def test_cli_benchmark_anomaly(test_set: tuple[Path, np.ndarray], tmp_path: Path
     args[args.index(str(tmp_path / "labels.npy"))] = str(tmp_path / "short.npy")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "81 labels but the clips hold 82 frames" in result.output
+
+
+def test_a_frame_without_pixels_is_refused_naming_it() -> None:
+    scorer = StreamingAnomalyScorer(FramePredictor(copy_last_model(2, 1), device="cpu"))
+    for frame in (np.zeros((0, 5, 1), np.float32), np.zeros((4, 0), np.float64)):
+        with pytest.raises(ConfigError, match=r"frame 0 has shape .*; float frames are .* with H, W >= 1"):
+            scorer.update(frame)  # was a ValueError from np.min of an empty array

@@ -255,6 +255,16 @@ def test_integer_frames_are_refused_by_the_float_api_with_the_conversion() -> No
         predictor.predict_batch(clip[None])  # type: ignore[arg-type]
 
 
+def test_an_empty_batch_predicts_nothing_and_frames_without_pixels_are_refused() -> None:
+    predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
+    empty = predictor.predict_batch(torch.rand(0, 2, 3, 5, 7), future=2)
+    assert empty.shape == (0, 2, 3, 5, 7) and empty.dtype == torch.float32
+    with pytest.raises(ConfigError, match=r"predict_batch expects .*H >= 1, W >= 1.*got \(1, 2, 3, 0, 7\)"):
+        predictor.predict_batch(torch.rand(1, 2, 3, 0, 7))
+    with pytest.raises(ConfigError, match=r"predict_frames expects .*H >= 1, W >= 1.*got shape \(2, 5, 0, 3\)"):
+        predictor.predict_frames(np.zeros((2, 5, 0, 3), np.float32))
+
+
 def test_a_single_image_or_path_is_not_a_sequence_of_frames(tmp_path: Path) -> None:
     predictor = FramePredictor(copy_last_model(2, 3), device="cpu")
     image = _bgr()[0]  # (20, 26, 3): 20 'frames' of (26, 3) rows if taken as a sequence

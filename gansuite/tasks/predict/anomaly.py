@@ -166,7 +166,8 @@ def as_float_frame(frame: np.ndarray, index: int = 0) -> np.ndarray:
 
     Raises:
         ConfigError: not an array, a float frame with values outside [0, 1] (such as 0..255) or
-            NaN, a float frame of another shape, or a dtype other than uint8, uint16 or float.
+            NaN, a float frame of another shape or without pixels, or a dtype other than uint8,
+            uint16 or float.
         InputImageError: an integer frame of a shape OpenCV does not produce.
     """
     if not isinstance(frame, np.ndarray):
@@ -179,8 +180,10 @@ def as_float_frame(frame: np.ndarray, index: int = 0) -> np.ndarray:
             "frames in [0, 1] (RGB)"
         )
     array = frame[..., None] if frame.ndim == 2 else frame
-    if array.ndim != 3 or array.shape[2] not in (1, 3):
-        raise ConfigError(f"frame {index} has shape {frame.shape}; float frames are (H, W), (H, W, 1) or (H, W, 3)")
+    if array.ndim != 3 or array.shape[2] not in (1, 3) or min(array.shape[:2]) < 1:
+        raise ConfigError(
+            f"frame {index} has shape {frame.shape}; float frames are (H, W), (H, W, 1) or (H, W, 3) with H, W >= 1"
+        )
     low, high = float(np.min(array)), float(np.max(array))
     if not (np.isfinite(low) and np.isfinite(high)) or low < -UNIT_RANGE_TOLERANCE or high > 1.0 + UNIT_RANGE_TOLERANCE:
         raise ConfigError(

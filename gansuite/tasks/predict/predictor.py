@@ -323,13 +323,14 @@ class FramePredictor:
             future: frames to predict, a positive int.
 
         Returns:
-            (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input.
+            (N, future, C, H, W) float32 in [0, 1] on the CPU, same C, H, W as the input; empty
+            for N = 0.
 
         Raises:
             ConfigError: `context` not a torch tensor, of an integer or bool dtype (uint8 frames
-                must be converted, x.float() / 255), of the wrong layout or with too few frames,
-                or with values outside [0, 1] by more than 0.5/255 (0..255 frames must be divided
-                by 255); `future` not a positive int.
+                must be converted, x.float() / 255), of the wrong layout (H or W of 0 included) or
+                with too few frames, or with values outside [0, 1] by more than 0.5/255 (0..255
+                frames must be divided by 255); `future` not a positive int.
         """
         future = _check_future(future, "predict_batch")
         k = self.context_frames
@@ -339,11 +340,13 @@ class FramePredictor:
                 "for a (T, H, W, C) numpy clip use predict_frames"
             )
         _check_float_frames(context, "predict_batch: context")
-        if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k:
+        if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or min(context.shape[-2:]) < 1:
             raise ConfigError(
-                f"predict_batch expects (N, >= {k}, 1 or 3, H, W) frames, got {tuple(context.shape)}"
+                f"predict_batch expects (N, >= {k}, 1 or 3, H >= 1, W >= 1) frames, got {tuple(context.shape)}"
             )
         check_unit_range(context[:, -k:], "predict_batch: context")
+        if context.shape[0] == 0:  # an empty batch (a filtered one, say) predicts nothing
+            return torch.zeros(0, future, *context.shape[2:], dtype=torch.float32)
         return self._predict_batch(context, future)
 
     def _predict_batch(self, context: torch.Tensor, future: int) -> torch.Tensor:
@@ -377,7 +380,8 @@ class FramePredictor:
         Raises:
             InputVideoError: fewer than k frames.
             ConfigError: `context` not a numpy array, of an integer or bool dtype (uint8 frames must
-                be converted, x.astype(np.float32) / 255), of the wrong layout, or with values outside
+                be converted, x.astype(np.float32) / 255), of the wrong layout (H or W of 0
+                included), or with values outside
                 [0, 1] by more than 0.5/255 (0..255 frames must be divided by 255); `future` not a
                 positive int.
         """
@@ -390,8 +394,10 @@ class FramePredictor:
                 f"predict_frames: context must be a (T, H, W, C) numpy array, got {type(context).__name__}: {hint}"
             )
         _check_float_frames(context, "predict_frames: context")
-        if context.ndim != 4 or context.shape[3] not in (1, 3):
-            raise ConfigError(f"predict_frames expects (T, H, W, 1 or 3) frames, got shape {context.shape}")
+        if context.ndim != 4 or context.shape[3] not in (1, 3) or min(context.shape[1:3], default=0) < 1:
+            raise ConfigError(
+                f"predict_frames expects (T, H >= 1, W >= 1, 1 or 3) frames, got shape {context.shape}"
+            )
         if context.shape[0] < self.context_frames:
             raise InputVideoError(
                 f"got {count_of(context.shape[0], 'frame')}; this model needs at least "
