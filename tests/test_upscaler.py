@@ -432,6 +432,16 @@ def test_a_tensor_of_another_dtype_is_refused_naming_the_dtype_and_the_conversio
         list(upscaler.upscale_frames([random_array(7, 9)]))
 
 
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_upscale_frames_refuses_a_frame_of_another_size_in_any_batch(batch_size: int) -> None:
+    upscaler = Upscaler(MODELS[2], device="cpu", tile=0)
+    frames = [np.zeros((5, 7, 3), np.float32)] * 2 + [np.zeros((6, 7, 3), np.float32)]
+    with pytest.raises(ConfigError, match=r"frame 2 is \(6, 7, 3\), earlier frames \(5, 7, 3\): one size per clip"):
+        list(upscaler.upscale_frames(frames, batch_size=batch_size))  # batch_size 1 and 2 yielded a 12x14 frame
+    with pytest.raises(ConfigError, match=r"frame 0: expected .*got \(0, 7, 3\) float32, which has no pixels"):
+        list(upscaler.upscale_frames([np.zeros((0, 7, 3), np.float32)]))
+
+
 def test_a_folder_given_as_the_model_file_is_one_error_naming_it(tmp_path: Path) -> None:
     from gansuite.tasks.upscale.pretrained import load_upscale_weights
 

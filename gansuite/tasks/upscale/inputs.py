@@ -83,27 +83,34 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
 
     Raises:
         ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
-            float (the message names the dtype seen) or has values outside [0, 1] by more than
-            0.5/255 (0..255 frames must be divided by 255), or frames of different sizes.
+            float with H, W >= 1 (the message names the dtype seen) or has values outside [0, 1]
+            by more than 0.5/255 (0..255 frames must be divided by 255), or a frame of another
+            size than the first (in any batch).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
     batch: list[np.ndarray] = []
+    first: tuple[int, ...] | None = None  # the first frame's shape: every later batch must match it too
     for index, frame in enumerate(frames):
         if not (
             isinstance(frame, np.ndarray)
             and frame.ndim == 3
             and frame.shape[2] in (1, 3)
+            and min(frame.shape[:2]) >= 1
             and np.issubdtype(frame.dtype, np.floating)
         ):
             if isinstance(frame, np.ndarray):
                 got = f"{frame.shape} {frame.dtype}{dtype_advice(frame.dtype, 'frame')}"
             else:
                 got = f"a {type(frame).__name__}; give numpy arrays"
+            if isinstance(frame, np.ndarray) and frame.ndim == 3 and min(frame.shape[:2]) < 1:
+                got += ", which has no pixels (H, W >= 1)"
             raise ConfigError(f"frame {index}: expected (H, W, 1|3) float in [0, 1], got {got}")
         check_unit_range(frame, f"frame {index}")
-        if batch and frame.shape != batch[0].shape:
-            raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {batch[0].shape}: one size per clip")
+        if first is None:
+            first = frame.shape
+        elif frame.shape != first:
+            raise ConfigError(f"frame {index} is {frame.shape}, earlier frames {first}: one size per clip")
         batch.append(frame)
         if len(batch) == batch_size:
             yield batch

@@ -358,7 +358,8 @@ class Upscaler:
 
         Raises:
             ConfigError: while iterating: a bad `batch_size`, a frame that is not (H, W, 1|3)
-                float or has values outside [0, 1] by more than 0.5/255, or frames of different sizes.
+                float with H, W >= 1 or has values outside [0, 1] by more than 0.5/255, or a frame
+                of another size than the first (whichever batch it falls in).
         """
         for batch in frame_batches(frames, batch_size):
             yield from self._upscale_frame_batch(batch)
