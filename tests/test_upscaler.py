@@ -207,6 +207,19 @@ def test_interpolate_weights_refuses_bad_realism_and_different_architectures() -
         interpolate_weights(a, tiny_generator("compact", 2), 0.5)
 
 
+@pytest.mark.parametrize("value", ["0.5", True, float("nan"), None])
+def test_realism_and_denoise_that_are_not_numbers_are_refused_by_name(value: object,
+                                                                      shipped_pair: dict[str, Path]) -> None:
+    a, b = tiny_generator("compact", 4, seed=1), tiny_generator("compact", 4, seed=2)
+    with pytest.raises(ConfigError, match=rf"realism: --realism must be between 0 and 1, got {re.escape(repr(value))}"):
+        interpolate_weights(a, b, value)  # type: ignore[arg-type]
+    if value is None:
+        return
+    for name in ("realism", "denoise"):  # a str raised TypeError, True blended fully
+        with pytest.raises(ConfigError, match=rf"{name}: --{name} must be between 0 and 1, got .*; give a number"):
+            Upscaler.from_pretrained("x4", device="cpu", **{name: value})
+
+
 def test_realism_needs_the_shipped_pair(tmp_path: Path, shipped_pair: dict[str, Path]) -> None:
     with pytest.raises(ConfigError, match=r"between 0 and 1, got 1\.5"):
         Upscaler.from_pretrained("x4", realism=1.5, device="cpu")

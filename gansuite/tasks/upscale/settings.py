@@ -23,6 +23,7 @@ from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, load_upscale_weig
 __all__ = [
     "MAX_OUTSCALE",
     "auto_tile_size",
+    "check_blend",
     "check_model_scale",
     "check_outscale",
     "check_tile_overlap",
@@ -55,10 +56,10 @@ def interpolate_weights(faithful: nn.Module, detailed: nn.Module, realism: float
         `faithful`, interpolated.
 
     Raises:
-        ConfigError: realism outside [0, 1] or networks of different architectures.
+        ConfigError: realism not a number in [0, 1] (a string, a bool, NaN) or networks of
+            different architectures.
     """
-    if not 0.0 <= realism <= 1.0:
-        raise ConfigError(f"--realism must be between 0 and 1, got {realism}")
+    realism = check_blend(realism, "realism")
     if getattr(faithful, "spec", None) != getattr(detailed, "spec", None):
         raise ConfigError("realism needs a PSNR-oriented and a GAN model of the same architecture")
     detailed_state = detailed.state_dict()
@@ -105,11 +106,15 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
         The network (on the CPU, float32).
 
     Raises:
-        ConfigError: both given, a value outside [0, 1], or `name` has no such twin.
+        ConfigError: both given, a value that is not a number in [0, 1] (a string, a bool, NaN),
+            or `name` has no such twin.
         CheckpointError: a twin's file is missing from this build.
     """
     if realism is not None and denoise is not None:
         raise ConfigError("--realism and --denoise cannot be combined: give one of them")
+    # checked before any file is read: a string or NaN fails here, not in the middle of a blend
+    realism = None if realism is None else check_blend(realism, "realism")
+    denoise = None if denoise is None else check_blend(denoise, "denoise")
     if realism is not None and name in SHIPPED_WEIGHTS and name.endswith("-gan"):
         faithful = name.removesuffix("-gan")
         raise ConfigError(
@@ -126,8 +131,6 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
             raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: {_pairs(gan_twin)}")
         return interpolate_weights(load(name), load(gan), realism)
     if denoise is not None:
-        if not 0.0 <= denoise <= 1.0:
-            raise ConfigError(f"--denoise must be between 0 and 1, got {denoise}")
         clean = clean_twin(name)
         if clean is None:
             raise ConfigError(
@@ -158,6 +161,26 @@ def _kind(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return f" (a {type(value).__name__})"
     return ""
+
+
+def check_blend(value: object, name: str) -> float:
+    """A `realism` / `denoise` weight (`--realism`, `--denoise`) as a float, after checking it is a number in [0, 1].
+
+    Args:
+        value: the weight given.
+        name: "realism" or "denoise".
+
+    Returns:
+        `value` as a float.
+
+    Raises:
+        ConfigError: a bool, a string or another non-number, NaN, or a number outside [0, 1].
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise ConfigError(
+            f"{name}: --{name} must be between 0 and 1, got {value!r}{_kind(value)}; give a number such as 0.5"
+        )
+    return float(value)
 
 
 def check_tile_overlap(tile_overlap: object) -> int | None:

@@ -186,8 +186,9 @@ class Upscaler:
             **settings: `Upscaler` keyword arguments.
 
         Raises:
-            ConfigError: both `realism` and `denoise`, a value outside [0, 1], a model without
-                that twin (or a file), `realism` with a "-gan" model, or bad `settings`.
+            ConfigError: both `realism` and `denoise`, a value that is not a number in [0, 1] (a
+                string, a bool, NaN), a model without that twin (or a file), `realism` with a
+                "-gan" model, or bad `settings`.
             CheckpointError: a missing or unusable model file.
             NotAvailableError: a third-party file without the optional spandrel package.
         """
