@@ -30,6 +30,7 @@ from gansuite.io import (
     encode_array,
     encode_bytes,
     from_tensor,
+    probe_image,
     read_image,
     rgb_to_gray,
     to_tensor,
@@ -207,6 +208,32 @@ def test_tensor_helpers() -> None:
         from_tensor(torch.zeros(2, 3, 4, 4))
     with pytest.raises(InputImageError, match=r"expected an \(H, W, C\) numpy array"):
         to_tensor(torch.zeros(4, 4, 3))  # type: ignore[arg-type]
+
+
+def test_tensor_helpers_refuse_integer_pixels_instead_of_keeping_their_scale() -> None:
+    raw = random_raw(np.uint8, 3)
+    with pytest.raises(InputImageError, match=r"to_tensor: expected floating point .*got dtype uint8.*decode_array"):
+        to_tensor(raw)  # gave a float32 tensor of 0..255 values
+    with pytest.raises(InputImageError, match=r"from_tensor: expected floating point .*got dtype torch.uint8"):
+        from_tensor(torch.from_numpy(raw).permute(2, 0, 1))  # gave an all-white image
+
+
+def test_a_path_of_another_type_is_refused_naming_what_takes_it(tmp_path: Path) -> None:
+    raw = random_raw(np.uint8, 3)
+    with pytest.raises(InputImageError, match=r"must be a file path .*got ndarray; .*use gansuite.io.decode_array"):
+        read_image(raw)  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"got BytesIO; for a file's content use gansuite.io.decode_bytes"):
+        read_image(io.BytesIO(b"\x89PNG"))  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"must be a file path .*got NoneType"):
+        probe_image(None)  # type: ignore[arg-type]
+    with pytest.raises(OutputError, match=r"write_image: path must be a file path .*got NoneType; .*encode_bytes"):
+        write_image(None, decode_array(raw).color)  # type: ignore[arg-type]
+    with pytest.raises(InputImageError, match=r"decode_bytes: data must be .* got str; for a file path use read_image"):
+        decode_bytes(str(tmp_path / "a.png"))  # type: ignore[arg-type]
+    # bytes paths and bytearray content work, as in the os and io modules
+    path = write_image(os.fsencode(tmp_path / "a.png"), decode_array(raw).color)  # type: ignore[arg-type]
+    assert read_image(os.fsencode(path)).color.shape == (13, 17, 3)  # type: ignore[arg-type]
+    assert decode_bytes(bytearray(path.read_bytes())).color.shape == (13, 17, 3)  # was a TypeError
 
 
 def test_loaded_image_properties() -> None:

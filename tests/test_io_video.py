@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from _data import require
 
-from gansuite.errors import ConfigError, InputVideoError
+from gansuite.errors import ConfigError, InputVideoError, OutputError
 from gansuite.io import (
     DEFAULT_FPS,
     OutputExistsError,
@@ -248,3 +248,11 @@ def test_shared_newtonscradle_gif(data_dir: Path) -> None:
     clip = read_video(shared_clip(data_dir, "newtonscradle.gif"))
     assert clip.frames.shape == (36, 150, 200, 3)
     assert 0 < clip.fps <= 100
+
+
+def test_a_path_of_another_type_is_refused_naming_the_function() -> None:
+    for read in (read_video, probe_video, lambda path: next(iter_video_frames(path))):
+        with pytest.raises(InputVideoError, match=r"path must be a file path .*got NoneType; give the path of a video"):
+            read(None)  # was a TypeError from pathlib
+    with pytest.raises(OutputError, match=r"VideoWriter: path must be a file path .*got int"):
+        write_video(3, np.zeros((2, 4, 4, 3), np.float32), fps=25)  # type: ignore[arg-type]

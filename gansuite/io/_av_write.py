@@ -51,6 +51,7 @@ from gansuite.io._av_codecs import (
     more_than_8_bits,
     one_line,
 )
+from gansuite.io._paths import as_path
 
 __all__ = ["CODECS", "CONTAINER_CODECS", "VideoWriter", "check_codec", "copyable_streams"]
 
@@ -76,7 +77,8 @@ class VideoWriter:
         ConfigError: an unknown extension, bad codec options, a rate outside (0, 1000] frames per
             second, or a container that cannot hold a copied stream.
         InputVideoError: `copy_from` is missing or unreadable.
-        OutputError, OutputExistsError: the output cannot be written (from the constructor).
+        OutputError, OutputExistsError: `path` is not a path (str, bytes or `os.PathLike`) or the
+            output cannot be written (from the constructor).
     """
 
     def __init__(
@@ -92,7 +94,7 @@ class VideoWriter:
         copy_from: str | os.PathLike[str] | None = None,
         overwrite: bool = True,
     ) -> None:
-        self.path = Path(path)
+        self.path = as_path(path, "VideoWriter: path", OutputError, hint="")
         extension = self.path.suffix.lower()
         if extension not in CONTAINER_CODECS:
             raise ConfigError(

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from gansuite.errors import GansuiteError, InputImageError
+from gansuite.io._paths import as_path
 from gansuite.io._probe import animation_frames, probe_size, sniff_format, tiff_tags
 from gansuite.io._quiet import native_stderr_captured
 
@@ -99,9 +100,10 @@ def check_regular_file(path: str | os.PathLike[str]) -> Path:
         `path` as a `Path`.
 
     Raises:
-        InputImageError: It is missing, a folder, a FIFO, a device or a socket, or cannot be examined.
+        InputImageError: It is not a path (an array, a file object, None), is missing, a folder, a
+            FIFO, a device or a socket, or cannot be examined.
     """
-    file = Path(path)
+    file = as_path(path, "the image path", InputImageError)
     try:
         mode = file.stat().st_mode
     except FileNotFoundError:

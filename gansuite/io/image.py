@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from gansuite.core.atomic import atomic_write_bytes, check_output_path
-from gansuite.errors import ConfigError, InputImageError
+from gansuite.errors import ConfigError, InputImageError, OutputError
 from gansuite.io._decode import ACCEPTED_READ, ImageHeader, apply_orientation, check_regular_file, decode_pixels
 from gansuite.io._decode import probe_image as probe_image
 from gansuite.io._encode import WRITE_FORMATS, rgb_to_gray
@@ -39,6 +39,7 @@ from gansuite.io._encode import WRITE_FORMATS, rgb_to_gray
 # under the private names this module has always used (`gansuite.io.video` imports `_to_array`)
 from gansuite.io._encode import encode as _encode
 from gansuite.io._encode import to_array as _to_array
+from gansuite.io._paths import as_path
 from gansuite.io._probe import animation_frames
 from gansuite.io._probe import probe_size as _probe_size
 from gansuite.io._probe import sniff_format as _sniff_format
@@ -66,6 +67,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused unless the caller raises the limit."""
 
 _ACCEPTED_READ = ACCEPTED_READ
+_ENCODE_HINT = "for the encoded bytes rather than a file use encode_bytes"
 _ANIMATED_NAMES = {"PNG": "PNG (APNG)", "GIF": "GIF", "WebP": "WebP"}
 
 
@@ -113,14 +115,14 @@ def read_image(
         The image; `color` is `(H, W, 3) float32 in [0, 1], RGB`, `alpha` `(H, W)` or None.
 
     Raises:
-        InputImageError: The file is missing, a folder, not a regular file (FIFO, device), empty,
-            not an image, corrupt or truncated, of an unsupported dtype or channel count, larger
-            than `max_pixels`, or animated (unless `first_frame`).
+        InputImageError: `path` is not a path (an array: use `decode_array`; bytes content or a
+            file object: use `decode_bytes`), or the file is missing, a folder, not a regular file
+            (FIFO, device), empty, not an image, corrupt or truncated, of an unsupported dtype or
+            channel count, larger than `max_pixels`, or animated (unless `first_frame`).
         ConfigError: `max_pixels` is not a positive integer.
         MissingExtraError: A planar TIFF without tifffile installed.
     """
-    file = Path(path)
-    check_regular_file(file)
+    file = check_regular_file(path)
     try:
         data = file.read_bytes()
     except OSError as error:
@@ -132,7 +134,7 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, first_fra
     """Decodes an encoded image (the bytes of a PNG, JPEG, ... file), as `read_image` does.
 
     Args:
-        data: The complete file content.
+        data: The complete file content: bytes, bytearray or memoryview.
         max_pixels: Refuse images with more pixels than this.
         first_frame: Decode only the first frame of an animated file instead of refusing it.
 
@@ -140,9 +142,15 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, first_fra
         The image, with `path` None.
 
     Raises:
-        InputImageError, ConfigError, MissingExtraError: As `read_image`.
+        InputImageError, ConfigError, MissingExtraError: As `read_image`; InputImageError also for
+            `data` that is not bytes-like (a path: use `read_image`).
     """
-    return _decode(data, None, max_pixels, first_frame=first_frame)
+    if not isinstance(data, bytes | bytearray | memoryview):
+        hint = "; for a file path use read_image" if isinstance(data, str | os.PathLike) else ""
+        raise InputImageError(
+            f"decode_bytes: data must be the encoded file content (bytes), got {type(data).__name__}{hint}"
+        )
+    return _decode(bytes(data), None, max_pixels, first_frame=first_frame)
 
 
 def decode_array(array: np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -254,10 +262,11 @@ def write_image(
         InputImageError: `color` or `alpha` is not a valid image.
         NotAvailableError: OpenCV cannot encode it (e.g. a side above the format's limit,
             16383 pixels for WebP).
-        OutputError: The folder is missing or `path` is a folder.
+        OutputError: `path` is not a path (str, bytes or `os.PathLike`), the folder is missing or
+            `path` is a folder.
         OutputExistsError: `path` exists and `overwrite` is False.
     """
-    target = check_output_path(path, overwrite=overwrite)
+    target = check_output_path(as_path(path, "write_image: path", OutputError, hint=_ENCODE_HINT), overwrite=overwrite)
     data = _encode(target.suffix, color, alpha, bit_depth, grayscale, quality, str(target))
     return atomic_write_bytes(target, data, overwrite=overwrite)
 
@@ -272,11 +281,17 @@ def to_tensor(color: np.ndarray) -> torch.Tensor:
         `(1, C, H, W) float32`, same range and channel order, on the CPU; no memory is shared.
 
     Raises:
-        InputImageError: `color` is not an `(H, W, C)` numpy array.
+        InputImageError: `color` is not an `(H, W, C)` numpy array of floating point (uint8 and
+            uint16 arrays would keep their 0..255 / 0..65535 values: `decode_array` converts them).
     """
     if not isinstance(color, np.ndarray) or color.ndim != 3:
         shape = getattr(color, "shape", None)
         raise InputImageError(f"to_tensor: expected an (H, W, C) numpy array, got {type(color).__name__} {shape}")
+    if not np.issubdtype(color.dtype, np.floating):
+        raise InputImageError(
+            f"to_tensor: expected floating point pixels in [0, 1], got dtype {color.dtype}; convert OpenCV's "
+            "uint8/uint16 arrays with decode_array(array).color (BGR to RGB, scaled to [0, 1])"
+        )
     return torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1), dtype=np.float32)).unsqueeze(0)
 
 
@@ -290,11 +305,17 @@ def from_tensor(tensor: torch.Tensor) -> np.ndarray:
         `(H, W, C) float32` clamped to [0, 1] (NaN stays NaN, so `write_image` refuses it).
 
     Raises:
-        InputImageError: `tensor` is not of one of those shapes.
+        InputImageError: `tensor` is not of one of those shapes, or not floating point (a uint8
+            tensor's 0..255 values would be clamped to white).
     """
     if not isinstance(tensor, torch.Tensor) or not (tensor.ndim == 3 or (tensor.ndim == 4 and tensor.shape[0] == 1)):
         shape = tuple(getattr(tensor, "shape", ()))
         raise InputImageError(f"from_tensor: expected a (1, C, H, W) or (C, H, W) tensor, got {shape}")
+    if not tensor.is_floating_point():
+        raise InputImageError(
+            f"from_tensor: expected floating point values in [0, 1], got dtype {tensor.dtype}; for 8-bit values "
+            "use tensor.float() / 255"
+        )
     image = tensor.detach().reshape(tensor.shape[-3:]).to("cpu", torch.float32).clamp(0.0, 1.0)
     return image.permute(1, 2, 0).contiguous().numpy()
 

@@ -35,6 +35,7 @@ import numpy as np
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io._av_read import DecodeStats, TimedFrame, decode_frames, stream_info
 from gansuite.io._av_write import CODECS, CONTAINER_CODECS, MAX_FPS, VideoWriter, check_codec, check_fps
+from gansuite.io._paths import as_path
 from gansuite.io.folders import FRAME_EXTENSIONS, folder_frames, frame_files, write_frames
 from gansuite.io.image import rgb_to_gray
 
@@ -73,6 +74,7 @@ VIDEO_EXTENSIONS = (
 
 
 Warn = Callable[[str], None]
+_VIDEO_PATH_HINT = "give the path of a video file or of a folder of frame images"
 
 
 class VideoWarning(UserWarning):
@@ -173,7 +175,7 @@ def read_video(
             of different sizes; an unreadable frame image in a folder.
         ConfigError: `max_frames` or `fps` is out of range.
     """
-    source = Path(path)
+    source = as_path(path, "read_video: path", InputVideoError, hint=_VIDEO_PATH_HINT)
     rate = probe_video(source, fps=fps).fps
     frames = list(iter_video_frames(source, max_frames=max_frames, grayscale=grayscale, on_warning=on_warning))
     return VideoClip(np.stack(frames), rate, source)
@@ -235,7 +237,7 @@ def iter_timed_frames(
     """
     if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
         raise ConfigError(f"max_frames must be a positive integer or None, got {max_frames!r}")
-    source = Path(path)
+    source = as_path(path, "iter_timed_frames: path", InputVideoError, hint=_VIDEO_PATH_HINT)
     limit = math.inf if max_frames is None else max_frames
     if _is_folder(source):
         rate = _rate_fraction(check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
@@ -265,7 +267,7 @@ def probe_video(path: str | os.PathLike[str], *, fps: float | None = None) -> Vi
     """
     if fps is not None:
         fps = check_fps(fps, str(path))
-    source = Path(path)
+    source = as_path(path, "probe_video: path", InputVideoError, hint=_VIDEO_PATH_HINT)
     if _is_folder(source):
         files = frame_files(source)
         first = next(folder_frames(source, files[:1], 1))
