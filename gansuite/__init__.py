@@ -4,6 +4,7 @@ The short imports for library users::
 
     from gansuite import Upscaler, FramePredictor, StreamingAnomalyScorer, Trainer, TrainerConfig
     from gansuite import read_image, write_image, imresize, psnr, ssim, GansuiteError
+    from gansuite import read_video, iter_video_frames, write_video, LPIPSMetric
 
 The names are resolved on first use (PEP 562), so `import gansuite` loads only what the
 registries need. Importing the package registers every task head's networks, so a weights
@@ -32,7 +33,15 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     )
     from gansuite.io.image import LoadedImage, read_image, write_image
     from gansuite.io.imresize import imresize
-    from gansuite.io.video import VideoWriter, iter_timed_frames, probe_video
+    from gansuite.io.video import (
+        VideoWriter,
+        iter_timed_frames,
+        iter_video_frames,
+        probe_video,
+        read_video,
+        write_video,
+    )
+    from gansuite.metrics.perceptual import LPIPSMetric
     from gansuite.metrics.psnr_ssim import psnr, ssim
     from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, LiveScore, load_calibration
     from gansuite.tasks.predict.anomaly import StreamingAnomalyScorer, StreamScore
@@ -69,8 +78,13 @@ _EXPORTS: dict[str, str] = {
     "VideoWriter": "gansuite.io.video",
     "iter_timed_frames": "gansuite.io.video",
     "probe_video": "gansuite.io.video",
+    "read_video": "gansuite.io.video",
+    "iter_video_frames": "gansuite.io.video",
+    "write_video": "gansuite.io.video",
+    # metrics
     "psnr": "gansuite.metrics.psnr_ssim",
     "ssim": "gansuite.metrics.psnr_ssim",
+    "LPIPSMetric": "gansuite.metrics.perceptual",
     # errors
     "GansuiteError": "gansuite.errors",
     "CheckpointError": "gansuite.errors",
@@ -92,6 +106,7 @@ __all__ = [
     "GansuiteError",
     "InputImageError",
     "InputVideoError",
+    "LPIPSMetric",
     "LiveScore",
     "LoadedImage",
     "NotAvailableError",
@@ -108,13 +123,16 @@ __all__ = [
     "VideoWriter",
     "imresize",
     "iter_timed_frames",
+    "iter_video_frames",
     "load_calibration",
     "probe_video",
     "psnr",
     "read_image",
+    "read_video",
     "ssim",
     "upscale_video",
     "write_image",
+    "write_video",
 ]
 assert sorted(_EXPORTS) == __all__  # one list, kept literal for linters and IDEs
 

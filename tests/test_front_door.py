@@ -52,6 +52,16 @@ def test_the_short_imports_give_the_classes_and_functions() -> None:
         gansuite.Upscalr  # noqa: B018
 
 
+def test_the_front_door_gives_what_a_video_or_metrics_pipeline_needs() -> None:
+    # FramePredictor's own messages send callers to read_video; LPIPS is the third SR metric beside psnr/ssim
+    from gansuite import LPIPSMetric, iter_video_frames, read_video, write_video
+    from gansuite.io.video import read_video as deep_read_video
+    from gansuite.metrics import LPIPSMetric as deep_lpips
+
+    assert read_video is deep_read_video and LPIPSMetric is deep_lpips
+    assert callable(iter_video_frames) and callable(write_video)
+
+
 def test_importing_gansuite_does_not_load_the_optional_heavy_packages() -> None:
     code = (
         "import sys, gansuite; heavy = {'lpips', 'spandrel', 'onnxruntime', 'matplotlib', 'tensorboard', 'sklearn'}; "
