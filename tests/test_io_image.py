@@ -152,6 +152,22 @@ def test_values_outside_range_are_clipped_and_rounded() -> None:
     assert encode_array(np.full((1, 1, 3), 0.4 / 255, np.float32)).max() == 0
 
 
+@pytest.mark.parametrize(
+    ("scaled", "fix"),
+    [(np.full((2, 2, 3), 200.0, np.float32), "divide images on the 0..255 scale by 255"),
+     (np.linspace(-1, 1, 12, dtype=np.float32).reshape(2, 2, 3), r"map images in \[-1, 1\] to \[0, 1\]")],
+)
+def test_a_float_image_on_another_scale_is_refused(tmp_path: Path, scaled: np.ndarray, fix: str) -> None:
+    with pytest.raises(InputImageError, match=fix):
+        encode_array(scaled)
+    with pytest.raises(InputImageError, match=r"out\.png: color has float values in \[.*\]; float images must be in"):
+        write_image(tmp_path / "out.png", scaled)
+    assert not (tmp_path / "out.png").exists()
+    alpha = np.full((2, 2), 255.0, np.float32)
+    with pytest.raises(InputImageError, match="alpha has float values"):
+        encode_array(np.zeros((2, 2, 3), np.float32), alpha)
+
+
 def test_gray_alpha_png_is_reported_gray(tmp_path: Path) -> None:
     image_lib = pytest.importorskip("PIL.Image")
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20

@@ -41,6 +41,11 @@ def rgb_to_gray(color: np.ndarray) -> np.ndarray:
     return np.asarray(color, dtype=np.float32) @ _LUMA_WEIGHTS
 
 
+# Float pixels beyond these are not overshoot to clip but another scale (0..255, [-1, 1]) passed by mistake.
+_OFF_SCALE_HIGH = 2.0
+_OFF_SCALE_LOW = -0.5
+
+
 def to_array(color: np.ndarray, alpha: np.ndarray | None, bit_depth: int, grayscale: bool, name: str) -> np.ndarray:
     """The uint8/uint16 gray, BGR or BGRA array of an image (see `gansuite.io.image.encode_array`).
 
@@ -55,7 +60,8 @@ def to_array(color: np.ndarray, alpha: np.ndarray | None, bit_depth: int, graysc
         `(H, W)` gray, `(H, W, 3)` BGR or `(H, W, 4)` BGRA, uint8 or uint16.
 
     Raises:
-        InputImageError: `color` or `alpha` has a wrong type, shape or dtype, or non-finite values.
+        InputImageError: `color` or `alpha` has a wrong type, shape or dtype, non-finite values, or
+            values on another scale (above 2, as 0..255 images, or below -0.5, as [-1, 1] ones).
         ConfigError: `bit_depth` is not 8 or 16.
     """
     if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or bit_depth not in (8, 16):
@@ -114,6 +120,18 @@ def _check_float_image(values: object, what: str, name: str) -> np.ndarray:
         raise InputImageError(
             f"{name}: {what} has {bad} non-finite values (NaN or inf); the producing model or computation failed"
         )
+    if values.size:
+        low, high = float(values.min()), float(values.max())
+        if high > _OFF_SCALE_HIGH or low < _OFF_SCALE_LOW:
+            fix = (
+                "divide images on the 0..255 scale by 255 (16-bit ones by 65535)"
+                if high > _OFF_SCALE_HIGH
+                else "map images in [-1, 1] to [0, 1] with (x + 1) / 2"
+            )
+            raise InputImageError(
+                f"{name}: {what} has float values in [{low:.4g}, {high:.4g}]; float images must be in [0, 1] "
+                f"(values a little outside are clipped, these would be written as flat black or white): {fix}"
+            )
     return values
 
 

@@ -176,7 +176,8 @@ def encode_array(
 ) -> np.ndarray:
     """Converts an image to the kind of array OpenCV writes, the inverse of `decode_array`.
 
-    Values are scaled to the bit depth, rounded and clipped to the valid range.
+    Values are scaled to the bit depth, rounded and clipped to the valid range; values on another
+    scale (above 2 or below -0.5: a 0..255 or [-1, 1] image) are refused, not clipped flat.
 
     Args:
         color: `(H, W, 3)` RGB or `(H, W)` / `(H, W, 1)` gray, floating point in [0, 1].
@@ -189,7 +190,8 @@ def encode_array(
         BGRA with equal color channels, since OpenCV writes no two-channel images).
 
     Raises:
-        InputImageError: `color` or `alpha` has a wrong type, shape or dtype, or non-finite values.
+        InputImageError: `color` or `alpha` has a wrong type, shape or dtype, non-finite values, or
+            values on another scale (above 2 or below -0.5).
         ConfigError: `bit_depth` is not 8 or 16.
     """
     return _to_array(color, alpha, bit_depth, grayscale, "image array")
@@ -247,7 +249,7 @@ def write_image(
     Args:
         path: Output file; its folder must exist.
         color: `(H, W, 3)` RGB or `(H, W)` / `(H, W, 1)` gray, floating point in [0, 1]; clipped
-            to [0, 1].
+            to [0, 1] (values above 2 or below -0.5, another scale, are refused).
         alpha: `(H, W)` floating point in [0, 1], or None.
         bit_depth: 8 or 16, e.g. the source's `LoadedImage.bit_depth`.
         grayscale: Store one channel (BT.601 luma of `color`), e.g. the source's `grayscale`.
