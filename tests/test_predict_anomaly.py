@@ -32,6 +32,7 @@ from gansuite.tasks.predict.anomaly import (
     anomaly_scores,
     prediction_psnr,
     regularity,
+    score_clip,
 )
 from gansuite.tasks.predict.predictor import FramePredictor
 
@@ -125,3 +126,17 @@ def test_a_frame_without_pixels_is_refused_naming_it() -> None:
     for frame in (np.zeros((0, 5, 1), np.float32), np.zeros((4, 0), np.float64)):
         with pytest.raises(ConfigError, match=r"frame 0 has shape .*; float frames are .* with H, W >= 1"):
             scorer.update(frame)  # was a ValueError from np.min of an empty array
+
+
+def test_score_clip_takes_a_list_of_frames_and_names_integer_pixels() -> None:
+    predictor = FramePredictor(copy_last_model(2, 1), device="cpu")
+    frames = moving_square(6, 16, 16, channels=1)
+    expected = score_clip(predictor, frames)
+    assert expected.shape == (4,)
+    np.testing.assert_array_equal(score_clip(predictor, list(frames)), expected)  # was an AttributeError
+    with pytest.raises(ConfigError, match=r"score_clip: frames have dtype uint8; .*as_float_frame"):
+        score_clip(predictor, (frames * 255).astype(np.uint8))  # was 'float values in [0, 255]'
+    with pytest.raises(ConfigError, match=r"score_clip: frames must be a .* numpy array .*, got str"):
+        score_clip(predictor, "clip.mp4")
+    with pytest.raises(ConfigError, match="differ in shape"):
+        score_clip(predictor, [frames[0], frames[1][:8]])

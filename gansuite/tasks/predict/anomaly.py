@@ -129,15 +129,31 @@ def score_clip(predictor: FramePredictor, frames: np.ndarray) -> np.ndarray:
 
     Args:
         predictor: the `FramePredictor`; frames are scored at its working resolution.
-        frames: (T, H, W, C) float in [0, 1], RGB or gray, T > k.
+        frames: (T, H, W, C) float in [0, 1], RGB or gray, T > k; a list or tuple of T
+            (H, W, C) frames is stacked. OpenCV's uint8/uint16 frames go through
+            `as_float_frame` first.
 
     Returns:
         (T - k,) float64 PSNRs in dB (`prediction_psnr`); entry i belongs to frame k + i.
 
     Raises:
-        ConfigError: T <= k or a wrong layout.
+        ConfigError: T <= k, a wrong layout, integer pixels, or something that is not frames.
     """
     k = predictor.context_frames
+    if isinstance(frames, list | tuple) and frames and all(isinstance(f, np.ndarray) for f in frames):
+        if len({f.shape for f in frames}) > 1:
+            raise ConfigError(f"score_clip: the frames differ in shape ({frames[0].shape}, ...); a clip has one size")
+        frames = np.stack(frames)
+    if not isinstance(frames, np.ndarray):
+        raise ConfigError(
+            f"score_clip: frames must be a (T, H, W, C) numpy array or a list of (H, W, C) arrays, got "
+            f"{type(frames).__name__}"
+        )
+    if not np.issubdtype(frames.dtype, np.floating):
+        raise ConfigError(
+            f"score_clip: frames have dtype {frames.dtype}; they must be float in [0, 1], RGB: convert OpenCV "
+            "frames with as_float_frame(frame) (8-bit RGB ones with x.astype(np.float32) / 255)"
+        )
     if frames.ndim != 4 or frames.shape[0] <= k:
         raise ConfigError(f"score_clip needs (T > {k}, H, W, C) frames, got shape {frames.shape}")
     size = predictor.working_shape(*frames.shape[1:3])
