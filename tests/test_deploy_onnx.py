@@ -21,6 +21,7 @@ from gansuite.deploy.onnx import (
     cached_onnx_upscaler,
     export_onnx,
     load_exportable,
+    onnx_upscaler,
     read_onnx_metadata,
 )
 from gansuite.errors import CheckpointError, ConfigError, MissingExtraError
@@ -139,6 +140,8 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--opset" in result.output
     with pytest.raises(ConfigError, match="--realism"):
         cached_onnx_upscaler(tmp_path / "x.onnx", realism=0.5)
+    with pytest.raises(ConfigError, match=r"onnx_upscaler: unknown setting tiles \(did you mean tile\?\)"):
+        onnx_upscaler(weights, tiles=64)  # before anything is exported to the cache
     _, predictor = _exported(tmp_path, "unet-rgb")
     with pytest.raises(CheckpointError, match="not an upscaler"):
         OnnxUpscaleModel(predictor)

@@ -220,8 +220,8 @@ def test_to_and_from_pretrained_check_their_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"FramePredictor.to: device must be .* got 1.5 \(float\)"):
         predictor.to(1.5)  # type: ignore[arg-type]
     path = export_tiny(tmp_path / "m.safetensors", context=2, channels=3)
-    with pytest.raises(ConfigError, match=r"unknown setting batchsize; accepted: device, working_size, max_short_side, "
-                                          r"batch_size, trained_frame_size"):
+    accepted = r"accepted: device, working_size, max_short_side, batch_size, trained_frame_size"
+    with pytest.raises(ConfigError, match=r"unknown setting batchsize \(did you mean batch_size\?\); " + accepted):
         FramePredictor.from_pretrained(path, batchsize=4)
     with pytest.raises(ConfigError, match="unknown setting copy_model"):
         FramePredictor.from_pretrained(path, copy_model=True)

@@ -359,6 +359,16 @@ def test_bad_settings_are_refused_naming_the_option() -> None:
         Upscaler(model, device="tpu")
 
 
+def test_a_misspelt_setting_of_a_loader_is_named_with_the_closest_one_before_the_file_is_read(tmp_path: Path) -> None:
+    missing = tmp_path / "not-there.safetensors"  # never opened: the setting is checked first
+    accepted = r"accepted: device, precision, tile, tile_overlap, outscale"
+    misspelt = r"from_pretrained: unknown setting devcie \(did you mean device\?\); "
+    with pytest.raises(ConfigError, match=misspelt + accepted):
+        Upscaler.from_pretrained(missing, devcie="cpu")  # was a TypeError from the constructor
+    with pytest.raises(ConfigError, match=r"Upscaler.from_file: unknown setting copy_model; .*upscaler's own"):
+        Upscaler.from_file(missing, copy_model=True)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
 def test_cuda_without_cuda_is_refused() -> None:
     with pytest.raises(ConfigError, match="CUDA is not available here; use --device cpu"):

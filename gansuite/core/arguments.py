@@ -9,12 +9,14 @@ keyword for library callers (``"threshold"``), the flag where the CLI checks its
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
+from collections.abc import Iterable
 
 from gansuite.errors import ConfigError
 
-__all__ = ["check_finite_number", "check_integer"]
+__all__ = ["check_finite_number", "check_integer", "check_setting_names"]
 
 
 def check_finite_number(value: object, name: str, *, advice: str = "") -> float:
@@ -65,3 +67,30 @@ def check_integer(value: object, name: str, *, minimum: int, unit: str = "", adv
     if value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}{counted}, got {value!r}; give a larger one{advice}")
     return int(value)
+
+
+def check_setting_names(given: Iterable[str], accepted: Iterable[str], where: str, *, note: str = "") -> None:
+    """Refuse keyword settings a loader would pass on to a constructor that does not take them.
+
+    A misspelt keyword (`devcie="cpu"`) would otherwise reach the constructor as a bare
+    `TypeError` after the model file was read, or be silently dropped.
+
+    Args:
+        given: the keyword names the caller passed.
+        accepted: the names the constructor takes.
+        where: the call as the message names it, e.g. "Upscaler.from_pretrained".
+        note: appended to the message (e.g. why a constructor argument is not accepted here).
+
+    Raises:
+        ConfigError: a name not in `accepted`; the message lists the accepted names and the
+            closest match.
+    """
+    accepted = tuple(accepted)
+    unknown = sorted(set(given) - set(accepted))
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], accepted, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ConfigError(
+        f"{where}: unknown setting {', '.join(unknown)}{hint}; accepted: {', '.join(accepted)}{note}"
+    )

@@ -337,10 +337,12 @@ def onnx_upscaler(
     Raises:
         CheckpointError, ConfigError, MissingExtraError: as `cached_onnx_upscaler` and `OnnxUpscaleModel`.
     """
+    from gansuite.core.arguments import check_setting_names
     from gansuite.tasks.upscale.settings import check_outscale, check_tile_overlap
-    from gansuite.tasks.upscale.upscaler import Upscaler
+    from gansuite.tasks.upscale.upscaler import LOADER_SETTINGS, Upscaler
 
-    check_tile_overlap(settings.get("tile_overlap"))  # before a model is exported to the cache
+    check_setting_names(settings, LOADER_SETTINGS, "onnx_upscaler")  # before a model is exported to the cache
+    check_tile_overlap(settings.get("tile_overlap"))
     check_outscale(settings.get("outscale"))
     if settings.get("device", "auto") == "auto":
         settings["device"] = "cpu"

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gansuite.core.arguments import check_setting_names
 from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputImageError, InputVideoError, count_of
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
@@ -225,12 +226,10 @@ class FramePredictor:
                 build, or a file that is unreadable or not a next-frame predictor.
             ConfigError: an unknown setting name, or a bad setting value (see `FramePredictor`).
         """
-        unknown = sorted(set(settings) - set(_SETTINGS))
-        if unknown:
-            raise ConfigError(
-                f"FramePredictor.from_pretrained: unknown setting {', '.join(unknown)}; accepted: "
-                f"{', '.join(_SETTINGS)} (the loaded model is the predictor's own, so copy_model does not apply)"
-            )
+        check_setting_names(
+            settings, _SETTINGS, "FramePredictor.from_pretrained",
+            note=" (the loaded model is the predictor's own, so copy_model does not apply)",
+        )
         loaded = load_model(name)
         if "working_size" not in settings and "max_short_side" not in settings:
             frame_size = loaded.card.get("frame_size")

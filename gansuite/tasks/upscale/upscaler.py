@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gansuite.core.arguments import check_setting_names
 from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
@@ -43,6 +44,10 @@ from gansuite.tasks.upscale.settings import (
 )
 
 __all__ = ["UpscaleResult", "Upscaler", "interpolate_weights"]
+
+LOADER_SETTINGS = ("device", "precision", "tile", "tile_overlap", "outscale")
+"""The keyword settings `Upscaler.from_pretrained` and `from_file` pass on to the constructor."""
+_OWN_MODEL = " (the loaded model is the upscaler's own, so copy_model does not apply)"
 
 
 @dataclass(frozen=True)
@@ -188,10 +193,11 @@ class Upscaler:
         Raises:
             ConfigError: both `realism` and `denoise`, a value that is not a number in [0, 1] (a
                 string, a bool, NaN), a model without that twin (or a file), `realism` with a
-                "-gan" model, or bad `settings`.
+                "-gan" model, an unknown setting name, or a bad setting value.
             CheckpointError: a missing or unusable model file.
             NotAvailableError: a third-party file without the optional spandrel package.
         """
+        check_setting_names(settings, LOADER_SETTINGS, "Upscaler.from_pretrained", note=_OWN_MODEL)
         check_tile_overlap(settings.get("tile_overlap"))  # before any model is loaded
         check_outscale(settings.get("outscale"))
         if realism is None and denoise is None:
@@ -220,11 +226,12 @@ class Upscaler:
         Raises:
             CheckpointError: a missing, unsafe or unrecognised file, or not an RGB SR model.
             NotAvailableError: a third-party file without the optional spandrel package.
-            ConfigError: bad `settings` (see `Upscaler`).
+            ConfigError: an unknown setting name, or a bad setting value (see `Upscaler`).
         """
         from gansuite.metrics.perceptual import resolve_device
         from gansuite.tasks.upscale.model_files import load_model_file
 
+        check_setting_names(settings, LOADER_SETTINGS, "Upscaler.from_file", note=_OWN_MODEL)
         overlap = check_tile_overlap(settings.get("tile_overlap"))  # before the file is read and probed
         check_outscale(settings.get("outscale"))
         probe_device = resolve_device(settings.get("device", "auto"))  # type: ignore[arg-type]
