@@ -242,3 +242,35 @@ def test_checkpoint_every_zero_saves_only_at_the_end(tmp_path: Path) -> None:
     trainer = toy_trainer(tmp_path, toy_config(steps=3, checkpoint_every=0))
     trainer.fit(toy_dataset())
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_00000003.pt"]
+
+
+def test_train_export_never_replaces_weights_or_a_card_without_overwrite(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gansuite.cli import main
+
+    trainer = toy_trainer(tmp_path / "run", toy_config(steps=1))
+    trainer.fit(toy_dataset())
+    checkpoint = str(trainer.latest_checkpoint())
+    out = tmp_path / "g.safetensors"
+
+    def export(*extra: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["train", "export", checkpoint, "-o", str(out), *extra])
+        return result.exit_code, result.output.strip()
+
+    assert export()[0] == 0
+    out.write_bytes(b"earlier weights")
+    code, output = export()
+    assert code == 1
+    assert output == f"Error: -o {out} already exists: pass --overwrite to replace it, or choose another path"
+    assert out.read_bytes() == b"earlier weights"
+    out.unlink()
+    card = out.with_suffix(".json")
+    card.write_text('{"name": "mine"}')
+    code, output = export()
+    assert code == 1 and f"the card beside it, {card}, already exists: pass --overwrite" in output
+    assert "\n" not in output and not out.exists() and card.read_text() == '{"name": "mine"}'
+    code, output = export("--card", str(card), "--overwrite")  # the input card is never overwritten
+    assert code == 1 and f"--card {card} is the card file -o {out} writes" in output
+    assert card.read_text() == '{"name": "mine"}'
+    assert export("--overwrite")[0] == 0 and json.loads(card.read_text())["steps"] == 1
