@@ -274,3 +274,45 @@ def test_train_export_never_replaces_weights_or_a_card_without_overwrite(tmp_pat
     assert code == 1 and f"--card {card} is the card file -o {out} writes" in output
     assert card.read_text() == '{"name": "mine"}'
     assert export("--overwrite")[0] == 0 and json.loads(card.read_text())["steps"] == 1
+
+
+def test_an_interrupted_fit_says_what_was_kept_and_how_to_resume(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import gansuite.tasks.upscale as upscale
+    from gansuite.cli import main
+    from gansuite.errors import RunInterrupted
+
+    trainer = toy_trainer(tmp_path / "run", toy_config(steps=12, checkpoint_every=3))
+    step = trainer._step
+
+    def stopped_at_five(sample):
+        if trainer.step == 5:
+            raise KeyboardInterrupt  # Ctrl-C during the sixth step
+        return step(sample)
+
+    monkeypatch.setattr(trainer, "_step", stopped_at_five)
+    with pytest.raises(RunInterrupted) as caught:
+        trainer.fit(toy_dataset())
+    checkpoint = tmp_path / "run" / "checkpoints" / "step_00000003.pt"
+    assert str(caught.value) == (
+        f"training stopped after step 5 of 12; the last checkpoint is step 3 ({checkpoint}); the 2 steps since are "
+        "lost: rerun the same command (fit(resume='auto') in Python) to resume from it"
+    )
+    assert isinstance(caught.value, KeyboardInterrupt)  # code that catches Ctrl-C still does
+    again = toy_trainer(tmp_path / "run", toy_config(steps=12, checkpoint_every=3))
+    assert again.fit(toy_dataset(), resume="auto").final_step == 12  # the advice works
+
+    fresh = toy_trainer(tmp_path / "fresh", toy_config(steps=12, checkpoint_every=6))
+    monkeypatch.setattr(fresh, "_step", lambda sample: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(RunInterrupted, match="after step 0 of 12, before its first checkpoint: nothing was kept"):
+        fresh.fit(toy_dataset())
+
+    def interrupted(*args, **kwargs):
+        raise RunInterrupted(str(caught.value))
+
+    monkeypatch.setattr(upscale, "train_upscale", interrupted)
+    result = CliRunner().invoke(main, ["train", "upscale", "--recipe", "x2-psnr", "--data", str(tmp_path),
+                                       "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 130
+    assert result.output.strip() == f"interrupted: {caught.value}"
