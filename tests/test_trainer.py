@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,26 @@ def test_truncated_or_foreign_checkpoints_fail_clearly(tmp_path: Path) -> None:
     torch.save({"weights": torch.ones(1)}, foreign)
     with pytest.raises(CheckpointError, match="not a gansuite training checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_a_file_of_another_kind_as_checkpoint_is_named_for_what_it_is(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    weights = tmp_path / "w.safetensors"
+    save_file({"w": torch.ones(2)}, str(weights))
+    for path, what in (
+        (photo, r"a torch.save file starts with a zip or pickle header, this one with b'\\x89PNG"),
+        (empty, r"the file is empty \(0 bytes\)"),
+        (weights, r"it is a \.safetensors file \(model weights\); a run's checkpoints are the step_\*\.pt files"),
+    ):
+        expected = rf"^checkpoint {re.escape(str(path))} is not a training checkpoint: {what}"
+        with pytest.raises(CheckpointError, match=expected) as caught:
+            load_checkpoint(path)
+        assert "pickled" not in str(caught.value)  # nothing here is a pickle
 
 
 class _NaNHead(ToyHead):

@@ -136,6 +136,9 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     path = Path(path)
     if not path.is_file():
         raise missing_file_error(path, "checkpoint")
+    not_torch = _not_a_torch_file(path)
+    if not_torch:
+        raise CheckpointError(f"checkpoint {path} is not a training checkpoint: {not_torch}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
@@ -143,6 +146,26 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     if not isinstance(payload, dict) or "step" not in payload:
         raise CheckpointError(f"{path} is not a gansuite training checkpoint")
     return payload
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """What `path` is instead, when its first bytes are no `torch.save` file's (a zip, or a pickle of
+    protocol 2 or later); None when they are, or cannot be read (the loader then says why)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return None
+    if not head:
+        return "the file is empty (0 bytes)"
+    if len(head) > 8 and head[8:9] == b"{":
+        return (
+            "it is a .safetensors file (model weights); a run's checkpoints are the step_*.pt files in its "
+            "checkpoints folder"
+        )
+    return f"a torch.save file starts with a zip or pickle header, this one with {head[:8]!r}"
 
 
 def export_weights(
