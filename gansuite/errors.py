@@ -19,6 +19,7 @@ __all__ = [
     "NotAvailableError",
     "OutputError",
     "OutputExistsError",
+    "RunInterrupted",
     "UnknownNameError",
     "count_of",
 ]
@@ -80,3 +81,14 @@ class OutputError(GansuiteError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """The output file exists and overwriting was not allowed."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a long run; the message says what was kept and how to go on.
+
+    A `KeyboardInterrupt`, so that code catching the interrupt still does; the CLI prints
+    ``interrupted: <message>`` and exits with 130.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -136,3 +136,12 @@ def test_shipped_model_is_perceptually_closer_than_an_untrained_one_on_set5(
     untrained = SketchToPhoto(UNetGenerator().eval())
     guess = torch.from_numpy(np.stack([untrained.from_edges(edges_of(c)) for c in crops])).permute(0, 3, 1, 2)
     assert float(lpips(made, real).mean()) < float(lpips(guess, real).mean()) - 0.03
+
+
+def test_the_same_seed_trains_the_same_weights(tmp_path) -> None:
+    dataset = EdgePhotoCrops(_photos(tmp_path), crop=32, crops_per_image=2)
+    first = train_pix2pix(dataset, tmp_path / "a", steps=1, batch_size=2, base_channels=4, seed=5)
+    torch.rand(100)  # the global random state before the call must not matter
+    second = train_pix2pix(dataset, tmp_path / "b", steps=1, batch_size=2, base_channels=4, seed=5)
+    for key, value in first.generator.state_dict().items():
+        assert torch.equal(second.generator.state_dict()[key], value), key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 
 import pytest
 import torch
@@ -140,7 +141,27 @@ def test_torchvision_failure_is_a_clear_error(monkeypatch) -> None:
         raise OSError("no network")
 
     monkeypatch.setattr(models, "vgg16", offline)
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent-torch-home")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [])  # the download host resolves
     with pytest.raises(BackboneNotFoundError, match="torchvision could not provide vgg16"):
+        load_backbone_features("vgg16")
+
+
+def test_offline_without_a_local_backbone_says_so_before_any_download(monkeypatch) -> None:
+    import gansuite.core.backbones as backbones
+
+    monkeypatch.delenv("GANSUITE_BACKBONES", raising=False)
+    monkeypatch.setenv("TORCH_HOME", "/nonexistent-torch-home")
+
+    def offline(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    def no_download(name):
+        raise AssertionError("torchvision was asked for the weights: a download was tried")
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    monkeypatch.setattr(backbones, "_torchvision_features", no_download)
+    with pytest.raises(BackboneNotFoundError, match=r"no local vgg16 backbone.*cannot reach download\.pytorch\.org"):
         load_backbone_features("vgg16")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,26 @@ def test_truncated_or_foreign_checkpoints_fail_clearly(tmp_path: Path) -> None:
     torch.save({"weights": torch.ones(1)}, foreign)
     with pytest.raises(CheckpointError, match="not a gansuite training checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_a_file_of_another_kind_as_checkpoint_is_named_for_what_it_is(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    weights = tmp_path / "w.safetensors"
+    save_file({"w": torch.ones(2)}, str(weights))
+    for path, what in (
+        (photo, r"a torch.save file starts with a zip or pickle header, this one with b'\\x89PNG"),
+        (empty, r"the file is empty \(0 bytes\)"),
+        (weights, r"it is a \.safetensors file \(model weights\); a run's checkpoints are the step_\*\.pt files"),
+    ):
+        expected = rf"^checkpoint {re.escape(str(path))} is not a training checkpoint: {what}"
+        with pytest.raises(CheckpointError, match=expected) as caught:
+            load_checkpoint(path)
+        assert "pickled" not in str(caught.value)  # nothing here is a pickle
 
 
 class _NaNHead(ToyHead):
@@ -242,3 +263,77 @@ def test_checkpoint_every_zero_saves_only_at_the_end(tmp_path: Path) -> None:
     trainer = toy_trainer(tmp_path, toy_config(steps=3, checkpoint_every=0))
     trainer.fit(toy_dataset())
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_00000003.pt"]
+
+
+def test_train_export_never_replaces_weights_or_a_card_without_overwrite(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gansuite.cli import main
+
+    trainer = toy_trainer(tmp_path / "run", toy_config(steps=1))
+    trainer.fit(toy_dataset())
+    checkpoint = str(trainer.latest_checkpoint())
+    out = tmp_path / "g.safetensors"
+
+    def export(*extra: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["train", "export", checkpoint, "-o", str(out), *extra])
+        return result.exit_code, result.output.strip()
+
+    assert export()[0] == 0
+    out.write_bytes(b"earlier weights")
+    code, output = export()
+    assert code == 1
+    assert output == f"Error: -o {out} already exists: pass --overwrite to replace it, or choose another path"
+    assert out.read_bytes() == b"earlier weights"
+    out.unlink()
+    card = out.with_suffix(".json")
+    card.write_text('{"name": "mine"}')
+    code, output = export()
+    assert code == 1 and f"the card beside it, {card}, already exists: pass --overwrite" in output
+    assert "\n" not in output and not out.exists() and card.read_text() == '{"name": "mine"}'
+    code, output = export("--card", str(card), "--overwrite")  # the input card is never overwritten
+    assert code == 1 and f"--card {card} is the card file -o {out} writes" in output
+    assert card.read_text() == '{"name": "mine"}'
+    assert export("--overwrite")[0] == 0 and json.loads(card.read_text())["steps"] == 1
+
+
+def test_an_interrupted_fit_says_what_was_kept_and_how_to_resume(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    import gansuite.tasks.upscale as upscale
+    from gansuite.cli import main
+    from gansuite.errors import RunInterrupted
+
+    trainer = toy_trainer(tmp_path / "run", toy_config(steps=12, checkpoint_every=3))
+    step = trainer._step
+
+    def stopped_at_five(sample):
+        if trainer.step == 5:
+            raise KeyboardInterrupt  # Ctrl-C during the sixth step
+        return step(sample)
+
+    monkeypatch.setattr(trainer, "_step", stopped_at_five)
+    with pytest.raises(RunInterrupted) as caught:
+        trainer.fit(toy_dataset())
+    checkpoint = tmp_path / "run" / "checkpoints" / "step_00000003.pt"
+    assert str(caught.value) == (
+        f"training stopped after step 5 of 12; the last checkpoint is step 3 ({checkpoint}); the 2 steps since are "
+        "lost: rerun the same command (fit(resume='auto') in Python) to resume from it"
+    )
+    assert isinstance(caught.value, KeyboardInterrupt)  # code that catches Ctrl-C still does
+    again = toy_trainer(tmp_path / "run", toy_config(steps=12, checkpoint_every=3))
+    assert again.fit(toy_dataset(), resume="auto").final_step == 12  # the advice works
+
+    fresh = toy_trainer(tmp_path / "fresh", toy_config(steps=12, checkpoint_every=6))
+    monkeypatch.setattr(fresh, "_step", lambda sample: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(RunInterrupted, match="after step 0 of 12, before its first checkpoint: nothing was kept"):
+        fresh.fit(toy_dataset())
+
+    def interrupted(*args, **kwargs):
+        raise RunInterrupted(str(caught.value))
+
+    monkeypatch.setattr(upscale, "train_upscale", interrupted)
+    result = CliRunner().invoke(main, ["train", "upscale", "--recipe", "x2-psnr", "--data", str(tmp_path),
+                                       "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 130
+    assert result.output.strip() == f"interrupted: {caught.value}"

@@ -33,8 +33,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except GansuiteError as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            from gansuite.errors import RunInterrupted
+
+            click.echo(f"interrupted: {exc}" if isinstance(exc, RunInterrupted) else "interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:  # the reader went away (`gansuite monitor ... | head`): stop quietly, as cat does
             with contextlib.suppress(OSError, ValueError):  # stdout may not be a file (captured)

@@ -20,14 +20,18 @@ def demo() -> None:
 @click.option("--steps", type=click.IntRange(min=50), default=1500, show_default=True, help="Training steps per model.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the three spreads.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Save a scatter plot (PNG).")
-def demo_toy(steps: int, seed: int, as_json: bool, plot: Path | None) -> None:
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save a scatter plot (PNG; .svg, .pdf, .jpg by extension).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --plot file.")
+def demo_toy(steps: int, seed: int, as_json: bool, plot: Path | None, overwrite: bool) -> None:
     """Why GANs exist: MSE collapses onto the line, a conditional GAN keeps the spread."""
-    from gansuite.tasks.toy import plot_toy_result, run_toy_demo
+    from gansuite.tasks.toy import check_plot_path, plot_toy_result, run_toy_demo
 
+    if plot is not None:  # before the two models train
+        check_plot_path(plot, overwrite=overwrite)
     result = run_toy_demo(steps=steps, seed=seed, progress=not as_json and sys.stderr.isatty())
     if plot is not None:
-        plot_toy_result(result, plot)
+        plot_toy_result(result, plot, overwrite=overwrite)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return

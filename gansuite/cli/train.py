@@ -162,12 +162,28 @@ def train_predict(
 @click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA.")
 @click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON object of model-card fields (data, metrics, ...) added to the recorded ones.")
-def train_export(checkpoint: Path, out: Path, raw: bool, card_file: Path | None) -> None:
-    """Export the generator of a training checkpoint as weights usable with --model."""
+@click.option("--overwrite", is_flag=True, help="Replace an existing weights file and the card beside it.")
+def train_export(checkpoint: Path, out: Path, raw: bool, card_file: Path | None, overwrite: bool) -> None:
+    """Export the generator of a training checkpoint as weights usable with --model (and its card, <out>.json)."""
+    from gansuite.core.atomic import check_output_path
     from gansuite.core.checkpoint import export_from_checkpoint
+    from gansuite.errors import ConfigError, OutputExistsError
 
     if out.suffix != ".safetensors":
         raise click.BadParameter(f"{out} does not end in .safetensors", param_hint="--out")
+    card_out = out.with_suffix(".json")
+    if card_file is not None and card_out.exists() and card_file.samefile(card_out):
+        raise ConfigError(
+            f"--card {card_file} is the card file -o {out} writes beside the weights ({card_out}), and an input "
+            "is never overwritten: copy it elsewhere or choose another -o"
+        )
+    if not overwrite and card_out.exists() and not out.exists():
+        raise OutputExistsError(
+            f"-o {out}: the card beside it, {card_out}, already exists: pass --overwrite to replace it, "
+            "or choose another path"
+        )
+    if out.parent.is_dir():  # a missing folder is made
+        check_output_path(out, overwrite=overwrite, option="-o", writable=True)
     card = None
     if card_file is not None:
         try:
@@ -177,5 +193,5 @@ def train_export(checkpoint: Path, out: Path, raw: bool, card_file: Path | None)
         if not isinstance(card, dict):
             kind = type(card).__name__
             raise click.BadParameter(f"{card_file} holds a {kind}, not a JSON object", param_hint="--card")
-    export_from_checkpoint(checkpoint, out, card=card, use_ema=not raw)
+    export_from_checkpoint(checkpoint, out, card=card, use_ema=not raw, overwrite=overwrite)
     click.echo(f"wrote {out} and {out.with_suffix('.json')}")

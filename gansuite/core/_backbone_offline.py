@@ -39,6 +39,7 @@ def backbone_unreachable(name: str, source: str | os.PathLike[str] | None) -> st
         return (
             f"no local {name} backbone and torchvision cannot download one (this machine cannot reach "
             f"{_DOWNLOAD_HOST}: {error.strerror or error}); give a file or folder holding "
-            f"{BACKBONE_FILES.get(name, name)} with --backbones DIR or {BACKBONE_ENV}"
+            f"{BACKBONE_FILES.get(name, name)} with the {BACKBONE_ENV} environment variable (or --backbones DIR "
+            "where a command takes it)"
         )
     return None

@@ -28,8 +28,8 @@ BACKBONE_FILES = {
 
 def _how_to(name: str) -> str:
     return (
-        f"give a local file or folder holding {BACKBONE_FILES[name]} (--backbones DIR or the "
-        f"{BACKBONE_ENV} environment variable), or let torchvision fetch its ImageNet weights once "
+        f"give a local file or folder holding {BACKBONE_FILES[name]} (the {BACKBONE_ENV} environment variable, "
+        "or --backbones DIR where a command takes it), or let torchvision fetch its ImageNet weights once "
         "on a machine with internet access"
     )
 
@@ -88,6 +88,11 @@ def load_backbone_features(name: str, source: str | os.PathLike[str] | None = No
     models = require_extra("train", "torchvision.models", feature="the VGG16/AlexNet backbones")
     path = resolve_backbone_file(name, source)
     if path is None:
+        from gansuite.core._backbone_offline import backbone_unreachable
+
+        unreachable = backbone_unreachable(name, source)  # offline: say so now, not after a failed download
+        if unreachable:
+            raise BackboneNotFoundError(unreachable)
         features = _torchvision_features(name)
     else:
         features = (models.vgg16() if name == "vgg16" else models.alexnet()).features

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from gansuite.core.atomic import atomic_path, atomic_write
+from gansuite.core.atomic import atomic_path, atomic_write, check_output_path
 from gansuite.core.networks import NetworkSpec, build_network
 from gansuite.core.rng import capture_rng_state, restore_rng_state  # re-exported: they lived here
 from gansuite.core.run_folder import disk_full_error, is_disk_full
@@ -136,6 +136,9 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     path = Path(path)
     if not path.is_file():
         raise missing_file_error(path, "checkpoint")
+    not_torch = _not_a_torch_file(path)
+    if not_torch:
+        raise CheckpointError(f"checkpoint {path} is not a training checkpoint: {not_torch}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
@@ -145,8 +148,28 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.d
     return payload
 
 
+def _not_a_torch_file(path: Path) -> str | None:
+    """What `path` is instead, when its first bytes are no `torch.save` file's (a zip, or a pickle of
+    protocol 2 or later); None when they are, or cannot be read (the loader then says why)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return None
+    if not head:
+        return "the file is empty (0 bytes)"
+    if len(head) > 8 and head[8:9] == b"{":
+        return (
+            "it is a .safetensors file (model weights); a run's checkpoints are the step_*.pt files in its "
+            "checkpoints folder"
+        )
+    return f"a torch.save file starts with a zip or pickle header, this one with {head[:8]!r}"
+
+
 def export_weights(
-    path: str | os.PathLike[str], module: nn.Module, *, card: dict[str, Any] | None = None
+    path: str | os.PathLike[str], module: nn.Module, *, card: dict[str, Any] | None = None, overwrite: bool = True
 ) -> Path:
     """Save a registry-built network as safetensors, with its spec and card, plus `<path>.json`.
 
@@ -154,17 +177,24 @@ def export_weights(
         path: destination ending in ``.safetensors``.
         module: a network built by `build_network` (it carries `module.spec`).
         card: model card (data, recipe, steps, metrics...), JSON-serialisable.
+        overwrite: whether an existing weights file or card beside it may be replaced.
+
+    Raises:
+        OutputExistsError: `overwrite` is False and the weights file or its ``.json`` card exists
+            (checked for both before either is written).
     """
     spec: NetworkSpec = module.spec
     card = dict(card or {})
     metadata = {"gansuite_spec": spec.to_json(), "gansuite_card": json.dumps(card, sort_keys=True)}
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
     card_path = target.with_suffix(".json")
-    with atomic_path(card_path) as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for output in (target, card_path):
+        check_output_path(output, overwrite=overwrite)
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    with atomic_path(card_path, overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps({"spec": json.loads(spec.to_json()), **card}, indent=2, sort_keys=True) + "\n")
     return target
 
@@ -363,6 +393,7 @@ def export_from_checkpoint(
     *,
     card: dict[str, Any] | None = None,
     use_ema: bool = True,
+    overwrite: bool = True,
 ) -> Path:
     """Export the (EMA) generator of a training checkpoint as gansuite safetensors weights.
 
@@ -371,7 +402,12 @@ def export_from_checkpoint(
 
     Raises:
         CheckpointError: the checkpoint is unreadable or does not record its generator's spec.
+        OutputExistsError: `overwrite` is False and `path` or its ``.json`` card exists (checked
+            before the checkpoint is read).
     """
+    for output in (Path(path), Path(path).with_suffix(".json")):
+        if not overwrite and output.exists():
+            check_output_path(output, overwrite=False)  # raises, naming the file
     payload = load_checkpoint(checkpoint)
     if "generator_spec" not in payload:
         raise CheckpointError(f"{checkpoint} does not record its generator's spec, so it cannot be exported")
@@ -385,4 +421,4 @@ def export_from_checkpoint(
         **json.loads(payload.get("extra_config", "{}")),
         **(card or {}),
     }
-    return export_weights(path, module, card=full_card)
+    return export_weights(path, module, card=full_card, overwrite=overwrite)

@@ -47,7 +47,7 @@ from gansuite.core.training_types import (
     read_back,
 )
 from gansuite.core.update import guarded_update
-from gansuite.errors import ConfigError, NonFiniteLossError
+from gansuite.errors import ConfigError, NonFiniteLossError, RunInterrupted, count_of
 
 __all__ = ["GanHead", "Sample", "StepResult", "Trainer", "TrainerHooks", "TrainingResult"]
 
@@ -219,8 +219,25 @@ class Trainer:
         try:
             with disk_full_reported(self.run_dir):
                 return self._fit(dataset, resume=resume, collate_fn=collate_fn, until=until, force_resume=force_resume)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted):
+                raise
+            raise RunInterrupted(self._interrupted_note()) from exc
         finally:
             lock.release()
+
+    def _interrupted_note(self) -> str:
+        """What an interrupted `fit` kept: the steps since the last checkpoint are lost."""
+        latest = self.latest_checkpoint()
+        done = f"training stopped after step {self.step} of {self.config.steps}"
+        if latest is None:
+            return f"{done}, before its first checkpoint: nothing was kept"
+        kept = int(latest.stem.removeprefix("step_")) if latest.stem[5:].isdigit() else 0
+        lost = f"; the {count_of(self.step - kept, 'step')} since are lost" if self.step > kept else ""
+        return (
+            f"{done}; the last checkpoint is step {kept} ({latest}){lost}: rerun the same command "
+            "(fit(resume='auto') in Python) to resume from it"
+        )
 
     def _fit(
         self,

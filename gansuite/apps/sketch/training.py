@@ -44,6 +44,7 @@ def train_pix2pix(
         dataset: items (edges (1, H, W), photo (3, H, W)), e.g. `EdgePhotoCrops`.
         adversarial: pix2pix (L1 + conditional PatchGAN) when True, the L1-only twin when False.
     """
+    torch.manual_seed(seed)  # before the networks are built: a fresh run is reproducible from its seed
     generator = build_network(NetworkSpec("generator", "pix2pix-unet", {"base_channels": base_channels}))
     discriminator = build_network(NetworkSpec(
         "discriminator", "patchgan",

@@ -18,10 +18,12 @@ from torch import nn
 
 from gansuite.core.config import ContentLossConfig, TrainerConfig
 from gansuite.core.networks import NetworkSpec, build_network
+from gansuite.core.rng import seed_everything
 from gansuite.core.trainer import Sample, Trainer
+from gansuite.errors import ConfigError
 from gansuite.tasks.toy.data import LineData, LinePointsDataset
 
-__all__ = ["ToyHead", "ToyResult", "run_toy_demo"]
+__all__ = ["ToyHead", "ToyResult", "check_plot_path", "plot_toy_result", "run_toy_demo"]
 
 
 class ToyHead:
@@ -58,6 +60,7 @@ def _already_batched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Te
 def _train(
     generator_spec: NetworkSpec, config: TrainerConfig, dataset: LinePointsDataset, run_dir: Path
 ) -> nn.Module:
+    seed_everything(config.seed)  # before the networks are built: the same --seed gives the same spreads
     discriminator = build_network(NetworkSpec("discriminator", "toy-mlp")) if config.uses_discriminator else None
     trainer = Trainer(
         generator=build_network(generator_spec),
@@ -130,10 +133,48 @@ def run_toy_demo(
     )
 
 
-def plot_toy_result(result: ToyResult, path: str | Path, *, data_x: np.ndarray | None = None) -> Path:
-    """Scatter plot of the data, the MSE model's outputs and the GAN's samples, written to `path`."""
+def check_plot_path(path: str | Path, *, overwrite: bool = True, option: str | None = "--plot") -> Path:
+    """Check, before any training, that the scatter plot can be written to `path`.
+
+    Args:
+        path: the plot file; its extension picks the format (none: PNG).
+        overwrite: whether an existing file at `path` may be replaced.
+        option: the command-line flag that named `path`, for the messages (None: a library call).
+
+    Raises:
+        MissingExtraError: matplotlib (extra ``[bench]``) is not installed.
+        ConfigError: matplotlib cannot write the format the extension names.
+        OutputError: the folder is missing or not writable, or `path` is a folder.
+        OutputExistsError: `path` exists and `overwrite` is False.
+    """
+    from gansuite._extras import require_extra
+    from gansuite.core.atomic import check_output_path
+
+    require_extra("bench", "matplotlib", feature=option or "plot_toy_result")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    target = Path(path)
+    extension = target.suffix.lower().lstrip(".")
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if extension and extension not in formats:
+        raise ConfigError(
+            f"{option or 'plot'} {target}: matplotlib cannot write .{extension} plots; use one of "
+            f"{', '.join('.' + name for name in sorted(formats))}"
+        )
+    return check_output_path(target, overwrite=overwrite, option=option, writable=True)
+
+
+def plot_toy_result(
+    result: ToyResult, path: str | Path, *, data_x: np.ndarray | None = None, overwrite: bool = True
+) -> Path:
+    """Scatter plot of the data, the MSE model's outputs and the GAN's samples, written to `path`.
+
+    Raises:
+        ConfigError, OutputError, OutputExistsError: as `check_plot_path`.
+    """
     from gansuite._extras import require_extra
 
+    check_plot_path(path, overwrite=overwrite, option=None)
     matplotlib = require_extra("bench", "matplotlib", feature="--plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -150,7 +191,7 @@ def plot_toy_result(result: ToyResult, path: str | Path, *, data_x: np.ndarray |
     axis.set_title("MSE collapses onto the mean; the GAN keeps the spread")
     axis.legend(markerscale=3)
     target = Path(path)
-    with atomic_path(target) as tmp:
-        figure.savefig(tmp, format=target.suffix.lstrip(".") or "png")
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        figure.savefig(tmp, format=target.suffix.lower().lstrip(".") or "png")
     plt.close(figure)
     return target

@@ -303,15 +303,26 @@ def plan_batch(
                 usable = memory * _MEMORY_SHARE - tile_bytes  # what other programs free or take meanwhile
                 limit = min(limit, max(1, int(usable / per_input_pixel)))
         if pixels > limit:
-            available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""
-            plan.failed.append((
-                source,
+            size = (
                 f"{source}: {header.width}x{header.height} ({pixels:,} pixels"
-                f"{f' x {header.frames} frames' if header.frames > 1 else ''}): its x{final_scale:g} output "
-                f"({out_width}x{out_height}) needs about {_gigabytes(needed)} of memory; {available}so at most "
-                f"{limit:,} input pixels are taken; raise the limit with --max-pixels or {MAX_PIXELS_ENV} if it fits, "
-                "or downscale the input",
-            ))
+                f"{f' x {header.frames} frames' if header.frames > 1 else ''})"
+            )
+            output = (
+                f"its x{final_scale:g} output ({out_width}x{out_height}) needs about {_gigabytes(needed)} of memory"
+            )
+            if max_pixels is not None:  # the user's own limit, not this machine's memory, refuses it
+                available = f"; about {_gigabytes(memory)} is available here" if memory is not None else ""
+                message = (
+                    f"{size} is over the {limit:,}-pixel limit set by --max-pixels or {MAX_PIXELS_ENV}; raise it if "
+                    f"memory allows ({output}{available}), or downscale the input"
+                )
+            else:
+                available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""
+                message = (
+                    f"{size}: {output}; {available}so at most {limit:,} input pixels are taken; raise the limit with "
+                    f"--max-pixels or {MAX_PIXELS_ENV} if it fits, or downscale the input"
+                )
+            plan.failed.append((source, message))
             continue
         drop_alpha = False
         if extension not in ALPHA_FORMATS and header.kind in ("PNG", "WebP", "TIFF", "GIF", "BMP"):
