@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gansuite.cli import main
+from gansuite.errors import ConfigError
 
 
 def test_help_lists_the_six_commands() -> None:
@@ -104,6 +105,22 @@ def test_benchmark_report_paths_are_checked_before_the_benchmark_runs(
     result = CliRunner().invoke(main, [*command, "--json", str(same), "--markdown", str(same)])
     assert result.exit_code == 1
     assert "--json and --markdown both name" in result.output
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"not a report")
+    result = CliRunner().invoke(main, [*command, "--json", str(photo)])
+    assert result.exit_code == 1 and photo.read_bytes() == b"not a report"  # was replaced by the JSON report
+    assert f"--json {photo} already exists and is not a .json report" in result.output
+    earlier = tmp_path / "earlier.md"
+    earlier.write_text("| old |")
+    for module, name in [("sr", "run_sr_benchmark"), ("predict", "run_predict_benchmark"),
+                         ("speed", "run_speed_benchmark"), ("video_sr", "run_video_sr_benchmark")]:
+        monkeypatch.setattr(f"gansuite.bench.{module}.{name}", _reached)
+    result = CliRunner().invoke(main, [*command, "--markdown", str(earlier)])
+    assert "benchmark reached" in result.output  # a rerun replaces its own report: no refusal before the run
+
+
+def _reached(*args: object, **kwargs: object) -> None:
+    raise ConfigError("benchmark reached")
 
 
 def test_benchmark_anomaly_calibration_out_is_checked_before_the_benchmark_runs(

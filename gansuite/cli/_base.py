@@ -149,14 +149,22 @@ def finite(value: Any) -> Any:
 
 
 
+# what an existing file must be for a report flag to replace it (a rerun replaces its own report)
+_REPORT_SUFFIXES = {"--json": (".json",), "--markdown": (".md", ".markdown"), "--calibration-out": (".json",)}
+
+
 def check_report_paths(paths: dict[str, Path | None]) -> None:
     """Refuse report files (flag → path, None when not given) that could not be written, before the benchmark runs.
 
+    A report rewrites an earlier report of its own kind, so that a benchmark can be rerun, but never
+    another existing file (`--json photo.png`).
+
     Raises:
         OutputError: a missing or unwritable folder, a folder given as the file, or one file named by two flags.
+        OutputExistsError: an existing file that is not of the flag's kind (.json, .md).
     """
     from gansuite.core.atomic import check_output_path
-    from gansuite.errors import OutputError
+    from gansuite.errors import OutputError, OutputExistsError
 
     given_paths = {flag: path for flag, path in paths.items() if path is not None}
     for flag, path in given_paths.items():
@@ -164,6 +172,12 @@ def check_report_paths(paths: dict[str, Path | None]) -> None:
             check_output_path(path, writable=True)
         except OutputError as exc:
             raise OutputError(f"{flag} {exc}") from None
+        suffixes = _REPORT_SUFFIXES.get(flag, ())
+        if suffixes and path.is_file() and path.suffix.lower() not in suffixes:
+            raise OutputExistsError(
+                f"{flag} {path} already exists and is not a {' or '.join(suffixes)} report; a report only replaces "
+                f"an earlier report: name a {suffixes[0]} file"
+            )
     seen: dict[Path, str] = {}
     for flag, path in given_paths.items():
         first = seen.setdefault(path.resolve(), flag)
