@@ -248,6 +248,33 @@ def test_video_options_for_images_only_are_a_warning(tmp_path: Path, model: Path
     assert result.exit_code == 0 and "warning" not in result.stderr
 
 
+def test_image_options_for_videos_only_are_a_warning(
+    tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=2, width=16, height=16, audio=False)
+    result = _upscale(clip, "--model", model, "--ext", "jpg", "--max-pixels", "10", "-o", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "warning: --ext, --max-pixels apply to image inputs only; ignored for videos" in result.stderr
+    monkeypatch.setenv("GANSUITE_MAX_PIXELS", "10")  # a standing setting, not a request: no warning
+    result = _upscale(tmp_path / "clip.mp4", "--model", model, "-o", tmp_path / "b")
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+
+
+def test_a_broken_link_in_a_folder_fails_alone_and_stdin_is_named(tmp_path: Path, model: Path) -> None:
+    folder = tmp_path / "photos"
+    _write(folder / "photo.png", random_array(4, 4, 3))
+    (folder / "gone.png").symlink_to(tmp_path / "deleted.png")  # was skipped without a word
+    result = _upscale(folder, "--model", model)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "gone.png" in errors[0]
+    assert (folder / "photo_x4.png").is_file()  # the batch went on
+    result = _upscale("-", "--model", model)
+    assert result.exit_code == 1
+    assert "input -: reading an image from standard input is not supported" in result.output
+
+
 def test_a_bad_codec_is_refused_before_the_model_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     make_clip(tmp_path / "clip.mp4", frames=2, width=16, height=16, audio=False)
     _write(tmp_path / "photo.png", random_array(4, 4, 3))

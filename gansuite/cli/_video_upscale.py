@@ -10,11 +10,17 @@ from typing import Any
 
 import click
 
-__all__ = ["VIDEO_OPTIONS", "split_video_inputs", "upscale_video_inputs", "warn_unused_video_options"]
+__all__ = [
+    "IMAGE_OPTIONS", "VIDEO_OPTIONS", "split_video_inputs", "upscale_video_inputs", "warn_unused_image_options",
+    "warn_unused_video_options",
+]
 
 VIDEO_OPTIONS = {"codec": "--codec", "crf": "--crf", "pix_fmt": "--pix-fmt", "batch_size": "--batch-size",
                  "temporal_blend": "--temporal-blend"}
 """The `upscale` options that only video inputs use: parameter name → flag."""
+
+IMAGE_OPTIONS = {"ext": "--ext", "max_pixels": "--max-pixels"}
+"""The `upscale` options that only image inputs use: parameter name → flag."""
 
 
 def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
@@ -50,6 +56,21 @@ def warn_unused_video_options() -> None:
     if flags:
         verb = "applies" if len(flags) == 1 else "apply"
         click.echo(f"warning: {', '.join(flags)} {verb} to video inputs only; ignored for images", err=True)
+
+
+def warn_unused_image_options() -> None:
+    """One warning line on stderr naming the image-only options typed for a command with only video inputs.
+
+    Only the command line counts: `GANSUITE_MAX_PIXELS` set in the environment is not a request to warn about.
+    """
+    from click.core import ParameterSource
+
+    context = click.get_current_context()
+    flags = [flag for name, flag in IMAGE_OPTIONS.items()
+             if context.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    if flags:
+        verb = "applies" if len(flags) == 1 else "apply"
+        click.echo(f"warning: {', '.join(flags)} {verb} to image inputs only; ignored for videos", err=True)
 
 
 def upscale_video_inputs(

@@ -63,7 +63,12 @@ def upscale(
     """
     from tqdm import tqdm
 
-    from gansuite.cli._video_upscale import split_video_inputs, upscale_video_inputs, warn_unused_video_options
+    from gansuite.cli._video_upscale import (
+        split_video_inputs,
+        upscale_video_inputs,
+        warn_unused_image_options,
+        warn_unused_video_options,
+    )
     from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
     from gansuite.errors import ConfigError
     from gansuite.io.video import check_codec
@@ -78,6 +83,8 @@ def upscale(
     context = init_distributed(device)  # a single process unless started by torchrun
     if not videos and context.is_main:
         warn_unused_video_options()
+    if videos and not inputs and context.is_main:
+        warn_unused_image_options()
     own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
     files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
     device = str(context.device) if context.enabled and engine == "torch" else device

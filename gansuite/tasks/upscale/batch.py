@@ -75,7 +75,8 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            entries = sorted(p for p in path.iterdir() if p.is_file())  # the folder is listed once
+            # the folder is listed once; a broken link is kept so that it fails alone, naming itself
+            entries = sorted(p for p in path.iterdir() if p.is_file() or (p.is_symlink() and not p.exists()))
             found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
             taken = [p for p in found if _taken_from_folder(p, skip_suffixes)]
             left = [p for p in entries if is_video_file(p) or p.suffix.lower() in _NAMED_ONLY]
@@ -96,6 +97,9 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
             if not matches:
                 raise ConfigError(f"input pattern {item} matches no file")
             files += matches
+        elif str(item) == "-":
+            raise ConfigError("input -: reading an image from standard input is not supported; save it to a file "
+                              "and give its path")
         else:
             raise ConfigError(f"input {item} does not exist")
     unique: dict[Path, Path] = {}
