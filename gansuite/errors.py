@@ -3,6 +3,9 @@
 Every error a user can cause is a `GansuiteError` subclass whose message says what was
 wrong, the value seen, what is accepted and what to do. The CLI turns them into one line
 and a non-zero exit; library callers can catch them by class.
+
+A message names a caller's keyword argument in backticks, as `tile_overlap`; the CLI shows it as
+the flag that sets it (`--tile-overlap`), so one message serves both.
 """
 
 from __future__ import annotations

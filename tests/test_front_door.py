@@ -151,7 +151,7 @@ def test_to_moves_the_inference_objects_and_accepts_torch_devices() -> None:
     assert upscaler.to("cpu").dtype == torch.float32
     predictor = gansuite.FramePredictor(UNetPredictor(context_frames=2, channels=1, base_channels=4, depth=1))
     assert predictor.to("cpu") is predictor and predictor.device.type == "cpu"
-    with pytest.raises(ConfigError, match="--device must be auto, cpu or cuda, got 'tpu'"):
+    with pytest.raises(ConfigError, match="`device` must be auto, cpu or cuda, got 'tpu'"):
         upscaler.to("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):

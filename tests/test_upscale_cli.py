@@ -374,3 +374,25 @@ def test_a_folder_given_as_the_model_is_one_error_line_naming_it(tmp_path: Path,
         assert lines == [f"Error: model file {model.parent} is a folder, not a file (it holds {model.name}); give the "
                          "model file itself"], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "photo.png"]  # nothing written
+
+
+def test_a_library_message_names_the_flag_on_the_command_line_and_the_keyword_in_python(
+    tmp_path: Path, model: Path
+) -> None:
+    source = _write(tmp_path / "photo.png", random_array(4, 4, 3))
+    result = _upscale(source, "--model", model, "--device", "cpu", "--precision", "fp16")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: --precision 'fp16' needs CUDA; on the CPU use 'fp32' (the default)"
+    with pytest.raises(ConfigError, match=r"^`precision` 'fp16' needs CUDA"):
+        Upscaler.from_pretrained(model, device="cpu", precision="fp16")
+    result = _upscale(source, "--model", model, "--outscale", "nan")
+    assert result.exit_code == 1 and result.output.startswith("Error: --outscale must be in (0, 16], got nan")
+
+
+def test_as_flags_leaves_names_no_option_has() -> None:
+    from gansuite.cli._base import as_flags
+
+    upscale = main.commands["upscale"]
+    assert as_flags("`tile_overlap` must be >= 0; see `not_an_option`", upscale) == (
+        "--tile-overlap must be >= 0; see `not_an_option`"
+    )

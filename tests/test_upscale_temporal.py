@@ -70,7 +70,7 @@ def test_scene_cut_passes_the_new_frame_through() -> None:
 
 @pytest.mark.parametrize("strength", [0, 1, -0.2, 1.5, True, "0.5"])
 def test_strength_outside_the_open_interval_is_refused(strength: object) -> None:
-    with pytest.raises(ConfigError, match="--temporal-blend must be in"):
+    with pytest.raises(ConfigError, match="`temporal_blend` must be in"):
         TemporalBlend(strength)  # type: ignore[arg-type]
 
 

@@ -35,7 +35,7 @@ def test_upscale_frames_matches_one_by_one_and_batches(upscaler: Upscaler) -> No
             np.testing.assert_allclose(got, want, atol=1e-5)
     with pytest.raises(ConfigError, match=r"frame 1 is .*earlier frames"):
         list(upscaler.upscale_frames([frames[0], frames[0][:6]], batch_size=4))
-    with pytest.raises(ConfigError, match="--batch-size must be a positive integer"):
+    with pytest.raises(ConfigError, match="`batch_size` must be a positive integer"):
         list(upscaler.upscale_frames(frames, batch_size=0))
 
 

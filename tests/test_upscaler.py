@@ -201,7 +201,7 @@ def test_realism_half_gives_weights_halfway(shipped_pair: dict[str, Path]) -> No
 def test_interpolate_weights_refuses_bad_realism_and_different_architectures() -> None:
     a, b = tiny_generator("compact", 4, seed=1), tiny_generator("compact", 4, seed=2)
     for realism in (-0.1, 1.5):
-        with pytest.raises(ConfigError, match=f"--realism must be between 0 and 1, got {realism}"):
+        with pytest.raises(ConfigError, match=f"`realism` must be between 0 and 1, got {realism}"):
             interpolate_weights(a, b, realism)
     with pytest.raises(ConfigError, match="same architecture"):
         interpolate_weights(a, tiny_generator("compact", 2), 0.5)
@@ -211,12 +211,12 @@ def test_interpolate_weights_refuses_bad_realism_and_different_architectures() -
 def test_realism_and_denoise_that_are_not_numbers_are_refused_by_name(value: object,
                                                                       shipped_pair: dict[str, Path]) -> None:
     a, b = tiny_generator("compact", 4, seed=1), tiny_generator("compact", 4, seed=2)
-    with pytest.raises(ConfigError, match=rf"realism: --realism must be between 0 and 1, got {re.escape(repr(value))}"):
+    with pytest.raises(ConfigError, match=rf"`realism` must be between 0 and 1, got {re.escape(repr(value))}"):
         interpolate_weights(a, b, value)  # type: ignore[arg-type]
     if value is None:
         return
     for name in ("realism", "denoise"):  # a str raised TypeError, True blended fully
-        with pytest.raises(ConfigError, match=rf"{name}: --{name} must be between 0 and 1, got .*; give a number"):
+        with pytest.raises(ConfigError, match=rf"`{name}` must be between 0 and 1, got .*; give a number"):
             Upscaler.from_pretrained("x4", device="cpu", **{name: value})
 
 
@@ -345,17 +345,17 @@ def test_float_images_on_the_0_255_scale_are_refused_not_clamped_white() -> None
 def test_bad_settings_are_refused_naming_the_option() -> None:
     model = MODELS[4]
     for tile in (-1, "big"):
-        with pytest.raises(ConfigError, match="--tile must be auto, 0 or a positive size"):
+        with pytest.raises(ConfigError, match="`tile` must be auto, 0 or a positive size"):
             Upscaler(model, device="cpu", tile=tile)
-    with pytest.raises(ConfigError, match="--precision fp16 needs CUDA"):
+    with pytest.raises(ConfigError, match="`precision` 'fp16' needs CUDA"):
         Upscaler(model, device="cpu", precision="fp16")
-    with pytest.raises(ConfigError, match="--precision must be auto, fp32, fp16 or bf16, got 'fp64'"):
+    with pytest.raises(ConfigError, match="`precision` must be auto, fp32, fp16 or bf16, got 'fp64'"):
         Upscaler(model, device="cpu", precision="fp64")
-    with pytest.raises(ConfigError, match="--tile-overlap must be >= 0"):
+    with pytest.raises(ConfigError, match="`tile_overlap` must be >= 0"):
         Upscaler(model, device="cpu", tile_overlap=-2)
-    with pytest.raises(ConfigError, match=r"--outscale must be in \(0, 16\], got 0"):
+    with pytest.raises(ConfigError, match=r"`outscale` must be in \(0, 16\], got 0"):
         Upscaler(model, device="cpu", outscale=0)
-    with pytest.raises(ConfigError, match="--device must be auto, cpu or cuda, got 'tpu'"):
+    with pytest.raises(ConfigError, match="`device` must be auto, cpu or cuda, got 'tpu'"):
         Upscaler(model, device="tpu")
 
 
@@ -371,7 +371,7 @@ def test_a_misspelt_setting_of_a_loader_is_named_with_the_closest_one_before_the
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
 def test_cuda_without_cuda_is_refused() -> None:
-    with pytest.raises(ConfigError, match="CUDA is not available here; use --device cpu"):
+    with pytest.raises(ConfigError, match="CUDA is not available here; use `device` 'cpu'"):
         Upscaler(MODELS[4], device="cuda")
 
 
@@ -411,7 +411,7 @@ def test_weights_file_loads_and_upscales(tmp_path: Path) -> None:
 
 def test_tile_overlap_and_outscale_of_a_wrong_type_or_value_are_refused_naming_the_argument(tmp_path: Path) -> None:
     model = MODELS[2]
-    overlap = "tile_overlap: --tile-overlap must be >= 0, a whole number of input pixels, got "
+    overlap = "`tile_overlap` must be >= 0, a whole number of input pixels, got "
     for bad in (True, False, 2.5, 4.0, float("nan"), float("inf"), "8", -1):
         expected = overlap + re.escape(repr(bad))
         with pytest.raises(ConfigError, match=expected):
@@ -421,7 +421,7 @@ def test_tile_overlap_and_outscale_of_a_wrong_type_or_value_are_refused_naming_t
         with pytest.raises(ConfigError, match=expected):
             Upscaler.from_pretrained(tmp_path / "never-read.safetensors", device="cpu", tile_overlap=bad)
     for bad in (True, "2", float("nan"), float("inf"), -float("inf"), -2, 0, 17):
-        expected = rf"outscale: --outscale must be in \(0, 16\], got {re.escape(repr(bad))}"
+        expected = rf"`outscale` must be in \(0, 16\], got {re.escape(repr(bad))}"
         with pytest.raises(ConfigError, match=expected):
             Upscaler(model, device="cpu", outscale=bad)  # type: ignore[arg-type]
         with pytest.raises(ConfigError, match=expected):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,8 @@ from gansuite.errors import GansuiteError
 SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
 __all__ = [
-    "SHIPPED_UPSCALERS", "Group", "check_report_paths", "finite", "given", "lpips_or_note", "main", "parse_tile",
-    "write_reports",
+    "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "lpips_or_note", "main",
+    "parse_tile", "write_reports",
 ]
 
 
@@ -32,7 +34,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except GansuiteError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(as_flags(str(exc), ctx.command)) from None
         except KeyboardInterrupt as exc:
             from gansuite.errors import RunInterrupted
 
@@ -57,6 +59,33 @@ class Group(click.Group):
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {message} (set GANSUITE_DEBUG=1 for the traceback)"
             ) from None
+
+
+_ARGUMENT = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def as_flags(message: str, command: click.Command) -> str:
+    """A library message as the command line says it: each argument it names as `name` becomes its flag.
+
+    Library errors name the keyword a caller passed (`tile_overlap`); a CLI user typed
+    `--tile-overlap`. Names that no option of `command` (or its subcommands) has stay as written.
+    """
+    flags = _option_flags(command)
+    return _ARGUMENT.sub(lambda match: flags.get(match.group(1), match.group(0)), message)
+
+
+@functools.cache
+def _option_flags(command: click.Command) -> dict[str, str]:
+    """Parameter name → its longest flag, over `command` and its subcommands (the first command wins a name)."""
+    flags: dict[str, str] = {}
+    for param in command.params:
+        if isinstance(param, click.Option):
+            flags.setdefault(param.name or "", max(param.opts, key=len))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            for name, flag in _option_flags(sub).items():
+                flags.setdefault(name, flag)
+    return flags
 
 
 def _one_line_warnings() -> None:

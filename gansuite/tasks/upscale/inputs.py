@@ -88,7 +88,7 @@ def frame_batches(frames: Iterable[np.ndarray], batch_size: int) -> Iterator[lis
             size than the first (in any batch).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
+        raise ConfigError(f"`batch_size` must be a positive integer, got {batch_size!r}")
     batch: list[np.ndarray] = []
     first: tuple[int, ...] | None = None  # the first frame's shape: every later batch must match it too
     for index, frame in enumerate(frames):

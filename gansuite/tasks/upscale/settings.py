@@ -111,7 +111,7 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
         CheckpointError: a twin's file is missing from this build.
     """
     if realism is not None and denoise is not None:
-        raise ConfigError("--realism and --denoise cannot be combined: give one of them")
+        raise ConfigError("`realism` and `denoise` cannot be combined: give one of them")
     # checked before any file is read: a string or NaN fails here, not in the middle of a blend
     realism = None if realism is None else check_blend(realism, "realism")
     denoise = None if denoise is None else check_blend(denoise, "denoise")
@@ -128,13 +128,13 @@ def load_blended_weights(name: str, *, realism: float | None = None, denoise: fl
     if realism is not None:
         gan = gan_twin(name)
         if gan is None:
-            raise ConfigError(f"--realism needs a GAN counterpart of {name!r}; shipped pairs: {_pairs(gan_twin)}")
+            raise ConfigError(f"`realism` needs a GAN counterpart of {name!r}; shipped pairs: {_pairs(gan_twin)}")
         return interpolate_weights(load(name), load(gan), realism)
     if denoise is not None:
         clean = clean_twin(name)
         if clean is None:
             raise ConfigError(
-                f"--denoise needs the clean-protocol twin of {name!r} (a model trained on realistic degradations); "
+                f"`denoise` needs the clean-protocol twin of {name!r} (a model trained on realistic degradations); "
                 f"shipped pairs: {_pairs(clean_twin)}"
             )
         return interpolate_weights(load(clean), load(name), denoise)
@@ -148,11 +148,11 @@ def resolve_device(device: str | torch.device, *, runs_torch: bool) -> torch.dev
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}") from exc
+        raise ConfigError(f"`device` must be auto, cpu or cuda, got {device!r}") from exc
     if resolved.type not in ("cpu", "cuda", "mps", "xpu"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+        raise ConfigError(f"`device` must be auto, cpu or cuda, got {device!r}")
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for, but CUDA is not available here; use --device cpu")
+        raise ConfigError("`device` 'cuda' was asked for, but CUDA is not available here; use `device` 'cpu'")
     return resolved
 
 
@@ -178,7 +178,7 @@ def check_blend(value: object, name: str) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
         raise ConfigError(
-            f"{name}: --{name} must be between 0 and 1, got {value!r}{_kind(value)}; give a number such as 0.5"
+            f"`{name}` must be between 0 and 1, got {value!r}{_kind(value)}; give a number such as 0.5"
         )
     return float(value)
 
@@ -194,7 +194,7 @@ def check_tile_overlap(tile_overlap: object) -> int | None:
     if isinstance(tile_overlap, bool) or not isinstance(tile_overlap, numbers.Integral) or tile_overlap < 0:
         kind = "" if isinstance(tile_overlap, numbers.Integral) else f" (a {type(tile_overlap).__name__})"
         raise ConfigError(
-            f"tile_overlap: --tile-overlap must be >= 0, a whole number of input pixels, got {tile_overlap!r}{kind}; "
+            f"`tile_overlap` must be >= 0, a whole number of input pixels, got {tile_overlap!r}{kind}; "
             "give an int, or None for the model's receptive radius"
         )
     return int(tile_overlap)
@@ -213,7 +213,7 @@ def check_outscale(outscale: object) -> float | None:
         return None
     if isinstance(outscale, bool) or not isinstance(outscale, numbers.Real) or not 0 < outscale <= MAX_OUTSCALE:
         raise ConfigError(
-            f"outscale: --outscale must be in (0, {MAX_OUTSCALE}], got {outscale!r}{_kind(outscale)}; give a finite "
+            f"`outscale` must be in (0, {MAX_OUTSCALE}], got {outscale!r}{_kind(outscale)}; give a finite "
             "number such as 2 or 2.5, or None for the network's own scale"
         )
     return outscale if isinstance(outscale, int | float) else float(outscale)
@@ -294,11 +294,11 @@ def resolve_precision(precision: str, model: object, device: torch.device) -> to
             return torch.float16
         return torch.bfloat16 if bf16_ok and torch.cuda.is_bf16_supported() else torch.float32
     if precision not in PRECISIONS:
-        raise ConfigError(f"--precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+        raise ConfigError(f"`precision` must be auto, fp32, fp16 or bf16, got {precision!r}")
     if device.type != "cuda" and precision == "fp16":
-        raise ConfigError("--precision fp16 needs CUDA; on the CPU use fp32 (the default)")
+        raise ConfigError("`precision` 'fp16' needs CUDA; on the CPU use 'fp32' (the default)")
     if (precision == "fp16" and not half_ok) or (precision == "bf16" and not bf16_ok):
-        raise ConfigError(f"--precision {precision}: this model's architecture does not support it; use fp32")
+        raise ConfigError(f"`precision` {precision!r}: this model's architecture does not support it; use 'fp32'")
     return PRECISIONS[precision]
 
 

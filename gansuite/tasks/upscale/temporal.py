@@ -69,7 +69,7 @@ def check_blend_strength(strength: float) -> float:
         ConfigError: not a number, or outside the open interval (0, 1).
     """
     if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 < strength < 1:
-        raise ConfigError(f"--temporal-blend must be in (0, 1), got {strength!r}")
+        raise ConfigError(f"`temporal_blend` must be in (0, 1), got {strength!r}")
     return float(strength)
 
 

@@ -122,7 +122,7 @@ class Upscaler:
         self.precision = precision
         self.dtype = self._resolve_precision(precision, model)
         if not (tile == "auto" or (isinstance(tile, int) and not isinstance(tile, bool) and tile >= 0)):
-            raise ConfigError(f"--tile must be auto, 0 or a positive size, got {tile!r}")
+            raise ConfigError(f"`tile` must be auto, 0 or a positive size, got {tile!r}")
         tile_overlap = check_tile_overlap(tile_overlap)
         outscale = check_outscale(outscale)
         self.scale = int(model.scale)
