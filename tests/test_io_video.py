@@ -184,13 +184,13 @@ def test_bad_arguments(tmp_path: Path) -> None:
         write_video(tmp_path / "x.mkv", moving_square(2), 0)
     with pytest.raises(ConfigError, match=r"cannot write video format '\.flv'; accepted: \.mp4, \.mov"):
         write_video(tmp_path / "x.flv", moving_square(2), 25)
-    with pytest.raises(ConfigError, match=r"frames are 63x47; --pix-fmt yuv420p needs an even width; use a 4:4:4"):
+    with pytest.raises(ConfigError, match=r"frames are 63x47; `pix_fmt` 'yuv420p' needs an even width; use a 4:4:4"):
         write_video(tmp_path / "x.mp4", moving_square(2, 47, 63), 25, pix_fmt="yuv420p")
-    with pytest.raises(ConfigError, match=r"--codec 'h266' is not one of h264, h265"):
+    with pytest.raises(ConfigError, match=r"`codec` 'h266' is not one of h264, h265"):
         write_video(tmp_path / "x.mp4", moving_square(2), 25, codec="h266")
-    with pytest.raises(ConfigError, match=r"--pix-fmt 'rgb24' is not taken by libx264; accepted: yuv420p"):
+    with pytest.raises(ConfigError, match=r"`pix_fmt` 'rgb24' is not taken by libx264; accepted: yuv420p"):
         write_video(tmp_path / "x.mp4", moving_square(2), 25, pix_fmt="rgb24")
-    with pytest.raises(ConfigError, match=r"--crf must be an integer from 0 to 51 for h264, got 99"):
+    with pytest.raises(ConfigError, match=r"`crf` must be an integer from 0 to 51 for h264, got 99"):
         write_video(tmp_path / "x.mp4", moving_square(2), 25, crf=99)
     with pytest.raises(InputVideoError, match="no frames to write"):
         write_video(tmp_path / "x.mp4", np.zeros((0, 8, 8, 3), np.float32), 25)

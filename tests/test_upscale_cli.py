@@ -396,3 +396,12 @@ def test_as_flags_leaves_names_no_option_has() -> None:
     assert as_flags("`tile_overlap` must be >= 0; see `not_an_option`", upscale) == (
         "--tile-overlap must be >= 0; see `not_an_option`"
     )
+
+
+def test_a_per_video_error_names_the_flag_too(tmp_path: Path, model: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=2, width=16, height=16, audio=False)
+    result = _upscale(clip, "--model", model, "--outscale", "0.3125", "--pix-fmt", "yuv420p", "-o", tmp_path / "o")
+    assert result.exit_code == 1
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "--pix-fmt 'yuv420p' needs an even width" in line and "omit --pix-fmt" in line, line

@@ -120,7 +120,7 @@ def test_interrupted_run_leaves_no_file_and_rerun_restarts(tmp_path: Path, upsca
 def test_errors_before_any_compute(tmp_path: Path, upscaler: Upscaler) -> None:
     source = tmp_path / "clip.mp4"
     make_clip(source, frames=3, audio=False)
-    with pytest.raises(ConfigError, match="--codec 'xvid' is not one of"):
+    with pytest.raises(ConfigError, match="`codec` 'xvid' is not one of"):
         upscale_video(upscaler, source, tmp_path / "a.mp4", codec="xvid")
     with pytest.raises(ConfigError, match="is the input video, which is never overwritten"):
         upscale_video(upscaler, source, source, overwrite=True)

@@ -18,8 +18,8 @@ from gansuite.errors import GansuiteError
 SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
 __all__ = [
-    "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "lpips_or_note", "main",
-    "parse_tile", "write_reports",
+    "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "in_flags", "lpips_or_note",
+    "main", "parse_tile", "write_reports",
 ]
 
 
@@ -74,6 +74,12 @@ def as_flags(message: str, command: click.Command) -> str:
     return _ARGUMENT.sub(lambda match: flags.get(match.group(1), match.group(0)), message)
 
 
+def in_flags(message: str) -> str:
+    """`as_flags` for the command now running (a per-file error or a warning printed on the way)."""
+    context = click.get_current_context(silent=True)
+    return as_flags(message, context.command) if context is not None else message
+
+
 @functools.cache
 def _option_flags(command: click.Command) -> dict[str, str]:
     """Parameter name → its longest flag, over `command` and its subcommands (the first command wins a name)."""
@@ -97,7 +103,7 @@ def _one_line_warnings() -> None:
     def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
         if category.__module__.startswith("gansuite"):
-            click.echo(f"warning: {message}", err=True)
+            click.echo(f"warning: {in_flags(str(message))}", err=True)
         else:
             original(message, category, filename, lineno, file, line)
 

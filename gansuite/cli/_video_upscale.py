@@ -89,6 +89,7 @@ def upscale_video_inputs(
     """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns the failures."""
     from tqdm import tqdm
 
+    from gansuite.cli._base import in_flags
     from gansuite.errors import GansuiteError, OutputExistsError
     from gansuite.tasks.upscale.preflight import target_folder_problem
     from gansuite.tasks.upscale.video import upscale_video, video_output_path
@@ -127,7 +128,8 @@ def upscale_video_inputs(
         except GansuiteError as error:
             bar.close()
             failed += 1
-            click.echo(f"error: {error}" if str(source) in str(error) else f"error: {source}: {error}", err=True)
+            message = in_flags(str(error))
+            click.echo(f"error: {message}" if str(source) in message else f"error: {source}: {message}", err=True)
             continue
         bar.close()
         streams = f", copied {', '.join(report.copied_streams)}" if report.copied_streams else ", no audio"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import SHIPPED_UPSCALERS, given, main, parse_tile
+from gansuite.cli._base import SHIPPED_UPSCALERS, given, in_flags, main, parse_tile
 
 
 @main.command()
@@ -126,6 +126,7 @@ def upscale(
     def on_file(path: Path, status: str) -> None:
         bar.update(1)
         if status not in ("written", "skipped") and not context.enabled:
+            status = in_flags(status)
             tqdm.write(f"error: {status}" if str(path) in status else f"error: {path}: {status}", file=sys.stderr)
 
     report = upscale_files(
@@ -139,6 +140,7 @@ def upscale(
     if not context.is_main or not inputs:
         sys.exit(1 if report.failed or video_failures else 0)
     for path, status in report.failed if context.enabled else ():
+        status = in_flags(status)
         click.echo(f"error: {status}" if str(path) in status else f"error: {path}: {status}", err=True)
     ranks = f" by {context.world_size} processes" if context.enabled else ""
     click.echo(

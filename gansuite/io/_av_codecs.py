@@ -67,22 +67,22 @@ def check_codec(
     where = f"{name}: " if name else ""
     codec = codec.lower()
     if codec not in CODECS:
-        raise ConfigError(f"{where}--codec {codec!r} is not one of {', '.join(CODECS)}")
+        raise ConfigError(f"{where}`codec` {codec!r} is not one of {', '.join(CODECS)}")
     try:
         formats = [f.name for f in av.codec.Codec(CODECS[codec], "w").video_formats or []]
     except FFMPEG_ERRORS:
-        raise ConfigError(f"{where}this FFmpeg build has no {CODECS[codec]} encoder for --codec {codec}") from None
+        raise ConfigError(f"{where}this FFmpeg build has no {CODECS[codec]} encoder for `codec` {codec!r}") from None
     chosen = pix_fmt or _DEFAULT_PIX_FMT.get(codec, "yuv420p")
     if formats and chosen not in formats:
         raise ConfigError(
-            f"{where}--pix-fmt {chosen!r} is not taken by {CODECS[codec]}; accepted: {', '.join(formats)}"
+            f"{where}`pix_fmt` {chosen!r} is not taken by {CODECS[codec]}; accepted: {', '.join(formats)}"
         )
     if crf is not None:
         if codec not in _CRF_RANGE:
-            raise ConfigError(f"{where}--crf applies to {', '.join(_CRF_RANGE)}, not to --codec {codec}")
+            raise ConfigError(f"{where}`crf` applies to {', '.join(_CRF_RANGE)}, not to `codec` {codec!r}")
         if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= _CRF_RANGE[codec]:
             raise ConfigError(
-                f"{where}--crf must be an integer from 0 to {_CRF_RANGE[codec]} for {codec}, got {crf!r}"
+                f"{where}`crf` must be an integer from 0 to {_CRF_RANGE[codec]} for {codec}, got {crf!r}"
             )
     return codec, chosen, crf if crf is not None else _DEFAULT_CRF.get(codec)
 

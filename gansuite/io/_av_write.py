@@ -232,8 +232,8 @@ class VideoWriter:
         if (sub_x and width % 2) or (sub_y and height % 2):
             if self._explicit_pix_fmt:
                 raise ConfigError(
-                    f"{self.path}: frames are {width}x{height}; --pix-fmt {self.pix_fmt} needs an even "
-                    f"{'width' if sub_x and width % 2 else 'height'}; use a 4:4:4 format (yuv444p) or omit --pix-fmt"
+                    f"{self.path}: frames are {width}x{height}; `pix_fmt` {self.pix_fmt!r} needs an even "
+                    f"{'width' if sub_x and width % 2 else 'height'}; use a 4:4:4 format ('yuv444p') or omit `pix_fmt`"
                 )
             full = self.pix_fmt.replace("420", "444").replace("422", "444").replace("j444", "j444")
             self.pix_fmt = check_codec(self.codec, full, None, str(self.path))[1]
