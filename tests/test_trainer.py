@@ -242,7 +242,7 @@ def test_config_validation() -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_cuda_device_without_cuda_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--device cuda: torch sees no CUDA device"):
+    with pytest.raises(ConfigError, match="`device` cuda: torch sees no CUDA device"):
         toy_trainer(tmp_path / "run", toy_config(device="cuda", precision="fp32"))
     assert not (tmp_path / "run").exists()
 

@@ -48,7 +48,7 @@ def init_distributed(device: str = "auto") -> DistributedContext:
     """
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: torch sees no CUDA device here; use --device cpu or auto")
+        raise ConfigError(f"`device` {device}: torch sees no CUDA device here; use `device` cpu or auto")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return DistributedContext(device=torch.device("cuda" if use_cuda else "cpu"))
