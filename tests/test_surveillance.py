@@ -463,3 +463,54 @@ def test_an_unknown_calibration_name_lists_the_shipped_ones_and_names_no_flag(tm
                                        "--model", str(model)])
     assert result.exit_code == 1 and f"--calibration: calibration {tmp_path / 'bad.json'} is not readable JSON" in \
         result.output, result.output
+
+
+@pytest.mark.parametrize("case", ["labels rows", "labels short", "labels offset", "audio-only", "empty folder"])
+def test_monitor_checks_labels_and_source_before_the_model_loads_and_leaves_no_report_folder(
+    calibration: AnomalyCalibration, tmp_path: Path, case: str
+) -> None:
+    from _video_helpers import make_audio_only
+
+    normal, _, labels = _write_set(tmp_path)  # 24-frame clips
+    source, args = normal / "01", []
+    calibration.save(tmp_path / "cal.json")
+    if case == "labels rows":  # two clips' labels stacked as rows: never read end to end
+        np.save(tmp_path / "labels.npy", labels.reshape(3, 24))
+        args, expected = ["--labels", str(tmp_path / "labels.npy")], r"shape \(3, 24\): expected one label per frame"
+    elif case == "labels short":
+        np.save(tmp_path / "labels.npy", labels[0, :30])
+        args = ["--labels", str(tmp_path / "labels.npy"), "--labels-offset", "10"]
+        expected = "20 values from --labels-offset 10, but the source has 24 frames"
+    elif case == "labels offset":
+        np.save(tmp_path / "labels.npy", labels)
+        args = ["--labels", str(tmp_path / "labels.npy"), "--labels-offset", "72"]
+        expected = r"--labels-offset 72 is past the end of --labels .*labels.npy \(72 values\)"
+    elif case == "audio-only":
+        source, expected = make_audio_only(tmp_path / "speech.mp4"), "speech.mp4: the file has no video stream"
+    else:
+        source, expected = tmp_path / "no_frames", "no_frames: folder holds no frame images"
+        source.mkdir()
+    missing = tmp_path / "never-loaded.safetensors"  # loading it would fail with another message
+    result = CliRunner().invoke(main, ["monitor", str(source), "--calibration", str(tmp_path / "cal.json"),
+                                       "--model", str(missing), "--report", str(tmp_path / "report"), *args])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and re.search(expected, lines[0]), lines
+    assert not (tmp_path / "report").exists()  # checked, not made: a failed run leaves no empty folder
+
+
+def test_a_monitor_run_whose_labels_run_out_leaves_no_report_folder(tmp_path: Path) -> None:
+    """A video file's frame count is known only once read: the labels' shortage is found after the run."""
+    from _video_helpers import make_clip
+
+    model = export_tiny(tmp_path / "tiny.safetensors", context=2, channels=3)
+    predictor = FramePredictor.from_pretrained(model, device="cpu")
+    clips = [clip_evidence(predictor, moving_square(12, 24, 32), _EVIDENCE) for _ in range(2)]
+    calibrate(clips, false_alarm_rate=0.05, evidence_config=_EVIDENCE, model=predictor.name).save(tmp_path / "c.json")
+    make_clip(tmp_path / "clip.mp4", frames=6, audio=False)
+    np.save(tmp_path / "labels.npy", np.zeros(4, np.int64))
+    result = CliRunner().invoke(main, ["monitor", str(tmp_path / "clip.mp4"), "--calibration", str(tmp_path / "c.json"),
+                                       "--model", str(model), "--quiet", "--report", str(tmp_path / "report"),
+                                       "--labels", str(tmp_path / "labels.npy")])
+    assert result.exit_code == 1 and "need 0/1 labels for all 6 frames, got 4" in result.output, result.output
+    assert not (tmp_path / "report").exists()

@@ -35,12 +35,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gansuite.apps.monitor_report import prepare_report_folder
+from gansuite.apps.monitor_report import labels_for_source, prepare_report_folder
 from gansuite.errors import ConfigError, InputVideoError
 from gansuite.io import DEFAULT_FPS, check_not_input, check_output_path, iter_video_frames, probe_video, write_video
 from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, FramePredictor, LiveScore
 
-__all__ = ["MonitorResult", "capture_frames", "check_outputs", "run_monitor", "source_fps"]
+__all__ = [
+    "MonitorResult",
+    "capture_frames",
+    "check_outputs",
+    "labels_for_source",
+    "probe_source",
+    "run_monitor",
+    "source_fps",
+]
 
 _STRIP = 64  # height of the score-curve strip under the video, pixels
 _CURVE_FRAMES = 200  # frames shown in the strip
@@ -51,9 +59,29 @@ def _is_live(source: str) -> bool:
     return source.isdigit() or "://" in source
 
 
+def probe_source(source: str) -> int | None:
+    """Check a video file or frame folder before any model loads; its frame count where exactly known.
+
+    Decodes at most one frame. Cameras and stream URLs are not opened here (opening a camera is
+    the run's first step).
+
+    Returns:
+        The number of frames of a frame folder; None for a video file (its container's count may be
+        an estimate), a camera or a stream.
+
+    Raises:
+        InputVideoError: the path does not exist, holds no video stream (an audio-only file), or is a
+            folder without frame images.
+    """
+    if _is_live(source):
+        return None
+    info = probe_video(source)
+    return info.frame_count if Path(source).is_dir() else None
+
+
 def check_outputs(source: str, *, video: Path | None = None, report: Path | None = None,
                   overwrite: bool = False) -> None:
-    """Refuse the outputs before any frame is read; creates the report folder.
+    """Refuse the outputs before any frame is read (the report folder is made only when the report is written).
 
     Args:
         source: camera index, stream URL, video file or frame folder.
@@ -74,7 +102,7 @@ def check_outputs(source: str, *, video: Path | None = None, report: Path | None
     if report is not None:
         if clip is not None:
             check_not_input(report, clip, option="--report")
-        prepare_report_folder(report, overwrite=overwrite)
+        prepare_report_folder(report, overwrite=overwrite, create=False)  # a failed run leaves no empty folder
 
 
 def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np.ndarray]:

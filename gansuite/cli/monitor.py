@@ -101,7 +101,7 @@ def monitor_command(
     score, psnr, patch_psnr and motion are null on the first frames (the model's context, no
     prediction yet). Alerts add {"event": "alert_start", ...} and {"event": "alert_end", ...} lines.
     """
-    from gansuite.apps.monitor import check_outputs, run_monitor
+    from gansuite.apps.monitor import check_outputs, labels_for_source, probe_source, run_monitor
     from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.core.arguments import check_finite_number
@@ -113,8 +113,8 @@ def monitor_command(
 
     if threshold is not None:  # click's float takes nan and inf; refused before the model loads
         check_finite_number(threshold, "--threshold", advice=", or leave it out for the calibration's")
-    check_outputs(source, video=video, report=report, overwrite=overwrite)
-    predictor = FramePredictor.from_pretrained(model, device=device)
+    # every cheap check comes before the model loads and before any output exists: the calibration, the
+    # labels, the source (a missing path, an audio-only file, an empty folder), then the outputs
     if calibration_file is None:
         shipped = shipped_calibration_path(model) if model in SHIPPED_MODELS else None
         if shipped is None or not shipped.is_file():
@@ -125,11 +125,16 @@ def monitor_command(
         calibration = load_calibration(calibration_file)
     except ConfigError as exc:  # the library's message names no flag
         raise ConfigError(f"--calibration: {exc}" if given("calibration_file") else str(exc)) from None
+    truth = load_frame_labels(labels) if labels is not None else None
+    frame_count = probe_source(source)
+    if truth is not None and labels is not None:
+        truth = labels_for_source(truth, labels, offset=labels_offset, frames=frame_count, max_frames=max_frames)
+    check_outputs(source, video=video, report=report, overwrite=overwrite)
+    predictor = FramePredictor.from_pretrained(model, device=device)
     try:
         check_calibration_predictor(predictor, calibration)  # the check `CalibratedAnomalyScorer` makes, with flags
     except ConfigError as exc:
         raise ConfigError(f"--calibration {calibration_file} does not fit --model {model}: {exc}") from None
-    truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
         emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
