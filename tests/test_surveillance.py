@@ -514,3 +514,48 @@ def test_a_monitor_run_whose_labels_run_out_leaves_no_report_folder(tmp_path: Pa
                                        "--labels", str(tmp_path / "labels.npy")])
     assert result.exit_code == 1 and "need 0/1 labels for all 6 frames, got 4" in result.output, result.output
     assert not (tmp_path / "report").exists()
+
+
+def test_calibrate_checks_every_clip_before_scoring_any(tmp_path: Path) -> None:
+    from _video_helpers import make_audio_only
+
+    normal, _, _ = _write_set(tmp_path)
+    make_audio_only(normal / "speech.mp4")  # a video suffix, no video stream
+    missing = tmp_path / "never-loaded.safetensors"
+    result = CliRunner().invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"),
+                                       "--model", str(missing)])
+    assert result.exit_code == 1 and "speech.mp4: the file has no video stream" in result.output, result.output
+    assert "never-loaded" not in result.output and len(result.output.strip().splitlines()) == 1
+    (normal / "speech.mp4").unlink()
+    write_frames(normal / "04", _clip(2, 9)[0])  # 2 frames: nothing to score with 2 context frames
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    result = CliRunner().invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"),
+                                       "--model", str(model), "--patch-size", "8"])
+    assert result.exit_code == 1 and not (tmp_path / "cal.json").exists(), result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"Error: {normal / '04'}: 2 frames, but gray predicts each frame from the 2 before it, so a clip "
+                     "needs at least 3 frames; leave this clip out or give a longer one"], lines  # before any score
+
+
+def test_monitor_refuses_a_run_that_could_score_no_frame(tmp_path: Path) -> None:
+    from _video_helpers import make_clip
+
+    model = export_tiny(tmp_path / "tiny.safetensors", context=2, channels=3)
+    predictor = FramePredictor.from_pretrained(model, device="cpu")
+    clips = [clip_evidence(predictor, moving_square(12, 24, 32), _EVIDENCE) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few normal frames for 5% false alarms: not what this test is about
+        made = calibrate(clips, false_alarm_rate=0.05, evidence_config=_EVIDENCE, model=predictor.name)
+    made.save(tmp_path / "c.json")
+    write_frames(tmp_path / "two", moving_square(2, 24, 32))
+    make_clip(tmp_path / "two.mp4", frames=2, audio=False)
+    base = ["--calibration", str(tmp_path / "c.json"), "--model", str(model), "--quiet"]
+    runner = CliRunner()
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two"), *base, "--report", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "two: 2 frames, but tiny predicts each frame from the 2 before it, so none " \
+        "would be scored; give at least 3 frames" in result.output, result.output
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two.mp4"), *base, "--max-frames", "2"])
+    assert result.exit_code == 1 and "--max-frames 2: tiny predicts each frame from the 2 before it" in result.output
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two.mp4"), *base])  # a file's length is known once read
+    assert result.exit_code == 0 and "warning: " in result.output and "no frame scored: 2 frames read" in result.output
+    assert not (tmp_path / "r").exists()
