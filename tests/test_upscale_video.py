@@ -148,6 +148,29 @@ def test_cli_upscales_a_video_with_its_sound(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "--pix-fmt 'rgb24' is not taken by libx265" in bad.output
 
 
+def test_cli_counts_videos_in_the_summary_and_leaves_no_empty_output_folder(tmp_path: Path) -> None:
+    from _video_helpers import make_audio_only
+
+    from gansuite.io import write_image
+
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    make_clip(tmp_path / "clip.mp4", frames=3, width=32, height=24, audio=False)
+    make_audio_only(tmp_path / "speech.mp4")
+    write_image(tmp_path / "still.png", np.full((12, 16, 3), 0.5, np.float32))
+    runner = CliRunner()
+    args = ["--model", str(model), "--device", "cpu", "-o"]
+    result = runner.invoke(main, ["upscale", str(tmp_path / "clip.mp4"), str(tmp_path / "speech.mp4"),
+                                  str(tmp_path / "still.png"), *args, str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "2 written, 0 skipped (exist; --overwrite to replace), 1 failed" in result.stdout  # videos count too
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    for inputs in (["speech.mp4"], ["speech.mp4", "broken.png"]):  # every input fails: no empty folder stays
+        result = runner.invoke(main, ["upscale", *(str(tmp_path / name) for name in inputs), *args,
+                                      str(tmp_path / "none" / "deeper")])
+        assert result.exit_code == 1 and "speech.mp4: the file has no video stream" in result.output, result.output
+        assert not (tmp_path / "none").exists()
+
+
 @pytest.mark.data
 def test_shared_clip_keeps_audio_frames_rate_and_duration(data_dir: Path, tmp_path: Path, upscaler: Upscaler) -> None:
     source = data_dir / "video" / "clips" / "realshort.mp4"  # 36 frames at 45000/1499 fps with an AAC track

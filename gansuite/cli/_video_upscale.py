@@ -5,14 +5,15 @@ from __future__ import annotations
 import glob
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 __all__ = [
-    "IMAGE_OPTIONS", "VIDEO_OPTIONS", "split_video_inputs", "upscale_video_inputs", "warn_unused_image_options",
-    "warn_unused_video_options",
+    "IMAGE_OPTIONS", "VIDEO_OPTIONS", "VideoCounts", "split_video_inputs", "upscale_video_inputs",
+    "warn_unused_image_options", "warn_unused_video_options",
 ]
 
 VIDEO_OPTIONS = {"codec": "--codec", "crf": "--crf", "pix_fmt": "--pix-fmt", "batch_size": "--batch-size",
@@ -21,6 +22,15 @@ VIDEO_OPTIONS = {"codec": "--codec", "crf": "--crf", "pix_fmt": "--pix-fmt", "ba
 
 IMAGE_OPTIONS = {"ext": "--ext", "max_pixels": "--max-pixels"}
 """The `upscale` options that only image inputs use: parameter name → flag."""
+
+
+@dataclass(frozen=True)
+class VideoCounts:
+    """What became of the video inputs: written, skipped (the output exists), failed."""
+
+    written: int = 0
+    skipped: int = 0
+    failed: int = 0
 
 
 def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
@@ -85,8 +95,8 @@ def upscale_video_inputs(
     batch_size: int,
     overwrite: bool,
     temporal_blend: float | None = None,
-) -> int:
-    """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns the failures."""
+) -> VideoCounts:
+    """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns what became of them."""
     from tqdm import tqdm
 
     from gansuite.errors import GansuiteError, OutputExistsError
@@ -95,7 +105,7 @@ def upscale_video_inputs(
 
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    failed = 0
+    written = skipped = failed = 0
     for source in videos:
         target = video_output_path(source, out, suffix)
         taken = target_folder_problem(target)
@@ -104,6 +114,7 @@ def upscale_video_inputs(
             click.echo(f"error: {source}: {taken}", err=True)
             continue
         if target.exists() and not overwrite:
+            skipped += 1
             click.echo(f"skipped {source}: {target} exists (--overwrite to replace)", err=True)
             continue
         bar = tqdm(unit="frame", desc=source.name, disable=not sys.stderr.isatty(), dynamic_ncols=True)
@@ -122,6 +133,7 @@ def upscale_video_inputs(
             )
         except OutputExistsError as error:
             bar.close()
+            skipped += 1
             click.echo(f"skipped {source}: {error}", err=True)
             continue
         except GansuiteError as error:
@@ -130,10 +142,11 @@ def upscale_video_inputs(
             click.echo(f"error: {error}" if str(source) in str(error) else f"error: {source}: {error}", err=True)
             continue
         bar.close()
+        written += 1
         streams = f", copied {', '.join(report.copied_streams)}" if report.copied_streams else ", no audio"
         click.echo(
             f"wrote {report.output}: {report.frames} frames {report.input_size[0]}x{report.input_size[1]} → "
             f"{report.output_size[0]}x{report.output_size[1]}, {report.codec} {report.pix_fmt}{streams}, "
             f"{report.frames_per_second:.2f} frames/s"
         )
-    return failed
+    return VideoCounts(written, skipped, failed)
