@@ -171,6 +171,22 @@ def test_cli_counts_videos_in_the_summary_and_leaves_no_empty_output_folder(tmp_
         assert not (tmp_path / "none").exists()
 
 
+def test_videos_that_would_share_an_output_each_get_their_own(tmp_path: Path) -> None:
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    make_clip(tmp_path / "clip.avi", frames=2, width=16, height=16, audio=False, codec="mjpeg", pix_fmt="yuvj420p")
+    make_clip(tmp_path / "clip.webm", frames=3, width=16, height=16, audio=False, codec="libvpx-vp9")
+    runner = CliRunner()
+    for extra in ((), ("--overwrite",)):  # was: the second skipped as existing, or with --overwrite replacing the first
+        result = runner.invoke(main, ["upscale", str(tmp_path / "clip.avi"), str(tmp_path / "clip.webm"), "--model",
+                                      str(model), "--device", "cpu", "-o", str(tmp_path / "out"), *extra])
+        assert result.exit_code == 0, result.output
+        assert "note: clip.avi, clip.webm would both write clip_x2.mkv; writing clip.avi → clip_avi_x2.mkv; " \
+            "clip.webm → clip_webm_x2.mkv" in result.output
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip_avi_x2.mkv", "clip_webm_x2.mkv"]
+        for name, frames in (("clip_avi_x2.mkv", 2), ("clip_webm_x2.mkv", 3)):  # each video's own frames
+            assert read_video(tmp_path / "out" / name).num_frames == frames
+
+
 @pytest.mark.data
 def test_shared_clip_keeps_audio_frames_rate_and_duration(data_dir: Path, tmp_path: Path, upscaler: Upscaler) -> None:
     source = data_dir / "video" / "clips" / "realshort.mp4"  # 36 frames at 45000/1499 fps with an AAC track

@@ -95,20 +95,29 @@ def upscale_video_inputs(
     batch_size: int,
     overwrite: bool,
     temporal_blend: float | None = None,
+    batch: Sequence[Path] | None = None,
 ) -> VideoCounts:
-    """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns what became of them."""
+    """Upscales each video into `<stem><suffix>.<ext>`; one line per video; returns what became of them.
+
+    `batch`: all the command's videos when `videos` is this process's share of them (torchrun), so
+    outputs two videos would share are kept apart alike on every rank (`video_output_paths`).
+    """
     from tqdm import tqdm
 
     from gansuite.errors import GansuiteError, OutputExistsError
     from gansuite.tasks.upscale.preflight import target_folder_problem
-    from gansuite.tasks.upscale.video import upscale_video, video_output_path
+    from gansuite.tasks.upscale.video import upscale_video, video_output_paths
 
+    targets, clashes, notes = video_output_paths(batch if batch is not None else videos, out, suffix)
+    if batch is None or list(videos[:1]) == list(batch[:1]):  # said once: by the process that has the first video
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     written = skipped = failed = 0
     for source in videos:
-        target = video_output_path(source, out, suffix)
-        taken = target_folder_problem(target)
+        target = targets[source]
+        taken = clashes.get(source) or target_folder_problem(target)
         if taken:
             failed += 1
             click.echo(f"error: {source}: {taken}", err=True)

@@ -123,6 +123,7 @@ def upscale(
         counts = upscale_video_inputs(
             upscaler, own_videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
             batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1), temporal_blend=temporal_blend,
+            batch=videos,
         )
     if not inputs and not context.enabled:
         sys.exit(1 if counts.failed else 0)
