@@ -187,6 +187,22 @@ def test_videos_that_would_share_an_output_each_get_their_own(tmp_path: Path) ->
             assert read_video(tmp_path / "out" / name).num_frames == frames
 
 
+def test_a_pattern_rerun_does_not_upscale_its_own_video_outputs(tmp_path: Path) -> None:
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_clip(clips / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    runner = CliRunner()
+    args = ["--model", str(model), "--device", "cpu"]
+    for _ in range(2):
+        result = runner.invoke(main, ["upscale", str(clips / "*.mp4"), *args])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in clips.iterdir()) == ["clip.mp4", "clip_x2.mp4"]  # no clip_x2_x2.mp4
+    assert "skipped" in result.output and "clip_x2_x2" not in result.output
+    result = runner.invoke(main, ["upscale", str(clips / "*_x2.mp4"), *args])  # a pattern naming only outputs is meant
+    assert result.exit_code == 0 and (clips / "clip_x2_x2.mp4").is_file(), result.output
+
+
 @pytest.mark.data
 def test_shared_clip_keeps_audio_frames_rate_and_duration(data_dir: Path, tmp_path: Path, upscaler: Upscaler) -> None:
     source = data_dir / "video" / "clips" / "realshort.mp4"  # 36 frames at 45000/1499 fps with an AAC track

@@ -33,11 +33,15 @@ class VideoCounts:
     failed: int = 0
 
 
-def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ...]]:
+def split_video_inputs(inputs: Sequence[str], skip_suffixes: Sequence[str] = ()) -> tuple[list[Path], tuple[str, ...]]:
     """(video files, the other inputs): files and glob matches with a video extension are videos.
 
-    Folders stay with the other inputs (their images are upscaled one by one, as before).
+    Folders stay with the other inputs (their images are upscaled one by one, as before). A pattern
+    leaves out gansuite's own outputs (`clip_x4.mp4`, or a stem ending in one of `skip_suffixes`)
+    unless it matches nothing else, as for images: rerunning ``gansuite upscale 'clips/*.mp4'``
+    does not upscale its earlier outputs into ``clip_x4_x4.mp4``. Files named explicitly are taken.
     """
+    from gansuite.tasks.upscale.batch import taken_by_pattern
     from gansuite.tasks.upscale.video import is_video_file
 
     videos: list[Path] = []
@@ -49,7 +53,7 @@ def split_video_inputs(inputs: Sequence[str]) -> tuple[list[Path], tuple[str, ..
         elif not path.exists() and glob.has_magic(str(item)):
             matches = sorted(Path(p) for p in glob.glob(str(item)))
             found = [m for m in matches if is_video_file(m)]
-            videos += found
+            videos += [m for m in found if taken_by_pattern(m, skip_suffixes)] or found
             if len(found) < len(matches) or not matches:
                 others.append(item)
         else:

@@ -79,7 +79,8 @@ def upscale(
     from gansuite.tasks.upscale.settings import check_model_scale
     from gansuite.tasks.upscale.upscaler import Upscaler
 
-    videos, inputs = split_video_inputs(inputs)  # video files: decode → model → encode, with their sound
+    own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder or pattern are never inputs
+    videos, inputs = split_video_inputs(inputs, own_outputs)  # video files: decode → model → encode, with their sound
     if videos:
         check_codec(codec, pix_fmt, crf)  # before any model is loaded
     made = missing_folders(out) if out is not None else []
@@ -90,7 +91,6 @@ def upscale(
         warn_unused_video_options()
     if videos and not inputs and context.is_main:
         warn_unused_image_options()
-    own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
     files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
     device = str(context.device) if context.enabled and engine == "torch" else device
     name = model or default_model(int(scale), realism=realism is not None)
