@@ -559,3 +559,22 @@ def test_monitor_refuses_a_run_that_could_score_no_frame(tmp_path: Path) -> None
     result = runner.invoke(main, ["monitor", str(tmp_path / "two.mp4"), *base])  # a file's length is known once read
     assert result.exit_code == 0 and "warning: " in result.output and "no frame scored: 2 frames read" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_frame_folder_named_like_a_camera_index_is_the_folder(
+    calibration: AnomalyCalibration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gansuite.apps.monitor import probe_source
+
+    normal, _, _ = _write_set(tmp_path)  # folders 01, 02, 03 as in Ped2
+    monkeypatch.chdir(normal)
+    assert probe_source("01").frames == 24  # was: camera 1
+    calibration.save(tmp_path / "cal.json")
+    missing = tmp_path / "never-loaded.safetensors"
+    result = CliRunner().invoke(main, ["monitor", "99", "--calibration", str(tmp_path / "cal.json"),
+                                       "--model", str(missing), "--report", str(tmp_path / "report")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: camera 99 cannot be opened") and "never-loaded" not in \
+        lines[0] and "check that the camera is connected" in lines[0], lines  # before the model loads
+    assert not (tmp_path / "report").exists()

@@ -129,7 +129,8 @@ def monitor_command(
     except ConfigError as exc:  # the library's message names no flag
         raise ConfigError(f"--calibration: {exc}" if given("calibration_file") else str(exc)) from None
     truth = load_frame_labels(labels) if labels is not None else None
-    frame_count = probe_source(source)
+    probed = probe_source(source)  # a camera or stream is opened once here, before the model loads
+    frame_count = probed.frames
     if truth is not None and labels is not None:
         truth = labels_for_source(truth, labels, offset=labels_offset, frames=frame_count, max_frames=max_frames)
     check_outputs(source, video=video, report=report, overwrite=overwrite)
@@ -147,7 +148,7 @@ def monitor_command(
         raise InputVideoError(f"{source}: {count_of(frame_count, 'frame')}, but {name} predicts each frame from the "
                               f"{context} before it, so none would be scored; give at least {context + 1} frames")
     result = run_monitor(
-        source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
+        source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps or probed.fps,
         emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
         overwrite=overwrite,
     )
