@@ -93,7 +93,14 @@ def test_ten_bit_source_stays_ten_bit(tmp_path: Path, upscaler: Upscaler) -> Non
     make_clip(source, frames=3, audio=False, pix_fmt="yuv420p10le")
     report = upscale_video(upscaler, source, tmp_path / "deep_x2.mkv")
     assert report.pix_fmt == "yuv420p10le" and stream_summary(report.output)["pix_fmt"] == "yuv420p10le"
-    assert upscale_video(upscaler, source, tmp_path / "deep_8.mkv", pix_fmt="yuv420p").pix_fmt == "yuv420p"
+    lines: list[str] = []
+    assert upscale_video(upscaler, source, tmp_path / "deep_8.mkv", pix_fmt="yuv420p",
+                         on_warning=lines.append).pix_fmt == "yuv420p"
+    assert lines == []  # 8 bits asked for
+    report = upscale_video(upscaler, source, tmp_path / "deep.avi", codec="mjpeg", on_warning=lines.append)
+    assert report.pix_fmt == "yuvj420p"  # Motion JPEG has no 10-bit format: said, not silently cut
+    assert lines == [f"{source}: the video has more than 8 bits per component, but --codec mjpeg writes 8 here; "
+                     "pass --codec h264, h265 or ffv1 to keep its depth"]
 
 
 def test_interrupted_run_leaves_no_file_and_rerun_restarts(tmp_path: Path, upscaler: Upscaler) -> None:

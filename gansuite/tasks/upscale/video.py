@@ -27,6 +27,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -225,7 +226,8 @@ def upscale_video(
         overwrite: replace an existing output (never the source).
         on_start: called once with the frame count the container promises (None if unknown).
         on_frame: called with the number of frames written so far, after each frame.
-        on_warning: called with one line for a clip that decodes fewer frames than promised.
+        on_warning: called with one line for a clip that decodes fewer frames than promised, or a source
+            of more than 8 bits that `codec` writes in 8 (default: `warnings.warn`).
 
     Returns:
         A `VideoUpscaleReport`.
@@ -246,8 +248,14 @@ def upscale_video(
     if pix_fmt is None and info.bit_depth > 8:  # keep a 10-bit source's depth where the codec can
         try:
             pix_fmt = check_codec(codec, "yuv420p10le", crf, str(target))[1]
-        except ConfigError:
+        except ConfigError:  # said, not silently cut to 8 bits
             pix_fmt = None
+            line = (f"{source}: the video has more than 8 bits per component, but --codec {codec} writes 8 here; "
+                    "pass --codec h264, h265 or ffv1 to keep its depth")
+            if on_warning is not None:
+                on_warning(line)
+            else:
+                warnings.warn(line, stacklevel=2)
     check_output_path(target, overwrite=overwrite)
     blend = None if temporal_blend is None else TemporalBlend(temporal_blend)
     if not 1 <= queue_frames <= 256:
