@@ -117,3 +117,15 @@ def stream_summary(path: Path) -> dict[str, object]:
             "rotation": first.rotation,
             "duration": container.duration / 1e6 if container.duration else None,
         }
+
+
+def make_audio_only(path: Path, seconds: float = 0.5) -> Path:
+    """Writes a file with one mono 16 kHz AAC stream and no video stream (an .mp4 / .m4a of speech, say)."""
+    with av.open(str(path), "w") as container:
+        sound = container.add_stream("aac", rate=16000)
+        for start in range(0, int(seconds * 16000), 1024):
+            piece = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            piece.sample_rate, piece.pts = 16000, start
+            container.mux(sound.encode(piece))
+        container.mux(sound.encode(None))
+    return path

@@ -160,8 +160,14 @@ def test_folder_errors(tmp_path: Path) -> None:
         read_video(tmp_path)
     write_image(tmp_path / "1.png", np.zeros((8, 8, 3), np.float32))
     write_image(tmp_path / "2.png", np.zeros((8, 6, 3), np.float32))
-    with pytest.raises(InputVideoError, match="frame 1 is 6x8, earlier frames 8x8"):
-        read_video(tmp_path)
+    with pytest.raises(InputVideoError, match=r"frame 1 \(2\.png\) is 6x8, earlier frames 8x8; all frames of a clip "
+                       "must have one size: resize it to 8x8 or move it out of the folder"):
+        read_video(tmp_path)  # the file is named: a frame folder's index is no file name
+    write_image(tmp_path / "1.jpg", np.zeros((8, 8, 3), np.float32))  # 1.jpg, 1.png, 2.png: frame 1 twice
+    for read in (read_video, probe_video):
+        with pytest.raises(InputVideoError, match=r"frames 1\.jpg and 1\.png have one name in two formats"):
+            read(tmp_path)
+    (tmp_path / "1.jpg").unlink()
     (tmp_path / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(InputVideoError, match=r"frame 1 of folder .*2\.png: PNG file is corrupt or truncated"):
         read_video(tmp_path)

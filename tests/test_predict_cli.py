@@ -77,6 +77,19 @@ def test_evaluate_json_reports_per_horizon_scores_and_the_baseline(clip: Path, m
     assert "lpips reported as null" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_clip_that_cannot_be_read_is_refused_before_the_model_loads(tmp_path: Path) -> None:
+    from _video_helpers import make_audio_only
+
+    missing = tmp_path / "never-loaded.safetensors"  # loading it would fail with another message
+    (tmp_path / "empty").mkdir()
+    for clip, message in ((make_audio_only(tmp_path / "speech.mp4"), "speech.mp4: the file has no video stream"),
+                          (tmp_path / "nowhere.mp4", "nowhere.mp4: video file or frame folder does not exist"),
+                          (tmp_path / "empty", "empty: folder holds no frame images")):
+        result = _run(str(clip), "--model", str(missing))
+        assert result.exit_code == 1 and message in result.output and "never-loaded" not in result.output, \
+            result.output
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [

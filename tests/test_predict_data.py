@@ -71,7 +71,7 @@ def test_items_are_determined_by_the_seeded_index(clips: Path) -> None:
 
 
 def test_clips_too_short_for_a_window_are_reported(clips: Path) -> None:
-    with pytest.raises(ConfigError, match=r"no clip has 20 frames.*skipped: 01"):
+    with pytest.raises(ConfigError, match=r"no clip in .*01 has 20 frames.*skipped: 01 .*; give longer clips"):
         ClipWindows([clips / "01"], context_frames=10, future_frames=10)
 
 

@@ -104,6 +104,27 @@ def test_cli_train_predict_rejects_bad_data(tmp_path: Path) -> None:
     assert "holds no clip" in result.output and len(result.output.strip().splitlines()) == 1
 
 
+def test_a_clip_too_short_is_left_out_with_a_warning_and_a_bad_val_fails_before_any_network(
+    clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gansuite.tasks.predict.training as training
+
+    data = tmp_path / "data"
+    write_clip_folder(data / "long", frames=8)
+    write_clip_folder(data / "short", frames=3)  # under ped2's 4 context + 1 frames
+    lines: list[str] = []
+    result = train_predict(_tiny("ped2-mse"), data=[data], out=tmp_path / "run", steps=1, device="cpu",
+                           on_warning=lines.append)
+    assert result.final_step == 1
+    assert lines == ["--data: left out 1 of 2 clips with fewer than 5 frames: short (3 frames of 16x16)"]
+    built: list[object] = []
+    monkeypatch.setattr(training, "build_network", lambda spec: built.append(spec))  # must not be reached
+    with pytest.raises(ConfigError, match=r"no clip in .*short has 5 frames \(4 context \+ 1 future\)"):
+        train_predict(_tiny("ped2-mse"), data=[clips], val=[data / "short"], out=tmp_path / "run2", steps=1,
+                      device="cpu")
+    assert built == [] and not (tmp_path / "run2").exists()
+
+
 def test_cli_export_adds_card_fields_to_the_recorded_ones(clips: Path, tmp_path: Path) -> None:
     from gansuite.core.checkpoint import read_weights_metadata
 

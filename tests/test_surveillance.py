@@ -463,3 +463,118 @@ def test_an_unknown_calibration_name_lists_the_shipped_ones_and_names_no_flag(tm
                                        "--model", str(model)])
     assert result.exit_code == 1 and f"--calibration: calibration {tmp_path / 'bad.json'} is not readable JSON" in \
         result.output, result.output
+
+
+@pytest.mark.parametrize("case", ["labels rows", "labels short", "labels offset", "audio-only", "empty folder"])
+def test_monitor_checks_labels_and_source_before_the_model_loads_and_leaves_no_report_folder(
+    calibration: AnomalyCalibration, tmp_path: Path, case: str
+) -> None:
+    from _video_helpers import make_audio_only
+
+    normal, _, labels = _write_set(tmp_path)  # 24-frame clips
+    source, args = normal / "01", []
+    calibration.save(tmp_path / "cal.json")
+    if case == "labels rows":  # two clips' labels stacked as rows: never read end to end
+        np.save(tmp_path / "labels.npy", labels.reshape(3, 24))
+        args, expected = ["--labels", str(tmp_path / "labels.npy")], r"shape \(3, 24\): expected one label per frame"
+    elif case == "labels short":
+        np.save(tmp_path / "labels.npy", labels[0, :30])
+        args = ["--labels", str(tmp_path / "labels.npy"), "--labels-offset", "10"]
+        expected = "20 values from --labels-offset 10, but the source has 24 frames"
+    elif case == "labels offset":
+        np.save(tmp_path / "labels.npy", labels)
+        args = ["--labels", str(tmp_path / "labels.npy"), "--labels-offset", "72"]
+        expected = r"--labels-offset 72 is past the end of --labels .*labels.npy \(72 values\)"
+    elif case == "audio-only":
+        source, expected = make_audio_only(tmp_path / "speech.mp4"), "speech.mp4: the file has no video stream"
+    else:
+        source, expected = tmp_path / "no_frames", "no_frames: folder holds no frame images"
+        source.mkdir()
+    missing = tmp_path / "never-loaded.safetensors"  # loading it would fail with another message
+    result = CliRunner().invoke(main, ["monitor", str(source), "--calibration", str(tmp_path / "cal.json"),
+                                       "--model", str(missing), "--report", str(tmp_path / "report"), *args])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and re.search(expected, lines[0]), lines
+    assert not (tmp_path / "report").exists()  # checked, not made: a failed run leaves no empty folder
+
+
+def test_a_monitor_run_whose_labels_run_out_leaves_no_report_folder(tmp_path: Path) -> None:
+    """A video file's frame count is known only once read: the labels' shortage is found after the run."""
+    from _video_helpers import make_clip
+
+    model = export_tiny(tmp_path / "tiny.safetensors", context=2, channels=3)
+    predictor = FramePredictor.from_pretrained(model, device="cpu")
+    clips = [clip_evidence(predictor, moving_square(12, 24, 32), _EVIDENCE) for _ in range(2)]
+    calibrate(clips, false_alarm_rate=0.05, evidence_config=_EVIDENCE, model=predictor.name).save(tmp_path / "c.json")
+    make_clip(tmp_path / "clip.mp4", frames=6, audio=False)
+    np.save(tmp_path / "labels.npy", np.zeros(4, np.int64))
+    result = CliRunner().invoke(main, ["monitor", str(tmp_path / "clip.mp4"), "--calibration", str(tmp_path / "c.json"),
+                                       "--model", str(model), "--quiet", "--report", str(tmp_path / "report"),
+                                       "--labels", str(tmp_path / "labels.npy")])
+    assert result.exit_code == 1 and "need 0/1 labels for all 6 frames, got 4" in result.output, result.output
+    assert not (tmp_path / "report").exists()
+
+
+def test_calibrate_checks_every_clip_before_scoring_any(tmp_path: Path) -> None:
+    from _video_helpers import make_audio_only
+
+    normal, _, _ = _write_set(tmp_path)
+    make_audio_only(normal / "speech.mp4")  # a video suffix, no video stream
+    missing = tmp_path / "never-loaded.safetensors"
+    result = CliRunner().invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"),
+                                       "--model", str(missing)])
+    assert result.exit_code == 1 and "speech.mp4: the file has no video stream" in result.output, result.output
+    assert "never-loaded" not in result.output and len(result.output.strip().splitlines()) == 1
+    (normal / "speech.mp4").unlink()
+    write_frames(normal / "04", _clip(2, 9)[0])  # 2 frames: nothing to score with 2 context frames
+    model = export_tiny(tmp_path / "gray.safetensors", context=2, channels=1)
+    result = CliRunner().invoke(main, ["calibrate", str(normal), "--out", str(tmp_path / "cal.json"),
+                                       "--model", str(model), "--patch-size", "8"])
+    assert result.exit_code == 1 and not (tmp_path / "cal.json").exists(), result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"Error: {normal / '04'}: 2 frames, but gray predicts each frame from the 2 before it, so a clip "
+                     "needs at least 3 frames; leave this clip out or give a longer one"], lines  # before any score
+
+
+def test_monitor_refuses_a_run_that_could_score_no_frame(tmp_path: Path) -> None:
+    from _video_helpers import make_clip
+
+    model = export_tiny(tmp_path / "tiny.safetensors", context=2, channels=3)
+    predictor = FramePredictor.from_pretrained(model, device="cpu")
+    clips = [clip_evidence(predictor, moving_square(12, 24, 32), _EVIDENCE) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few normal frames for 5% false alarms: not what this test is about
+        made = calibrate(clips, false_alarm_rate=0.05, evidence_config=_EVIDENCE, model=predictor.name)
+    made.save(tmp_path / "c.json")
+    write_frames(tmp_path / "two", moving_square(2, 24, 32))
+    make_clip(tmp_path / "two.mp4", frames=2, audio=False)
+    base = ["--calibration", str(tmp_path / "c.json"), "--model", str(model), "--quiet"]
+    runner = CliRunner()
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two"), *base, "--report", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "two: 2 frames, but tiny predicts each frame from the 2 before it, so none " \
+        "would be scored; give at least 3 frames" in result.output, result.output
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two.mp4"), *base, "--max-frames", "2"])
+    assert result.exit_code == 1 and "--max-frames 2: tiny predicts each frame from the 2 before it" in result.output
+    result = runner.invoke(main, ["monitor", str(tmp_path / "two.mp4"), *base])  # a file's length is known once read
+    assert result.exit_code == 0 and "warning: " in result.output and "no frame scored: 2 frames read" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_frame_folder_named_like_a_camera_index_is_the_folder(
+    calibration: AnomalyCalibration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gansuite.apps.monitor import probe_source
+
+    normal, _, _ = _write_set(tmp_path)  # folders 01, 02, 03 as in Ped2
+    monkeypatch.chdir(normal)
+    assert probe_source("01").frames == 24  # was: camera 1
+    calibration.save(tmp_path / "cal.json")
+    missing = tmp_path / "never-loaded.safetensors"
+    result = CliRunner().invoke(main, ["monitor", "99", "--calibration", str(tmp_path / "cal.json"),
+                                       "--model", str(missing), "--report", str(tmp_path / "report")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: camera 99 cannot be opened") and "never-loaded" not in \
+        lines[0] and "check that the camera is connected" in lines[0], lines  # before the model loads
+    assert not (tmp_path / "report").exists()

@@ -346,7 +346,7 @@ def test_an_output_name_a_folder_holds_fails_that_file_only(tmp_path: Path, mode
         assert len(errors) == 2 and "Traceback" not in result.output
         assert errors[0].endswith(f"{out / 'clip_x4.mp4'} is a folder; remove it or choose another -o / --suffix")
         assert errors[1].endswith(f"{out / 'a_x4.png'} is a folder; remove it or choose another -o / --suffix")
-        assert "1 written, 0 skipped (exist; --overwrite to replace), 1 failed" in result.stdout
+        assert "1 written, 0 skipped (exist; --overwrite to replace), 2 failed" in result.stdout  # the video too
     assert (out / "a_x4.png").is_dir() and not any((out / "a_x4.png").iterdir())
     assert _listing(out) == ["a_x4.png", "b_x4.png", "clip_x4.mp4"]
 

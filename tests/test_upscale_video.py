@@ -93,7 +93,14 @@ def test_ten_bit_source_stays_ten_bit(tmp_path: Path, upscaler: Upscaler) -> Non
     make_clip(source, frames=3, audio=False, pix_fmt="yuv420p10le")
     report = upscale_video(upscaler, source, tmp_path / "deep_x2.mkv")
     assert report.pix_fmt == "yuv420p10le" and stream_summary(report.output)["pix_fmt"] == "yuv420p10le"
-    assert upscale_video(upscaler, source, tmp_path / "deep_8.mkv", pix_fmt="yuv420p").pix_fmt == "yuv420p"
+    lines: list[str] = []
+    assert upscale_video(upscaler, source, tmp_path / "deep_8.mkv", pix_fmt="yuv420p",
+                         on_warning=lines.append).pix_fmt == "yuv420p"
+    assert lines == []  # 8 bits asked for
+    report = upscale_video(upscaler, source, tmp_path / "deep.avi", codec="mjpeg", on_warning=lines.append)
+    assert report.pix_fmt == "yuvj420p"  # Motion JPEG has no 10-bit format: said, not silently cut
+    assert lines == [f"{source}: the video has more than 8 bits per component, but --codec mjpeg writes 8 here; "
+                     "pass --codec h264, h265 or ffv1 to keep its depth"]
 
 
 def test_interrupted_run_leaves_no_file_and_rerun_restarts(tmp_path: Path, upscaler: Upscaler) -> None:
@@ -146,6 +153,61 @@ def test_cli_upscales_a_video_with_its_sound(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["upscale", str(source), "--model", str(model), "--device", "cpu", "--overwrite",
                                "--codec", "h265", "--pix-fmt", "rgb24"])
     assert bad.exit_code == 1 and "--pix-fmt 'rgb24' is not taken by libx265" in bad.output
+
+
+def test_cli_counts_videos_in_the_summary_and_leaves_no_empty_output_folder(tmp_path: Path) -> None:
+    from _video_helpers import make_audio_only
+
+    from gansuite.io import write_image
+
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    make_clip(tmp_path / "clip.mp4", frames=3, width=32, height=24, audio=False)
+    make_audio_only(tmp_path / "speech.mp4")
+    write_image(tmp_path / "still.png", np.full((12, 16, 3), 0.5, np.float32))
+    runner = CliRunner()
+    args = ["--model", str(model), "--device", "cpu", "-o"]
+    result = runner.invoke(main, ["upscale", str(tmp_path / "clip.mp4"), str(tmp_path / "speech.mp4"),
+                                  str(tmp_path / "still.png"), *args, str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "2 written, 0 skipped (exist; --overwrite to replace), 1 failed" in result.stdout  # videos count too
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    for inputs in (["speech.mp4"], ["speech.mp4", "broken.png"]):  # every input fails: no empty folder stays
+        result = runner.invoke(main, ["upscale", *(str(tmp_path / name) for name in inputs), *args,
+                                      str(tmp_path / "none" / "deeper")])
+        assert result.exit_code == 1 and "speech.mp4: the file has no video stream" in result.output, result.output
+        assert not (tmp_path / "none").exists()
+
+
+def test_videos_that_would_share_an_output_each_get_their_own(tmp_path: Path) -> None:
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    make_clip(tmp_path / "clip.avi", frames=2, width=16, height=16, audio=False, codec="mjpeg", pix_fmt="yuvj420p")
+    make_clip(tmp_path / "clip.webm", frames=3, width=16, height=16, audio=False, codec="libvpx-vp9")
+    runner = CliRunner()
+    for extra in ((), ("--overwrite",)):  # was: the second skipped as existing, or with --overwrite replacing the first
+        result = runner.invoke(main, ["upscale", str(tmp_path / "clip.avi"), str(tmp_path / "clip.webm"), "--model",
+                                      str(model), "--device", "cpu", "-o", str(tmp_path / "out"), *extra])
+        assert result.exit_code == 0, result.output
+        assert "note: clip.avi, clip.webm would both write clip_x2.mkv; writing clip.avi → clip_avi_x2.mkv; " \
+            "clip.webm → clip_webm_x2.mkv" in result.output
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip_avi_x2.mkv", "clip_webm_x2.mkv"]
+        for name, frames in (("clip_avi_x2.mkv", 2), ("clip_webm_x2.mkv", 3)):  # each video's own frames
+            assert read_video(tmp_path / "out" / name).num_frames == frames
+
+
+def test_a_pattern_rerun_does_not_upscale_its_own_video_outputs(tmp_path: Path) -> None:
+    model = export_tiny(tmp_path / "tiny_x2.safetensors", "compact", 2)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_clip(clips / "clip.mp4", frames=2, width=16, height=16, audio=False)
+    runner = CliRunner()
+    args = ["--model", str(model), "--device", "cpu"]
+    for _ in range(2):
+        result = runner.invoke(main, ["upscale", str(clips / "*.mp4"), *args])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in clips.iterdir()) == ["clip.mp4", "clip_x2.mp4"]  # no clip_x2_x2.mp4
+    assert "skipped" in result.output and "clip_x2_x2" not in result.output
+    result = runner.invoke(main, ["upscale", str(clips / "*_x2.mp4"), *args])  # a pattern naming only outputs is meant
+    assert result.exit_code == 0 and (clips / "clip_x2_x2.mp4").is_file(), result.output
 
 
 @pytest.mark.data

@@ -35,25 +35,98 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gansuite.apps.monitor_report import prepare_report_folder
+from gansuite.apps.monitor_report import labels_for_source, prepare_report_folder
 from gansuite.errors import ConfigError, InputVideoError
-from gansuite.io import DEFAULT_FPS, check_not_input, check_output_path, iter_video_frames, probe_video, write_video
+from gansuite.io import (
+    DEFAULT_FPS,
+    check_not_input,
+    check_output_path,
+    iter_video_frames,
+    native_stderr_captured,
+    probe_video,
+    write_video,
+)
 from gansuite.tasks.predict import AnomalyCalibration, CalibratedAnomalyScorer, FramePredictor, LiveScore
 
-__all__ = ["MonitorResult", "capture_frames", "check_outputs", "run_monitor", "source_fps"]
+__all__ = [
+    "MonitorResult",
+    "SourceInfo",
+    "capture_frames",
+    "check_outputs",
+    "labels_for_source",
+    "probe_source",
+    "run_monitor",
+    "source_fps",
+]
 
 _STRIP = 64  # height of the score-curve strip under the video, pixels
 _CURVE_FRAMES = 200  # frames shown in the strip
 
 
 def _is_live(source: str) -> bool:
-    """A camera index or a stream URL (read through OpenCV), not a file or folder."""
-    return source.isdigit() or "://" in source
+    """A camera index or a stream URL (read through OpenCV), not a file or folder.
+
+    An existing path wins over a camera index: ``gansuite monitor 01`` in Ped2's ``testing`` folder
+    is the frame folder ``01``, not camera 1.
+    """
+    return "://" in source or (source.isdigit() and not Path(source).exists())
+
+
+def _open_capture(source: str) -> cv2.VideoCapture:
+    """An opened OpenCV capture of a camera index or stream URL; FFmpeg's log lines become part of the error.
+
+    Raises:
+        InputVideoError: it cannot be opened.
+    """
+    camera = source.isdigit()
+    with native_stderr_captured() as lines:
+        capture = cv2.VideoCapture(int(source) if camera else source)
+        opened = capture.isOpened()
+    if opened:
+        return capture
+    capture.release()
+    said = [line.split("] ", 1)[-1].strip() for line in lines if line.strip()]
+    why = f" ({said[-1]})" if said else ""
+    advice = ("check that the camera is connected and not in use by another program, or give a video file or frame "
+              "folder" if camera else "check the address and that the stream is running")
+    kind = f"camera {source}" if camera else f"stream {source}"
+    raise InputVideoError(f"{kind} cannot be opened{why}: {advice}")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What `probe_source` found out about a source before any model loads.
+
+    Attributes:
+        frames: the number of frames of a frame folder; None for a video file (its container's count
+            may be an estimate), a camera or a stream.
+        fps: the source's frame rate (the camera's or the file's; gansuite's default when none is known).
+    """
+
+    frames: int | None
+    fps: float
+
+
+def probe_source(source: str) -> SourceInfo:
+    """Check that a source opens before any model loads: a camera or stream is opened and released, a
+    video file or frame folder probed (at most one frame decoded).
+
+    Raises:
+        InputVideoError: a camera or stream that cannot be opened; a path that does not exist, holds no
+            video stream (an audio-only file), or is a folder without frame images.
+    """
+    if _is_live(source):
+        capture = _open_capture(source)
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        capture.release()
+        return SourceInfo(None, float(fps) if fps and 0 < fps <= 1000 else DEFAULT_FPS)
+    info = probe_video(source)
+    return SourceInfo(info.frame_count if Path(source).is_dir() else None, float(info.fps) or DEFAULT_FPS)
 
 
 def check_outputs(source: str, *, video: Path | None = None, report: Path | None = None,
                   overwrite: bool = False) -> None:
-    """Refuse the outputs before any frame is read; creates the report folder.
+    """Refuse the outputs before any frame is read (the report folder is made only when the report is written).
 
     Args:
         source: camera index, stream URL, video file or frame folder.
@@ -74,7 +147,7 @@ def check_outputs(source: str, *, video: Path | None = None, report: Path | None
     if report is not None:
         if clip is not None:
             check_not_input(report, clip, option="--report")
-        prepare_report_folder(report, overwrite=overwrite)
+        prepare_report_folder(report, overwrite=overwrite, create=False)  # a failed run leaves no empty folder
 
 
 def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
@@ -89,9 +162,7 @@ def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np
     if not _is_live(source):
         yield from iter_video_frames(source, max_frames=max_frames)
         return
-    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
-    if not capture.isOpened():
-        raise InputVideoError(f"{source}: cannot open it as a camera index or stream URL")
+    capture = _open_capture(source)
     count = 0
     try:
         while max_frames is None or count < max_frames:
@@ -108,14 +179,9 @@ def capture_frames(source: str, *, max_frames: int | None = None) -> Iterator[np
 
 def source_fps(source: str) -> float:
     """The source's frame rate: the file's, the camera's, else gansuite's default."""
-    if _is_live(source):
-        capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-        capture.release()
-        return float(fps) if fps and fps > 0 else DEFAULT_FPS
     try:
-        return float(probe_video(source).fps) or DEFAULT_FPS
-    except (InputVideoError, ConfigError, AttributeError):
+        return probe_source(source).fps
+    except (InputVideoError, ConfigError):
         return DEFAULT_FPS
 
 

@@ -21,7 +21,7 @@ from gansuite.tasks.predict import AnomalyCalibration
 if TYPE_CHECKING:
     from gansuite.apps.monitor import MonitorResult
 
-__all__ = ["REPORT_FILES", "prepare_report_folder", "write_report"]
+__all__ = ["REPORT_FILES", "labels_for_source", "prepare_report_folder", "write_report"]
 
 REPORT_FILES = ("scores.jsonl", "scores.png", "report.md", "summary.json")
 """The files a report folder receives."""
@@ -52,7 +52,6 @@ def write_report(
         ConfigError: fewer labels than frames, or values other than 0/1.
         OutputExistsError: `folder` holds an earlier report and `overwrite` is False.
     """
-    out = prepare_report_folder(folder, overwrite=overwrite)
     scored = [r for r in result.records if r["score"] is not None]
     index = np.array([r["frame"] for r in scored], dtype=np.int64)
     scores = np.array([r["score"] for r in scored], dtype=np.float64)
@@ -83,6 +82,7 @@ def write_report(
             summary["clip_auc"] = frame_auc(scores, y) if 0 < y.sum() < y.size else None
         except ImportError:  # scikit-learn is in the bench extra
             summary["clip_auc"] = None
+    out = prepare_report_folder(folder, overwrite=overwrite)  # after the labels' check: no empty folder on its error
     lines = "".join(json.dumps(record) + "\n" for record in result.records)
     atomic_write_bytes(out / "scores.jsonl", lines.encode(), overwrite=overwrite)
     with atomic_path(out / "scores.png", overwrite=overwrite) as temp:
@@ -92,12 +92,45 @@ def write_report(
     return summary
 
 
-def prepare_report_folder(folder: str | Path, *, overwrite: bool = True) -> Path:
-    """Create the report folder (and its parents) once `output_folder_problem` finds it writable, before any scoring.
+def labels_for_source(
+    labels: np.ndarray, file: str | Path, *, offset: int = 0, frames: int | None = None, max_frames: int | None = None
+) -> np.ndarray:
+    """The labels of the source's frames, `labels[offset:]`, checked against the source before any frame is scored.
+
+    Args:
+        labels: (N,) 0/1 labels (`gansuite.bench.anomaly.load_frame_labels`).
+        file: the labels file, for the messages.
+        offset: index of the source's first frame in `labels`.
+        frames: the source's frame count when known (a frame folder), else None.
+        max_frames: the run's frame limit, or None.
+
+    Raises:
+        ConfigError: `offset` is past the end of `labels`, or fewer labels remain than the frames to score.
+    """
+    if offset >= labels.size:
+        raise ConfigError(
+            f"--labels-offset {offset} is past the end of --labels {file} ({labels.size} values); give the index of "
+            f"the source's first frame in that file, below {labels.size}"
+        )
+    rest = labels[offset:]
+    needed = min(n for n in (frames, max_frames) if n is not None) if frames is not None else None
+    if needed is not None and rest.size < needed:
+        start = f" from --labels-offset {offset}" if offset else ""
+        raise ConfigError(
+            f"--labels {file}: {rest.size} values{start}, but the source has {needed} frames; give a 0/1 "
+            "label for each frame (or a smaller --labels-offset or --max-frames)"
+        )
+    return rest
+
+
+def prepare_report_folder(folder: str | Path, *, overwrite: bool = True, create: bool = True) -> Path:
+    """Check the report folder before any scoring; create it (and its parents) once found writable.
 
     Args:
         folder: the report folder.
         overwrite: allow a folder that holds an earlier report (its files are replaced).
+        create: make the folder; False only checks it (`output_folder_problem`), so a run that fails
+            before its report leaves no empty folder behind.
 
     Raises:
         OutputError: it names a file, or it cannot be created or written to.
@@ -115,7 +148,8 @@ def prepare_report_folder(folder: str | Path, *, overwrite: bool = True) -> Path
     problem = output_folder_problem(out, option="--report")
     if problem:
         raise OutputError(f"--report: {problem}")
-    out.mkdir(parents=True, exist_ok=True)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
     return out
 
 

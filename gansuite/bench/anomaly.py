@@ -90,7 +90,7 @@ def load_frame_labels(path: str | os.PathLike[str]) -> np.ndarray:
     """Frame-level labels from a ``.npy`` file (no pickles), flattened to (N,) int64 of 0/1.
 
     Raises:
-        ConfigError: missing or unreadable file, or values other than 0 and 1.
+        ConfigError: missing or unreadable file, more than one axis longer than 1, or values other than 0 and 1.
     """
     file = Path(path)
     if not file.is_file():
@@ -99,7 +99,13 @@ def load_frame_labels(path: str | os.PathLike[str]) -> np.ndarray:
         labels = np.load(file, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise ConfigError(f"--labels {file} is not a plain .npy array ({exc})") from None
-    flat = np.asarray(labels).ravel()
+    labels = np.asarray(labels)
+    if sum(side > 1 for side in labels.shape) > 1:  # (1, N) as Ped2's file is, or (N,); never rows read end to end
+        raise ConfigError(
+            f"--labels {file} has shape {labels.shape}: expected one label per frame, shape (N,) or (1, N); "
+            "save one row of 0/1 values in frame order"
+        )
+    flat = labels.ravel()
     if not np.isin(flat, (0, 1)).all():
         raise ConfigError(f"--labels {file}: values must be 0 or 1, got {np.unique(flat)[:10]}")
     return flat.astype(np.int64)

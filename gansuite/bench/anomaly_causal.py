@@ -42,7 +42,7 @@ import numpy as np
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
 from gansuite.bench.manifest import build_manifest, file_sha256, portable
 from gansuite.core.atomic import atomic_write
-from gansuite.errors import ConfigError
+from gansuite.errors import ConfigError, InputVideoError, count_of
 from gansuite.metrics import equal_error_rate, frame_auc
 from gansuite.tasks.predict.anomaly import regularity
 from gansuite.tasks.predict.calibration import CausalConfig, calibrate, causal_scores
@@ -50,7 +50,15 @@ from gansuite.tasks.predict.data import find_clips
 from gansuite.tasks.predict.evidence import FEATURES, EvidenceConfig, FrameEvidence, clip_evidence
 from gansuite.tasks.predict.predictor import FramePredictor
 
-__all__ = ["DEFAULT_VARIANTS", "CausalAnomalyReport", "Variant", "clips_evidence", "run_causal_anomaly_benchmark"]
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "CausalAnomalyReport",
+    "Variant",
+    "check_clip_lengths",
+    "clips_evidence",
+    "probe_clips",
+    "run_causal_anomaly_benchmark",
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,46 @@ DEFAULT_VARIANTS: tuple[Variant, ...] = (
     Variant("patch PSNR + motion, 5-frame causal mean", CausalConfig(smoothing=5)),
     Variant("default + running baseline (1000 frames, frozen in alerts)", CausalConfig(baseline_frames=1000)),
 )
+
+
+def probe_clips(clips: Sequence[Path]) -> list[int | None]:
+    """Check every clip opens before any is scored (one frame decoded each); their frame counts where exact.
+
+    Returns:
+        Per clip, the number of frames of a frame folder; None for a video file (its container's count
+        may be an estimate).
+
+    Raises:
+        InputVideoError: a clip is missing, holds no video stream (an audio-only file) or no frame image.
+    """
+    from gansuite.io.video import probe_video
+
+    counts = []
+    for clip in clips:
+        info = probe_video(clip)
+        counts.append(info.frame_count if clip.is_dir() else None)
+    return counts
+
+
+def check_clip_lengths(clips: Sequence[Path], counts: Sequence[int | None], predictor: FramePredictor) -> None:
+    """Refuse a clip known to be too short to score (`probe_clips`'s counts), before any is scored.
+
+    Raises:
+        InputVideoError: a clip of `predictor.context_frames` frames or fewer.
+    """
+    for clip, count in zip(clips, counts, strict=True):
+        if count is not None:
+            _check_length(clip, count, predictor)
+
+
+def _check_length(clip: Path, frames: int, predictor: FramePredictor) -> None:
+    k = predictor.context_frames
+    if frames <= k:
+        name = predictor.name or "the model"
+        raise InputVideoError(
+            f"{clip}: {count_of(frames, 'frame')}, but {name} predicts each frame from the {k} before it, so a clip "
+            f"needs at least {k + 1} frames; leave this clip out or give a longer one"
+        )
 
 
 def _cache_file(cache_dir: Path, clip: Path, model_key: str, config: EvidenceConfig) -> Path:
@@ -104,8 +152,7 @@ def clips_evidence(
     """The evidence of every clip and its length in frames, read from the cache when there.
 
     Raises:
-        ConfigError: a clip of k frames or fewer.
-        InputVideoError: an unreadable clip.
+        InputVideoError: an unreadable clip, or one of k frames or fewer.
     """
     model_key = file_sha256(predictor.source) if predictor.source is not None else None
     cache = Path(cache_dir) if cache_dir is not None and model_key is not None else None
@@ -116,6 +163,7 @@ def clips_evidence(
             evidence, length = _read_cached_evidence(file)
         else:
             frames = _read_clip(clip, predictor)
+            _check_length(clip, frames.shape[0], predictor)  # a video's length is known only once decoded
             evidence, length = clip_evidence(predictor, frames, config), frames.shape[0]
             if file is not None:
                 _write_cached_evidence(file, evidence, length)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gansuite.cli._base import given, main
+from gansuite.errors import count_of
 
 
 @main.command("calibrate")
@@ -36,7 +37,7 @@ def calibrate_command(
     """Fix the score normalisation and alert threshold on clips known to be NORMAL (videos or frame folders)."""
     from dataclasses import replace
 
-    from gansuite.bench.anomaly_causal import clips_evidence
+    from gansuite.bench.anomaly_causal import check_clip_lengths, clips_evidence, probe_clips
     from gansuite.bench.manifest import file_sha256
     from gansuite.io import check_not_input, check_output_path
     from gansuite.tasks.predict.calibration import CausalConfig, calibrate
@@ -52,8 +53,10 @@ def calibrate_command(
     causal = CausalConfig(features=tuple(f.strip() for f in features.split(",") if f.strip()), smoothing=smoothing,
                           baseline_frames=baseline_frames)  # a bad --features is refused before the model loads
     config = EvidenceConfig(patch_size=patch_size, motion="motion" in causal.features, flow=flow)
-    predictor = FramePredictor.from_pretrained(model, device=device)
     clips = find_clips(list(normal))
+    counts = probe_clips(clips)  # a missing, audio-only or empty clip is refused before the model loads
+    predictor = FramePredictor.from_pretrained(model, device=device)
+    check_clip_lengths(clips, counts, predictor)  # and a frame folder too short for the model's context
     evidence, _ = clips_evidence(predictor, clips, config, cache_dir=cache,
                                  progress=lambda line: click.echo(line, err=True))
     calibration = calibrate(
@@ -63,8 +66,8 @@ def calibrate_command(
     if predictor.source is not None:
         calibration = replace(calibration, extra={"model_sha256": file_sha256(predictor.source)})
     calibration.save(out)
-    click.echo(f"wrote {out}: {calibration.calibration_frames} normal frames from {len(clips)} clips, threshold "
-               f"{calibration.threshold:.4f} for {false_alarm_rate:.2%} false alarms")
+    click.echo(f"wrote {out}: {calibration.calibration_frames} normal frames from {count_of(len(clips), 'clip')}, "
+               f"threshold {calibration.threshold:.4f} for {false_alarm_rate:.2%} false alarms")
 
 
 @main.command("monitor")
@@ -101,11 +104,11 @@ def monitor_command(
     score, psnr, patch_psnr and motion are null on the first frames (the model's context, no
     prediction yet). Alerts add {"event": "alert_start", ...} and {"event": "alert_end", ...} lines.
     """
-    from gansuite.apps.monitor import check_outputs, run_monitor
+    from gansuite.apps.monitor import check_outputs, labels_for_source, probe_source, run_monitor
     from gansuite.apps.monitor_report import write_report
     from gansuite.bench.anomaly import load_frame_labels
     from gansuite.core.arguments import check_finite_number
-    from gansuite.errors import ConfigError
+    from gansuite.errors import ConfigError, InputVideoError
     from gansuite.tasks.predict.calibration import load_calibration, shipped_calibration_path
     from gansuite.tasks.predict.live import check_calibration_predictor
     from gansuite.tasks.predict.predictor import FramePredictor
@@ -113,8 +116,8 @@ def monitor_command(
 
     if threshold is not None:  # click's float takes nan and inf; refused before the model loads
         check_finite_number(threshold, "--threshold", advice=", or leave it out for the calibration's")
-    check_outputs(source, video=video, report=report, overwrite=overwrite)
-    predictor = FramePredictor.from_pretrained(model, device=device)
+    # every cheap check comes before the model loads and before any output exists: the calibration, the
+    # labels, the source (a missing path, an audio-only file, an empty folder), then the outputs
     if calibration_file is None:
         shipped = shipped_calibration_path(model) if model in SHIPPED_MODELS else None
         if shipped is None or not shipped.is_file():
@@ -125,16 +128,33 @@ def monitor_command(
         calibration = load_calibration(calibration_file)
     except ConfigError as exc:  # the library's message names no flag
         raise ConfigError(f"--calibration: {exc}" if given("calibration_file") else str(exc)) from None
+    truth = load_frame_labels(labels) if labels is not None else None
+    probed = probe_source(source)  # a camera or stream is opened once here, before the model loads
+    frame_count = probed.frames
+    if truth is not None and labels is not None:
+        truth = labels_for_source(truth, labels, offset=labels_offset, frames=frame_count, max_frames=max_frames)
+    check_outputs(source, video=video, report=report, overwrite=overwrite)
+    predictor = FramePredictor.from_pretrained(model, device=device)
     try:
         check_calibration_predictor(predictor, calibration)  # the check `CalibratedAnomalyScorer` makes, with flags
     except ConfigError as exc:
         raise ConfigError(f"--calibration {calibration_file} does not fit --model {model}: {exc}") from None
-    truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
+    context = predictor.context_frames  # frames before the first score: a run that cannot reach one is refused
+    name = predictor.name or model
+    if max_frames is not None and max_frames <= context:
+        raise ConfigError(f"--max-frames {max_frames}: {name} predicts each frame from the {context} before it, so no "
+                          f"frame would be scored; give at least {context + 1}")
+    if frame_count is not None and frame_count <= context:
+        raise InputVideoError(f"{source}: {count_of(frame_count, 'frame')}, but {name} predicts each frame from the "
+                              f"{context} before it, so none would be scored; give at least {context + 1} frames")
     result = run_monitor(
-        source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
+        source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps or probed.fps,
         emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
         overwrite=overwrite,
     )
+    if result.frames <= context:  # a video file shorter than the context (its length is known only once read)
+        click.echo(f"warning: {source}: no frame scored: {count_of(result.frames, 'frame')} read, {name} needs "
+                   f"{context} context frames before the first score", err=True)
     if report is not None:
         summary = write_report(report, result, calibration, source=source, model=predictor.name or model,
                                labels=truth, overwrite=overwrite)

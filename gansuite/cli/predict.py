@@ -48,13 +48,14 @@ def predict_frames(
     from gansuite.tasks.predict.clip_prediction import predict_clip_file
     from gansuite.tasks.predict.predictor import FramePredictor
 
+    probed = probe_video(clip)  # a missing, audio-only or empty clip is refused before the model loads
     predictor = FramePredictor.from_pretrained(model, device=device)
     if context is not None and context != predictor.context_frames:
         raise ConfigError(
             f"--context {context}: model {predictor.name} takes {count_of(predictor.context_frames, 'context frame')}; "
             f"omit --context or pass {predictor.context_frames}"
         )
-    info = probe_video(clip) if evaluate else None
+    info = probed if evaluate else None
     min_side = min(info.height, info.width) if info is not None else None
     notes: list[str] = []  # said after success: on a bad clip the error is the only line
     report = predict_clip_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -149,11 +150,18 @@ def train_predict(
         batch_size=batch_size, device=device, precision=precision, num_workers=workers, resume=resume,
         progress=sys.stderr.isatty(),
         checkpoint_every=checkpoint_every, force_resume=force_resume,
+        on_warning=_warn_once,
     )
     click.echo(json.dumps({
         "step": result.final_step, "validation": result.validation, "run_dir": str(out),
         "weights": str(out / "generator_ema.safetensors"),
     }))
+
+
+def _warn_once(line: str) -> None:
+    """One warning line on stderr; under torchrun from rank 0 only (every rank reads the same clips)."""
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(f"warning: {line}", err=True)
 
 
 @train.command("export")

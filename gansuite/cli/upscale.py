@@ -64,11 +64,13 @@ def upscale(
     from tqdm import tqdm
 
     from gansuite.cli._video_upscale import (
+        VideoCounts,
         split_video_inputs,
         upscale_video_inputs,
         warn_unused_image_options,
         warn_unused_video_options,
     )
+    from gansuite.core.atomic import missing_folders, remove_empty_folders
     from gansuite.deploy.distributed import finish, gather_count, gather_reports, init_distributed, shard
     from gansuite.errors import ConfigError
     from gansuite.io.video import check_codec
@@ -77,15 +79,18 @@ def upscale(
     from gansuite.tasks.upscale.settings import check_model_scale
     from gansuite.tasks.upscale.upscaler import Upscaler
 
-    videos, inputs = split_video_inputs(inputs)  # video files: decode → model → encode, with their sound
+    own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder or pattern are never inputs
+    videos, inputs = split_video_inputs(inputs, own_outputs)  # video files: decode → model → encode, with their sound
     if videos:
         check_codec(codec, pix_fmt, crf)  # before any model is loaded
+    made = missing_folders(out) if out is not None else []
     context = init_distributed(device)  # a single process unless started by torchrun
+    if made and context.is_main:  # when every input fails, no empty -o folder stays behind (ranks are done by then)
+        click.get_current_context().call_on_close(lambda: remove_empty_folders(made))
     if not videos and context.is_main:
         warn_unused_video_options()
     if videos and not inputs and context.is_main:
         warn_unused_image_options()
-    own_outputs = (suffix,) if suffix else ()  # earlier outputs in an input folder are never inputs
     files = shard(expand_inputs(inputs, skip_suffixes=own_outputs), context.rank, context.world_size) if inputs else []
     device = str(context.device) if context.enabled and engine == "torch" else device
     name = model or default_model(int(scale), realism=realism is not None)
@@ -112,15 +117,16 @@ def upscale(
 
         plan_batch(files, scale=upscaler.scale, outscale=upscaler.outscale, out_dir=out, suffix=suffix, ext=ext,
                    max_pixels=max_pixels)
-    video_failures = 0
+    counts = VideoCounts()
     own_videos = shard(videos, context.rank, context.world_size)  # under torchrun: whole videos per rank
     if own_videos:
-        video_failures = upscale_video_inputs(
+        counts = upscale_video_inputs(
             upscaler, own_videos, out=out, suffix=suffix, codec=codec, crf=crf, pix_fmt=pix_fmt, overwrite=overwrite,
             batch_size=batch_size or (4 if upscaler.device.type == "cuda" else 1), temporal_blend=temporal_blend,
+            batch=videos,
         )
     if not inputs and not context.enabled:
-        sys.exit(1 if video_failures else 0)
+        sys.exit(1 if counts.failed else 0)
     bar = tqdm(total=len(files), unit="image", disable=not sys.stderr.isatty() or not context.is_main)
 
     def on_file(path: Path, status: str) -> None:
@@ -135,17 +141,17 @@ def upscale(
     )
     bar.close()
     report = gather_reports(report, context)  # every rank's files; rank 0 reports them
-    video_failures = gather_count(video_failures, context)
+    counts = VideoCounts(*(gather_count(n, context) for n in (counts.written, counts.skipped, counts.failed)))
     finish(context)
     if not context.is_main or not inputs:
-        sys.exit(1 if report.failed or video_failures else 0)
+        sys.exit(1 if report.failed or counts.failed else 0)
     for path, status in report.failed if context.enabled else ():
         status = in_flags(status)
         click.echo(f"error: {status}" if str(path) in status else f"error: {path}: {status}", err=True)
     ranks = f" by {context.world_size} processes" if context.enabled else ""
-    click.echo(
-        f"{len(report.written)} written, {len(report.skipped)} skipped (exist; --overwrite to replace), "
-        f"{len(report.failed)} failed{ranks}"
+    click.echo(  # images and videos alike (each video has had its own line above)
+        f"{len(report.written) + counts.written} written, {len(report.skipped) + counts.skipped} skipped (exist; "
+        f"--overwrite to replace), {len(report.failed) + counts.failed} failed{ranks}"
     )
-    if report.failed or video_failures:
+    if report.failed or counts.failed:
         sys.exit(1)

@@ -40,7 +40,9 @@ __all__ = [
     "check_not_input",
     "check_output_path",
     "is_temp_name",
+    "missing_folders",
     "output_folder_problem",
+    "remove_empty_folders",
     "remove_stale_temps",
     "terminate_like_interrupt",
 ]
@@ -227,6 +229,29 @@ def output_folder_problem(folder: Path, *, option: str = "-o") -> str | None:
             f"output folder {where} is not writable ({error.strerror}); choose another {option} or fix its permissions"
         )
     return None
+
+
+def missing_folders(folder: str | os.PathLike[str]) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first (none when it exists).
+
+    Taken before a run makes its output folder, so `remove_empty_folders` can take away the folders
+    the run made but left empty (every input failed): an empty folder is no output.
+    """
+    missing = []
+    path = Path(folder)
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of `folders` (deepest first, as `missing_folders` lists them) that is an empty folder."""
+    for folder in folders:
+        try:
+            folder.rmdir()  # refuses a folder that holds anything
+        except OSError:
+            return  # not empty (or gone): its parents are not empty either
 
 
 def _create_temp(target: Path) -> Path:

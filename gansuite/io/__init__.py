@@ -13,6 +13,7 @@ from gansuite.core.atomic import (
     output_folder_problem,
 )
 from gansuite.errors import OutputError, OutputExistsError
+from gansuite.io._quiet import native_stderr_captured
 from gansuite.io.animation import Animation, read_animation, write_animation
 from gansuite.io.content import bleed_transparent_colour, has_equal_channels
 from gansuite.io.image import (
@@ -87,6 +88,7 @@ __all__ = [
     "imresize_array",
     "iter_timed_frames",
     "iter_video_frames",
+    "native_stderr_captured",
     "output_folder_problem",
     "plan_tiles",
     "probe_image",

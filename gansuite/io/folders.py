@@ -103,13 +103,23 @@ def frame_files(folder: Path) -> list[Path]:
     """The frame images of `folder` in natural order (names starting with a dot skipped).
 
     Raises:
-        InputVideoError: the folder holds no file with a `FRAME_EXTENSIONS` extension.
+        InputVideoError: the folder holds no file with a `FRAME_EXTENSIONS` extension, or two frames of one
+            name in two formats (``000.jpg`` and ``000.png``: their order is unknown, the clip would
+            hold the frame twice).
     """
     files = [file for file in folder.iterdir() if is_frame_file(file)]
     if not files:
         raise InputVideoError(
             f"{folder}: folder holds no frame images; accepted extensions: {', '.join(FRAME_EXTENSIONS)}"
         )
+    seen: dict[str, Path] = {}
+    for file in sorted(files, key=natural_key):
+        other = seen.setdefault(file.stem.lower(), file)
+        if other is not file:
+            raise InputVideoError(
+                f"{folder}: frames {other.name} and {file.name} have one name in two formats, so the clip's order is "
+                "unknown; keep one format in a frame folder (move the other files out)"
+            )
     return sorted(files, key=natural_key)
 
 

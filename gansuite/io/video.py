@@ -241,11 +241,12 @@ def iter_timed_frames(
     limit = math.inf if max_frames is None else max_frames
     if _is_folder(source):
         rate = _rate_fraction(check_fps(fps, str(source)) if fps is not None else DEFAULT_FPS)
-        folder = folder_frames(source, frame_files(source), limit)
+        files = frame_files(source)
+        folder = folder_frames(source, files, limit)
         frames: Iterator[TimedFrame] = (
             TimedFrame(image, index, index, 1, 1 / rate) for index, image in enumerate(folder)
         )
-        return _check_frames(frames, source, None, on_warning)
+        return _check_frames(frames, source, None, on_warning, files=files)
     stats = DecodeStats()
     return _check_frames(decode_frames(source, stats, limit=limit), source, stats if max_frames is None else None,
                          on_warning)
@@ -374,18 +375,25 @@ def _rate_fraction(fps: float) -> Fraction:
 
 
 def _check_frames(
-    frames: Iterator[TimedFrame], source: Path, stats: DecodeStats | None, on_warning: Warn | None
+    frames: Iterator[TimedFrame], source: Path, stats: DecodeStats | None, on_warning: Warn | None,
+    files: list[Path] | None = None,
 ) -> Iterator[TimedFrame]:
-    """Reports an empty stream, size changes and (at the end) frames the container promised but did not give."""
+    """Reports an empty stream, size changes and (at the end) frames the container promised but did not give.
+
+    `files`: a frame folder's images, so a frame of another size is named by its file.
+    """
     first_shape = None
     for frame in frames:
         shape = frame.image.shape
         if first_shape is None:
             first_shape = shape
         elif shape != first_shape:
+            size = f"{first_shape[1]}x{first_shape[0]}"
+            which, fix = (f"frame {frame.index}", "re-encode the video at one size") if files is None else (
+                f"frame {frame.index} ({files[frame.index].name})", f"resize it to {size} or move it out of the folder")
             raise InputVideoError(
-                f"{source}: frame {frame.index} is {shape[1]}x{shape[0]}, earlier frames "
-                f"{first_shape[1]}x{first_shape[0]}; all frames of a clip must have one size"
+                f"{source}: {which} is {shape[1]}x{shape[0]}, earlier frames {size}; all frames of a clip must have "
+                f"one size: {fix}"
             )
         yield frame
     if first_shape is None:

@@ -222,9 +222,11 @@ class ClipWindows(Dataset):
             self.clips.append(clip)
         if not self.clips:
             crop = f" and at least {crop_size}x{crop_size} pixels" if crop_size else ""
+            where = ", ".join(str(source) for source in sources)
             raise ConfigError(
-                f"no clip has {self.window_length} frames ({context_frames} context + {future_frames} future){crop}; "
-                f"skipped: {', '.join(skipped) or 'none found'}"
+                f"no clip in {where} has {self.window_length} frames ({context_frames} context + {future_frames} "
+                f"future){crop}; skipped: {', '.join(skipped) or 'none found'}; give longer clips"
+                f"{' with larger frames' if crop_size else ''}"
             )
         self.skipped = skipped
         starts = [

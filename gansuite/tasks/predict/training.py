@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def build_dataset(
     *,
     stills: Sequence[str | os.PathLike[str]] = (),
     validation: bool = False,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Dataset:
     """The recipe's training (or validation) dataset over `data`.
 
@@ -54,6 +56,8 @@ def build_dataset(
         stills: folders of still images for synthetic motion (recipes with a ``stills_share``);
             they make up that share of the training items.
         validation: whole frames without flips (clips), or the fixed test sequences (mmnist).
+        on_warning: told, in one line, of the clips left out (too short, or too small for the crop);
+            default `warnings.warn`.
 
     Raises:
         ConfigError, InputVideoError: unusable data.
@@ -77,6 +81,12 @@ def build_dataset(
         crop_size=None if validation else recipe.crop_size,
         flip=recipe.flip and not validation,
     )
+    if clips.skipped:  # the others train: a clip left out is said, not dropped without a word
+        crop = f" or {recipe.crop_size}x{recipe.crop_size} pixels" if recipe.crop_size and not validation else ""
+        line = (f"{'--val' if validation else '--data'}: left out {len(clips.skipped)} of "
+                f"{len(clips.skipped) + len(clips.paths)} clips with fewer than {window} frames{crop}: "
+                f"{', '.join(clips.skipped)}")
+        (on_warning or (lambda text: warnings.warn(text, stacklevel=3)))(line)
     if validation or not stills:
         return clips
     synthetic_items = max(1, round(len(clips) * recipe.stills_share / (1.0 - recipe.stills_share)))
@@ -133,6 +143,7 @@ def train_predict(
     progress: bool = True,
     checkpoint_every: int | None = None,
     force_resume: bool = False,
+    on_warning: Callable[[str], None] | None = None,
 ) -> TrainingResult:
     """Train `recipe`; the run directory ends with the EMA generator exported with its card.
 
@@ -155,6 +166,7 @@ def train_predict(
         progress: show a progress bar.
         checkpoint_every: override the recipe's checkpoint period in steps (0: only at the end).
         force_resume: resume even if settings that shape the run changed since its checkpoint.
+        on_warning: told of clips left out of `data` or `val` (see `build_dataset`).
 
     Returns:
         The trainer's `TrainingResult`.
@@ -172,7 +184,9 @@ def train_predict(
         num_workers=num_workers, checkpoint_every=checkpoint_every,
     )
     seed_everything(config.seed)  # before any network is built: a fresh run is reproducible from its seed
-    dataset = build_dataset(recipe, data, stills=stills)
+    dataset = build_dataset(recipe, data, stills=stills, on_warning=on_warning)
+    # the validation clips are checked before any network is built (a bad --val fails before the work starts)
+    validation_set = build_dataset(recipe, val, validation=True, on_warning=on_warning) if val else None
     generator = build_network(recipe.generator)
     fresh = load_transferable_weights(generator, init) if init is not None else ()
     discriminator = build_network(recipe.discriminator) if recipe.discriminator is not None else None
@@ -207,7 +221,7 @@ def train_predict(
             "init_fresh_tensors": list(fresh),
         },
     )
-    validate = validation_hook(build_dataset(recipe, val, validation=True), head, trainer.device) if val else None
+    validate = validation_hook(validation_set, head, trainer.device) if validation_set is not None else None
     trainer.hooks = TrainerHooks(validate=validate, samples=_sample_writer(head))
     result = trainer.fit(dataset, resume="auto" if resume else None, until=until, force_resume=force_resume)
     if trainer.context.is_main:

@@ -29,7 +29,7 @@ from gansuite.tasks.upscale.preflight import Job, looks_like_output, plan_batch
 from gansuite.tasks.upscale.upscaler import Upscaler
 from gansuite.tasks.upscale.video import is_video_file
 
-__all__ = ["BatchReport", "FolderSkipWarning", "expand_inputs", "output_path", "upscale_files"]
+__all__ = ["BatchReport", "FolderSkipWarning", "expand_inputs", "output_path", "taken_by_pattern", "upscale_files"]
 
 _WRITE_EXTENSIONS = ("png", "jpg", "webp")
 
@@ -44,8 +44,11 @@ class BatchReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _taken_from_folder(path: Path, skip_suffixes: Sequence[str]) -> bool:
-    """Folder and glob expansion skip dot files (temporary files among them) and gansuite's own outputs."""
+def taken_by_pattern(path: Path, skip_suffixes: Sequence[str] = ()) -> bool:
+    """Whether folder and glob expansion take `path`: not a dot file (temporary files among them), not an output.
+
+    gansuite's own outputs are `<stem>_x<scale>.<ext>` or a stem ending in one of `skip_suffixes`.
+    """
     return not (path.name.startswith(".") or is_temp_name(path.name) or looks_like_output(path, skip_suffixes))
 
 
@@ -78,7 +81,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
             # the folder is listed once; a broken link is kept so that it fails alone, naming itself
             entries = sorted(p for p in path.iterdir() if p.is_file() or (p.is_symlink() and not p.exists()))
             found = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
-            taken = [p for p in found if _taken_from_folder(p, skip_suffixes)]
+            taken = [p for p in found if taken_by_pattern(p, skip_suffixes)]
             left = [p for p in entries if is_video_file(p) or p.suffix.lower() in _NAMED_ONLY]
             if not taken:
                 raise ConfigError(_empty_folder_message(item, found, [p for p in left if is_video_file(p)]))
@@ -93,7 +96,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], *, skip_suffixes: Se
         elif glob.has_magic(str(item)):
             found = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file() and not is_temp_name(p))
             # a pattern that names only outputs (`*_x4.png`) is meant; otherwise outputs are left out
-            matches = [p for p in found if _taken_from_folder(p, skip_suffixes)] or found
+            matches = [p for p in found if taken_by_pattern(p, skip_suffixes)] or found
             if not matches:
                 raise ConfigError(f"input pattern {item} matches no file")
             files += matches

@@ -27,7 +27,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ from gansuite.io.video import (
 from gansuite.tasks.upscale.temporal import TemporalBlend
 from gansuite.tasks.upscale.upscaler import Upscaler
 
-__all__ = ["VideoUpscaleReport", "is_video_file", "upscale_video", "video_output_path"]
+__all__ = ["VideoUpscaleReport", "is_video_file", "upscale_video", "video_output_path", "video_output_paths"]
 
 _KEEP_CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
 _DONE = object()
@@ -94,6 +96,43 @@ def video_output_path(source: Path, out_dir: Path | None, suffix: str) -> Path:
     """
     extension = source.suffix.lower() if source.suffix.lower() in _KEEP_CONTAINERS else ".mkv"
     return (out_dir or source.parent) / f"{source.stem}{suffix}{extension}"
+
+
+def video_output_paths(
+    sources: Sequence[Path], out_dir: Path | None, suffix: str
+) -> tuple[dict[Path, Path], dict[Path, str], list[str]]:
+    """Every video's output (`video_output_path`), kept apart where two videos of a batch would share one.
+
+    ``clip.avi`` and ``clip.webm`` both become ``clip_x4.mkv``: each then gets its own container in the
+    name (``clip_avi_x4.mkv``, ``clip_webm_x4.mkv``), as image outputs do, and a note says so;
+    otherwise the second would be skipped as if from an earlier run, or with ``--overwrite`` replace
+    the first.
+
+    Returns:
+        (output per source, failure line per source whose output still meets another's, notes).
+    """
+    wanted: dict[Path, list[Path]] = defaultdict(list)
+    for source in sources:
+        wanted[video_output_path(source, out_dir, suffix)].append(source)
+    targets: dict[Path, Path] = {}
+    notes: list[str] = []
+    for target, shared in wanted.items():
+        if len(shared) == 1:
+            targets[shared[0]] = target
+            continue
+        for source in shared:
+            own = source.suffix.lower().lstrip(".") or "noext"
+            targets[source] = target.with_name(f"{source.stem}_{own}{suffix}{target.suffix}")
+        renamed = "; ".join(f"{source.name} → {targets[source].name}" for source in shared)
+        notes.append(f"{', '.join(s.name for s in shared)} would {'both' if len(shared) == 2 else 'all'} write "
+                     f"{target.name}; writing {renamed}")
+    failed: dict[Path, str] = {}
+    seen: dict[Path, Path] = {}
+    for source, target in targets.items():  # a renamed output may still meet another video's output
+        if target in seen:
+            failed[source] = f"{seen[target]} and {source} would both write {target}; rename one or use --suffix"
+        seen.setdefault(target, source)
+    return targets, failed, notes
 
 
 class _Worker(threading.Thread):
@@ -187,7 +226,8 @@ def upscale_video(
         overwrite: replace an existing output (never the source).
         on_start: called once with the frame count the container promises (None if unknown).
         on_frame: called with the number of frames written so far, after each frame.
-        on_warning: called with one line for a clip that decodes fewer frames than promised.
+        on_warning: called with one line for a clip that decodes fewer frames than promised, or a source
+            of more than 8 bits that `codec` writes in 8 (default: `warnings.warn`).
 
     Returns:
         A `VideoUpscaleReport`.
@@ -208,8 +248,14 @@ def upscale_video(
     if pix_fmt is None and info.bit_depth > 8:  # keep a 10-bit source's depth where the codec can
         try:
             pix_fmt = check_codec(codec, "yuv420p10le", crf, str(target))[1]
-        except ConfigError:
+        except ConfigError:  # said, not silently cut to 8 bits
             pix_fmt = None
+            line = (f"{source}: the video has more than 8 bits per component, but --codec {codec} writes 8 here; "
+                    "pass --codec h264, h265 or ffv1 to keep its depth")
+            if on_warning is not None:
+                on_warning(line)
+            else:
+                warnings.warn(line, stacklevel=2)
     check_output_path(target, overwrite=overwrite)
     blend = None if temporal_blend is None else TemporalBlend(temporal_blend)
     if not 1 <= queue_frames <= 256:
