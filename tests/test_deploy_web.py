@@ -180,3 +180,46 @@ def test_serve_names_a_busy_port_and_an_unknown_host_in_one_line(monkeypatch: py
     result = _serve(monkeypatch, "--host", "::1", "--device", "cpu")  # was 'internal error: InvalidURL' after start
     assert result.exit_code == 1 and result.output.strip() == (
         "Error: --host ::1: IPv6 addresses are not supported by the web page; use 127.0.0.1 or 0.0.0.0")
+
+
+def test_an_upload_that_is_no_image_reaches_the_page_as_gansuite_s_one_line(
+    shipped: dict[str, Path], tmp_path: Path
+) -> None:
+    """Gradio's own decoding (PIL) answered a non-image or empty upload with a multi-line validation dump."""
+    import asyncio
+
+    gr = pytest.importorskip("gradio")
+    app = web.build_app(device="cpu")
+    handler = next(fn for fn in app.fns.values() if fn.name == "run_upscale")
+    for name, content in (("notes.png", b"not an image"), ("blank.png", b"")):
+        upload = tmp_path / name
+        upload.write_bytes(content)
+        payload = {"path": str(upload), "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+        with pytest.raises(gr.Error) as caught:
+            asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
+        assert name in caught.value.message and "\n" not in caught.value.message
+        assert "not a recognised image format" in caught.value.message or "file is empty" in caught.value.message
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(9, 11, channels=4, dtype=np.uint16))
+    payload = {"path": str(source), "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
+    out = asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
+    assert out["data"][2].startswith("11x9 → 22x18 with x2")
+
+
+def test_an_image_too_large_for_this_machine_is_refused_before_it_is_decoded(
+    shipped: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gansuite.io import image as image_io
+    from gansuite.tasks.upscale import preflight
+
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(30, 40))
+    monkeypatch.setattr(image_io, "read_image", lambda *a, **k: pytest.fail("decoded before the memory check"))
+    monkeypatch.setattr(preflight, "available_memory", lambda: 600 * 2**20)
+    with pytest.raises(InputImageError, match=r"photo\.png: 40x30 \(1,200 pixels\): its x4 output \(160x120\) needs "
+                       r"about .* GB of memory; about 0\.6 GB is available here.*GANSUITE_MAX_PIXELS in the "
+                       r"environment of `gansuite serve`"):
+        web.upscale_upload(source, "x4", workdir=tmp_path)
+    monkeypatch.setenv("GANSUITE_MAX_PIXELS", "1000")
+    with pytest.raises(InputImageError, match=r"over the 1,000-pixel limit set by GANSUITE_MAX_PIXELS"):
+        web.upscale_upload(source, "x2", workdir=tmp_path)

@@ -139,8 +139,10 @@ def upscale_upload(
         raise ConfigError(f"realism must be between 0 and 1, got {realism}")
     has_twin = f"{model}-gan" in SHIPPED_WEIGHTS
     blend = round(float(realism), 3) if has_twin and realism > 0 else None
+    upscaler = _upscaler(model, blend, device)
+    _check_fits(Path(path), upscaler.outscale or upscaler.scale)  # before the pixels are decoded
     loaded = read_image(Path(path))
-    result = _upscaler(model, blend, device)(loaded)
+    result = upscaler(loaded)
     image = result.image
     folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="gansuite-serve-"))
     target = folder / f"{Path(path).stem}_{model}{'' if blend is None else f'_r{blend:g}'}.png"
@@ -153,6 +155,33 @@ def upscale_upload(
         f"{'' if blend is None else f' at realism {blend:g}'} in {result.seconds:.2f} s{note}"
     )
     return UpscaleOutput(before=_to_uint8(before), after=_to_uint8(image.color), download=target, message=message)
+
+
+PREVIEW_BYTES_PER_OUTPUT_PIXEL = 28
+"""Host bytes per output pixel the page holds beside the result: the bicubic preview as float32
+(12), both previews as uint8 (6) and the PNG encoding of each for the slider (about 10)."""
+
+
+def _check_fits(path: Path, scale: float) -> None:
+    """Refuse an upload whose result (and previews) would not fit in this machine's memory, before decoding it.
+
+    The rule of `gansuite upscale` (`memory_problem`): `GANSUITE_MAX_PIXELS` in the server's
+    environment sets the limit, else 80% of the available memory does.
+
+    Raises:
+        InputImageError: naming the upload, its size, the memory needed and what is available.
+    """
+    from gansuite.io.image import probe_image
+    from gansuite.tasks.upscale.preflight import MAX_PIXELS_ENV, available_memory, memory_problem
+
+    limit = os.environ.get(MAX_PIXELS_ENV, "").replace("_", "")
+    problem = memory_problem(
+        probe_image(path), final_scale=scale, max_pixels=int(limit) if limit.isdigit() and int(limit) > 0 else None,
+        memory=available_memory(), extra_bytes_per_output_pixel=PREVIEW_BYTES_PER_OUTPUT_PIXEL,
+        raise_hint=f"{MAX_PIXELS_ENV} in the environment of `gansuite serve`",
+    )
+    if problem:
+        raise InputImageError(problem)
 
 
 def _shrink(frame: np.ndarray) -> np.ndarray:
@@ -231,6 +260,13 @@ def predict_upload(
     return PredictOutput(video=video, frames=captions, curve=curve, message=message)
 
 
+def _upload_path(upload: Any) -> str | None:
+    """The server path of an upload as the page sends it (unpreprocessed: a FileData dict), or None."""
+    if isinstance(upload, dict):
+        return upload.get("path") or None
+    return str(upload) if upload else None
+
+
 def _readable(fn: Callable[..., _T]) -> Callable[..., _T]:
     """Run a handler; any failure becomes a one-line `gr.Error` on the page (traceback in the log only)."""
     gr = require_extra("web", "gradio", feature="gansuite serve")
@@ -266,8 +302,8 @@ def build_app(*, device: str = "auto") -> Any:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     upscalers, predictors = upscale_models(), predict_models()
 
-    def run_upscale(path: str | None, model: str, realism: float) -> tuple[Any, ...]:
-        out = upscale_upload(path, model, realism, device=device)
+    def run_upscale(upload: Any, model: str, realism: float) -> tuple[Any, ...]:
+        out = upscale_upload(_upload_path(upload), model, float(realism), device=device)
         return (out.before, out.after), str(out.download), out.message
 
     def run_predict(path: str | None, model: str, future: float) -> tuple[Any, ...]:
@@ -293,7 +329,9 @@ def build_app(*, device: str = "auto") -> Any:
                                             max_height=720)
                     info = gr.Textbox(label="Result", interactive=False, elem_id="upscale-info")
                     download = gr.File(label="Download", elem_id="upscale-download")
-            button.click(_readable(run_upscale), [image, model, realism], [slider, download, info])
+            # preprocess=False: the upload reaches gansuite's reader as it is; Gradio's own decoding (PIL)
+            # would answer a non-image or an empty file with a multi-line validation dump
+            button.click(_readable(run_upscale), [image, model, realism], [slider, download, info], preprocess=False)
         with gr.Tab("Predict frames"):
             with gr.Row():
                 with gr.Column(scale=1):
