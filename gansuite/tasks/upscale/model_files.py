@@ -80,6 +80,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise missing_file_error(path, "model file")
     suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        raise CheckpointError(f"{path}: unsupported model file type '.onnx' for PyTorch; an ONNX file runs in "
+                              "onnxruntime: add --engine onnxruntime")
     if suffix not in _SUFFIXES:
         raise CheckpointError(f"{path}: unsupported model file type {suffix!r}; give one of {', '.join(_SUFFIXES)}")
     if suffix == ".safetensors":
