@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from gansuite.cli._base import SEED, json_line
 from gansuite.cli.demo import demo
 
 
 @demo.command("crypto")
 @click.option("--seeds", type=click.IntRange(1, 100), default=5, show_default=True, help="Independent runs.")
-@click.option("--first-seed", type=int, default=0, show_default=True)
+@click.option("--first-seed", type=SEED, default=0, show_default=True)
 @click.option("--steps", type=click.IntRange(min=100), default=6000, show_default=True,
               help="Trainer steps per seed (Eve updates every step, Alice/Bob every second).")
 @click.option("--fresh-eve-steps", type=click.IntRange(min=0), default=1000, show_default=True,
@@ -24,7 +24,7 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
 
     result = run_crypto_demo(seeds=seeds, first_seed=first_seed, steps=steps, fresh_eve_steps=fresh_eve_steps)
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(json_line(result.as_dict()))
         return
     click.echo(f"{result.bits}-bit messages and keys; errors in bits wrong (chance: {result.bits // 2}).")
     for run in result.runs:
@@ -39,7 +39,7 @@ def demo_crypto(seeds: int, first_seed: int, steps: int, fresh_eve_steps: int, a
 @click.option("--n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Digits to draw.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="grid.png",
               show_default=True, help="Grid image to write (PNG).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the noise.")
 @click.option("--interpolate", type=click.IntRange(min=2), default=None,
               help="Write latent interpolation strips of this many digits instead (n // this many rows, at least one).")
 @click.option("--model", default="digits_dcgan", show_default=True, help="Shipped model name or weights file.")

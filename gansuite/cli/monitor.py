@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from gansuite.cli._base import given, main
+from gansuite.cli._base import given, json_line, main
 
 
 @main.command("calibrate")
@@ -132,7 +131,7 @@ def monitor_command(
     truth = load_frame_labels(labels)[labels_offset:] if labels is not None else None
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps,
-        emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
+        emit=None if quiet else lambda record: click.echo(json_line(record)), keep_records=report is not None,
         overwrite=overwrite,
     )
     if report is not None:
