@@ -346,7 +346,8 @@ def plan_batch(
         if side_limit is not None and max(out_height, out_width) > side_limit:
             problems.append(
                 f"{source}: its x{final_scale:g} output is {out_width}x{out_height}, but {extension} images are at "
-                f"most {side_limit} pixels a side; use --ext png"
+                f"most {side_limit} pixels a side; "
+                + ("use --ext png" if extension != ".png" else "split the input or use a smaller --outscale")
             )
         problem = memory_problem(header, final_scale=final_scale, max_pixels=max_pixels, memory=memory,
                                  tile_bytes=tile_bytes)
