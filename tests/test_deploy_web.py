@@ -183,12 +183,13 @@ def test_serve_names_a_busy_port_and_an_unknown_host_in_one_line(monkeypatch: py
 
 
 def test_an_upload_that_is_no_image_reaches_the_page_as_gansuite_s_one_line(
-    shipped: dict[str, Path], tmp_path: Path
+    shipped: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Gradio's own decoding (PIL) answered a non-image or empty upload with a multi-line validation dump."""
     import asyncio
 
     gr = pytest.importorskip("gradio")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     app = web.build_app(device="cpu")
     handler = next(fn for fn in app.fns.values() if fn.name == "run_upscale")
     for name, content in (("notes.png", b"not an image"), ("blank.png", b"")):
@@ -199,11 +200,17 @@ def test_an_upload_that_is_no_image_reaches_the_page_as_gansuite_s_one_line(
             asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
         assert name in caught.value.message and "\n" not in caught.value.message
         assert "not a recognised image format" in caught.value.message or "file is empty" in caught.value.message
+    assert not list((tmp_path / "gradio").glob("gansuite-*"))  # a refused upload leaves no result folder
     source = tmp_path / "photo.png"
     cv2.imwrite(str(source), random_array(9, 11, channels=4, dtype=np.uint16))
     payload = {"path": str(source), "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
     out = asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
     assert out["data"][2].startswith("11x9 → 22x18 with x2")
+    # the result is written inside Gradio's cache, whose files the page deletes after an hour and at shutdown
+    # (it was a folder of its own in /tmp for every request, never deleted)
+    download = Path(out["data"][1]["path"])
+    assert download.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()) and download.is_file()
+    assert app.delete_cache == (web.RESULT_LIFETIME_S // 6, web.RESULT_LIFETIME_S)
 
 
 def test_an_image_too_large_for_this_machine_is_refused_before_it_is_decoded(

@@ -8,6 +8,10 @@ the last frames of the clip are the ground truth, so the result is a side-by-sid
 gallery (last context frame | prediction | true frame) and, for the surveillance model (ped2),
 the anomaly-score curve of the whole clip (1 − min-max normalised prediction PSNR, Liu et al. 2018).
 
+An upload is read by gansuite itself (Gradio's own decoding is skipped), and an image whose
+result would not fit in memory is refused from its header, by `gansuite upscale`'s rule. Results
+are written inside Gradio's cache and deleted with it (`RESULT_LIFETIME_S`).
+
 Errors reach the page as one readable line (a `gr.Error`), never a traceback: a
 `GansuiteError` with its own message, anything else as "internal error: ...", with the
 traceback only in the server's log. The handlers are plain functions (`upscale_upload`,
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +42,10 @@ __all__ = [
 
 MAX_CLIP_FRAMES = 240
 """Frames read from an uploaded clip (8 s at 30 fps)."""
+
+RESULT_LIFETIME_S = 3600
+"""How long the page keeps a result (download, previews, video) on disk: Gradio deletes its cached
+files older than this every 10 minutes, and all of them when the server stops."""
 
 MAX_CLIP_SIDE = 384
 """Frames of an uploaded clip are shrunk (area resize) to at most this long side as they are read,
@@ -301,19 +310,33 @@ def build_app(*, device: str = "auto") -> Any:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     upscalers, predictors = upscale_models(), predict_models()
+    # results are written inside Gradio's cache: served from there without a copy, and deleted with it
+    # (`RESULT_LIFETIME_S`); a folder of their own would keep every result until the disk is full
+    cache = Path(gr.utils.get_upload_folder())
+
+    def in_result_folder(handler: Callable[[Path], _T]) -> _T:
+        cache.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="gansuite-", dir=cache))
+        try:
+            return handler(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # a refused upload leaves nothing behind
+            raise
 
     def run_upscale(upload: Any, model: str, realism: float) -> tuple[Any, ...]:
-        out = upscale_upload(_upload_path(upload), model, float(realism), device=device)
+        out = in_result_folder(lambda folder: upscale_upload(
+            _upload_path(upload), model, float(realism), device=device, workdir=folder))
         return (out.before, out.after), str(out.download), out.message
 
     def run_predict(path: str | None, model: str, future: float) -> tuple[Any, ...]:
-        out = predict_upload(path, model, int(future), device=device)
+        out = in_result_folder(lambda folder: predict_upload(path, model, int(future), device=device, workdir=folder))
         plot = gr.update(visible=False, value=None)
         if out.curve is not None:
             plot = gr.update(visible=True, value=pd.DataFrame(out.curve))
         return str(out.video), out.frames, plot, out.message
 
-    with gr.Blocks(title="gansuite", analytics_enabled=False) as app:
+    with gr.Blocks(title="gansuite", analytics_enabled=False,
+                   delete_cache=(RESULT_LIFETIME_S // 6, RESULT_LIFETIME_S)) as app:
         gr.Markdown("# gansuite\nSuper-resolution and next-frame prediction, running on this machine.")
         with gr.Tab("Upscale"):
             with gr.Row():
