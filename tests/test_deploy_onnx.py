@@ -289,3 +289,18 @@ def test_a_graph_that_traces_unfaithfully_is_refused_and_removed(tmp_path: Path)
     with pytest.raises(CheckpointError, match=r"baked: the exported graph differs from torch by .* does not trace"):
         export_onnx(exportable, tmp_path / "baked.onnx")
     assert not (tmp_path / "baked.onnx").exists()
+
+
+def test_realism_for_a_predictor_and_a_file_that_is_no_weights_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--realism blends an upscaler with its GAN twin; ped2 is a next-frame"):
+        load_exportable("ped2", realism=0.5)  # was exported without a word about --realism
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), random_array(4, 4))
+    with pytest.raises(CheckpointError, match=r"photo\.png is not a readable safetensors file \(it starts with "
+                                              r"b'\\x89PNG.*give gansuite \.safetensors weights"):
+        load_exportable(image)  # was 'not a readable safetensors file (... header too large)'
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.safetensors: the file is empty \(0 bytes\), not model weights; "
+                                              r"give gansuite weights or an SR model file"):
+        load_exportable(empty)  # a .safetensors that is no gansuite file goes to the third-party reader

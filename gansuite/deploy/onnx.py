@@ -121,7 +121,7 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
     Raises:
         CheckpointError: an unknown name, a missing or unreadable file, an ``.onnx`` file, or a
             network that is neither an upscaler nor a next-frame predictor.
-        ConfigError: `realism` for a model without a GAN twin.
+        ConfigError: `realism` for a model without a GAN twin, or for a predictor.
     """
     from gansuite.core.checkpoint import load_weights
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS, load_model
@@ -141,6 +141,8 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
         source = shipped_weights_path(text) if text in SHIPPED_WEIGHTS else Path(text)
         return ExportableModel(module=module, kind="upscale", name=Path(text).stem, source=source, card=card)
     if text in SHIPPED_MODELS or text.endswith(".pt"):
+        if realism is not None:  # it was ignored: the predictor was exported as it is
+            raise ConfigError(f"--realism blends an upscaler with its GAN twin; {text} is a next-frame predictor")
         loaded = load_model(text)
         return ExportableModel(module=loaded.module, kind="predict", name=loaded.name, source=loaded.path,
                                card=dict(loaded.card))
