@@ -66,6 +66,8 @@ def test_realism_blends_towards_the_gan_twin_and_is_ignored_without_one(
     assert "realism 1" in blended.message
     plain = web.upscale_upload(source, "x2", 0.5, workdir=tmp_path)
     assert "x2 has none" in plain.message
+    twin = web.upscale_upload(source, "x4-gan", 0.5, workdir=tmp_path)  # said 'x4-gan has none' (it is the twin)
+    assert twin.message.endswith("(realism blends x4 towards x4-gan; pick x4 to use it)")
 
 
 def test_upscale_errors_are_gansuite_errors(shipped: dict[str, Path], tmp_path: Path) -> None:

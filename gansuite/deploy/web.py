@@ -158,7 +158,11 @@ def upscale_upload(
     write_image(target, image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale)
     height, width = image.color.shape[:2]
     before = cv2.resize(loaded.color, (width, height), interpolation=cv2.INTER_CUBIC)
-    note = "" if has_twin or realism == 0 else f" (realism applies to models with a GAN twin; {model} has none)"
+    note = ""
+    if realism > 0 and not has_twin:
+        base = model.removesuffix("-gan")
+        note = (f" (realism blends {base} towards {model}; pick {base} to use it)" if base != model
+                and base in SHIPPED_WEIGHTS else f" (realism applies to models with a GAN twin; {model} has none)")
     message = (
         f"{loaded.width}x{loaded.height} → {width}x{height} with {model}"
         f"{'' if blend is None else f' at realism {blend:g}'} in {result.seconds:.2f} s{note}"
