@@ -101,7 +101,7 @@ def test_predict_shows_last_context_prediction_and_truth_and_the_anomaly_curve(
     assert out.video.is_file() and out.video.suffix == ".mp4"
     assert out.curve is not None and out.curve["frame"] == [4, 5, 6, 7, 8]
     assert min(out.curve["anomaly score"]) == 0.0 and max(out.curve["anomaly score"]) == 1.0
-    with pytest.raises(InputVideoError, match="at least 5"):
+    with pytest.raises(InputVideoError, match=r"at least 5 \(4 of context and one to predict\); upload a longer clip"):
         web.predict_upload(write_video(tmp_path / "short.mkv", frames[:4], 10.0), "ped2", workdir=tmp_path)
     with pytest.raises(InputVideoError, match=r"one\.mkv: 1 frame; model ped2 needs at least 5"):
         web.predict_upload(write_video(tmp_path / "one.mkv", frames[:1], 10.0), "ped2", workdir=tmp_path)

@@ -247,7 +247,8 @@ def predict_upload(
     k = predictor.context_frames
     if len(frames) < k + 1:
         raise InputVideoError(
-            f"{Path(path).name}: {count_of(len(frames), 'frame')}; model {model} needs at least {k + 1}"
+            f"{Path(path).name}: {count_of(len(frames), 'frame')}; model {model} needs at least {k + 1} "
+            f"({k} of context and one to predict); upload a longer clip or pick a model with fewer context frames"
         )
     future = min(future, len(frames) - k)
     start = len(frames) - k - future
