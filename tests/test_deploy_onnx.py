@@ -304,3 +304,23 @@ def test_realism_for_a_predictor_and_a_file_that_is_no_weights_are_refused(tmp_p
     with pytest.raises(CheckpointError, match=r"empty\.safetensors: the file is empty \(0 bytes\), not model weights; "
                                               r"give gansuite weights or an SR model file"):
         load_exportable(empty)  # a .safetensors that is no gansuite file goes to the third-party reader
+
+
+class _Unexportable(torch.nn.Module):
+    """x2 with an op the ONNX exporter has no symbolic for (a third-party network may hold one)."""
+
+    scale, receptive_radius = 2, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(torch.special.bessel_j0(x), scale_factor=2.0)
+
+
+def test_a_network_torch_cannot_export_is_one_line_naming_the_op(tmp_path: Path) -> None:
+    from gansuite.deploy.onnx import ExportableModel
+    from gansuite.errors import NotAvailableError
+
+    exportable = ExportableModel(module=_Unexportable(), kind="upscale", name="odd", source=None)
+    with pytest.raises(NotAvailableError, match=r"odd: torch cannot export this network to ONNX at opset 17 "
+                                                r"\(.*bessel_j0.*\); run it with PyTorch") as caught:
+        export_onnx(exportable, tmp_path / "odd.onnx")  # was 'internal error: UnsupportedOperatorError'
+    assert "\n" not in str(caught.value) and not (tmp_path / "odd.onnx").exists()

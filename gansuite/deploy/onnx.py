@@ -42,7 +42,7 @@ from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
 from gansuite.core.checkpoint import missing_file_error
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
-from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
+from gansuite.errors import CheckpointError, ConfigError, GansuiteError, NotAvailableError
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -268,11 +268,20 @@ def export_onnx(
     example = _example_input(exportable, 1, 37, 29)
     with atomic_path(target, overwrite=overwrite) as temp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation notes about the TorchScript exporter
-        torch.onnx.export(
-            module, (example,), str(temp), dynamo=False, opset_version=opset, input_names=[input_name],
-            output_names=[output_name], do_constant_folding=True,
-            dynamic_axes={input_name: {0: "batch", 2: "height", 3: "width"}, output_name: out_axes},
-        )
+        try:
+            torch.onnx.export(
+                module, (example,), str(temp), dynamo=False, opset_version=opset, input_names=[input_name],
+                output_names=[output_name], do_constant_folding=True,
+                dynamic_axes={input_name: {0: "batch", 2: "height", 3: "width"}, output_name: out_axes},
+            )
+        except (OSError, GansuiteError):
+            raise
+        except Exception as exc:  # the tracer's and exporter's own errors: an op or a Python construct it cannot record
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise NotAvailableError(
+                f"{exportable.name}: torch cannot export this network to ONNX at opset {opset} ({message[:300]}); "
+                "run it with PyTorch (--engine torch), or try a later --opset"
+            ) from exc
         graph = onnx.load(str(temp))
         graph.producer_name = "gansuite"
         graph.doc_string = (
