@@ -188,3 +188,28 @@ def test_cli_demo_sketch_refuses_a_huge_drawing_before_decoding_it(tmp_path, mon
                                      "pixels a side; downscale it")
     with pytest.raises(ConfigError, match="sides <= 2048 pixels, got 2100x10"):
         SketchToPhoto(UNetGenerator(base_channels=4, depth=2)).from_drawing(np.ones((10, 2100), np.float32))
+
+
+def test_a_photo_given_as_a_drawing_is_refused_with_from_photo_as_the_way(shipped: SketchToPhoto, tmp_path) -> None:
+    """A photo was thinned into a maze of skeletons and drawn as one, without a word."""
+    rng = np.random.default_rng(0)
+    photo = np.clip(cv2_blur(rng.random((48, 64, 3)).astype(np.float32)), 0, 1)
+    source = write_image(tmp_path / "holiday.jpg", photo)
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "-o", str(tmp_path / "a.png")])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {source}: this looks like a photo, not a line drawing: ")
+    assert "give a photo with --from-photo" in line and not (tmp_path / "a.png").exists()
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "--from-photo", "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 0, result.output
+    assert read_image(tmp_path / "b.png").color.shape == (48, 64, 3)
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "--from-photo", "--edges"])
+    assert result.exit_code == 1 and "--edges and --from-photo conflict" in result.output
+    with pytest.raises(ConfigError, match=r"looks like a photo.*at most 30%"):
+        drawing_to_edges(photo)
+
+
+def cv2_blur(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 3.0)

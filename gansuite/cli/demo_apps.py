@@ -69,11 +69,13 @@ def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, 
               show_default=True, help="Photo to write.")
 @click.option("--edges", "as_edges", is_flag=True,
               help="DRAWING is already an edge map (white 1-pixel lines on black, e.g. Canny), used as is.")
+@click.option("--from-photo", is_flag=True,
+              help="DRAWING is a photo: its Canny edges (as the model was trained on) are drawn back as a photo.")
 @click.option("--model", default="sketch_pix2pix", show_default=True, help="Shipped model name or weights file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (never DRAWING itself).")
-def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwrite: bool) -> None:
+def demo_sketch(drawing: Path, output: Path, as_edges: bool, from_photo: bool, model: str, overwrite: bool) -> None:
     """Turn a line drawing into a photo-like image with the shipped pix2pix (Isola et al. 2017) generator."""
-    from gansuite.apps.sketch import SketchToPhoto
+    from gansuite.apps.sketch import SketchToPhoto, edges_of
     from gansuite.apps.sketch.inference import MAX_SIDE
     from gansuite.errors import ConfigError
     from gansuite.io import (
@@ -87,6 +89,8 @@ def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwri
         write_image,
     )
 
+    if as_edges and from_photo:
+        raise ConfigError("--edges and --from-photo conflict: DRAWING is either an edge map or a photo; give one")
     check_not_input(output, drawing, option="-o", what="drawing")  # not even with --overwrite
     check_image_target(output)
     check_output_path(output, overwrite=overwrite)
@@ -103,6 +107,8 @@ def demo_sketch(drawing: Path, output: Path, as_edges: bool, model: str, overwri
     try:
         if as_edges:
             photo = generator.from_edges((rgb_to_gray(color) > 0.5).astype("float32"))
+        elif from_photo:
+            photo = generator.from_edges(edges_of(color))
         else:
             photo = generator.from_drawing(color)
     except ConfigError as exc:  # no strokes, or too large: name the file
