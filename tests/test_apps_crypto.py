@@ -190,9 +190,13 @@ def test_cli_demo_crypto_json_has_the_documented_keys() -> None:
     result = CliRunner().invoke(main, ["demo", "crypto", "--seeds", "1", "--steps", "100", "--fresh-eve-steps", "0",
                                        "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output.strip().splitlines()[-1])
+    def strict(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON (jq and browsers refuse it)")
+
+    data = json.loads(result.output.strip().splitlines()[-1], parse_constant=strict)
     assert {"bob_bits_wrong", "eve_bits_wrong", "seeds", "success_rate"} <= set(data)
     assert data["seeds"] == 1 and 0.0 <= data["bob_bits_wrong"] <= 16
+    assert data["runs"][0]["fresh_eve_bits_wrong"] is None  # no fresh Eve with --fresh-eve-steps 0 (was NaN)
 
 
 @pytest.mark.slow

@@ -172,3 +172,30 @@ def test_shipped_generator_covers_all_ten_digits_and_beats_real_digit_spread(shi
     assert coverage.classes_present == 10 and coverage.smallest >= 0.05, coverage.fractions
     real = frechet_distance(classifier, train_x[:2000], eval_x)
     assert frechet_distance(classifier, fake, eval_x) < 3 * real
+
+
+def test_cli_demo_generate_refuses_a_grid_its_format_cannot_hold_before_drawing(tmp_path, monkeypatch) -> None:
+    """Was: 100000 digits drawn, then 'OpenCV could not encode .png (libpng error: Invalid IHDR data); try .png'."""
+    from gansuite.apps.digits import generate
+
+    monkeypatch.setattr(generate.DigitGenerator, "from_pretrained", lambda *a: pytest.fail("drawn before the check"))
+    for args, expected in (
+        (["--interpolate", "3000", "-o", "strip.jpg"],
+         "-o {}: the image would be 90002x32 pixels and .jpg images are at most 65,500 pixels a side; use a smaller "
+         "--n or --interpolate or write .png, .tif"),
+        (["--n", "10000", "-o", "grid.gif"], "-o {}: cannot write image format '.gif'"),
+    ):
+        out = tmp_path / args[-1]
+        result = CliRunner().invoke(main, ["demo", "generate", *args[:-1], str(out)])
+        assert result.exit_code == 1, result.output
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("Error: " + expected.format(out)) and not out.exists()
+    result = CliRunner().invoke(main, ["demo", "generate", "--interpolate", "100000", "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 2 and "2<=x<=10000" in result.output
+
+
+def test_grid_size_is_the_size_of_the_grid() -> None:
+    from gansuite.apps.digits.generate import grid_size
+
+    for count, columns in ((1, None), (7, None), (16, None), (12, 5), (3, 8)):
+        assert image_grid(torch.zeros(count, 1, 28, 28), columns=columns).shape[:2] == grid_size(count, columns=columns)

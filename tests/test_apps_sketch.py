@@ -145,3 +145,71 @@ def test_the_same_seed_trains_the_same_weights(tmp_path) -> None:
     second = train_pix2pix(dataset, tmp_path / "b", steps=1, batch_size=2, base_channels=4, seed=5)
     for key, value in first.generator.state_dict().items():
         assert torch.equal(second.generator.state_dict()[key], value), key
+
+
+def test_cli_demo_sketch_reads_a_transparent_drawing_as_it_looks_and_names_the_file(
+    shipped: SketchToPhoto, tmp_path, monkeypatch
+) -> None:
+    """A drawing exported with a transparent background is black everywhere; it was 'the drawing has no strokes'."""
+    import cv2
+
+    rgba = np.zeros((40, 48, 4), np.uint8)  # transparent black paper, opaque black strokes
+    rgba[18:21, 5:43, 3] = 255
+    rgba[5:35, 22:25, 3] = 255
+    cv2.imwrite(str(tmp_path / "transparent.png"), rgba)
+    opaque = np.ones((40, 48, 3), np.float32)
+    opaque[rgba[..., 3] > 0] = 0.0
+    write_image(tmp_path / "opaque.png", opaque)
+    for name in ("transparent", "opaque"):
+        result = CliRunner().invoke(main, ["demo", "sketch", str(tmp_path / f"{name}.png"), "-o",
+                                           str(tmp_path / f"{name}_photo.png")])
+        assert result.exit_code == 0, result.output
+    assert np.array_equal(read_image(tmp_path / "transparent_photo.png").color,
+                          read_image(tmp_path / "opaque_photo.png").color)
+    blank = write_image(tmp_path / "blank.png", np.ones((16, 16, 3), np.float32))
+    result = CliRunner().invoke(main, ["demo", "sketch", str(blank), "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {blank}: the drawing has no strokes: draw dark lines on a light " \
+        "background (or light on dark)"
+
+
+def test_cli_demo_sketch_refuses_a_huge_drawing_before_decoding_it(tmp_path, monkeypatch) -> None:
+    """Was: 9000x9000 decoded and traced (10 s, 2.7 GB), then an error naming no file."""
+    import cv2
+
+    import gansuite.io as io_module
+
+    big = tmp_path / "huge.png"
+    cv2.imwrite(str(big), np.full((10, 2100), 255, np.uint8))
+    monkeypatch.setattr(io_module, "read_image", lambda *a, **k: pytest.fail("decoded before the size check"))
+    result = CliRunner().invoke(main, ["demo", "sketch", str(big), "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: {big}: 2100x10 pixels; the sketch model takes drawings up to 2048 "
+                                     "pixels a side; downscale it")
+    with pytest.raises(ConfigError, match="sides <= 2048 pixels, got 2100x10"):
+        SketchToPhoto(UNetGenerator(base_channels=4, depth=2)).from_drawing(np.ones((10, 2100), np.float32))
+
+
+def test_a_photo_given_as_a_drawing_is_refused_with_from_photo_as_the_way(shipped: SketchToPhoto, tmp_path) -> None:
+    """A photo was thinned into a maze of skeletons and drawn as one, without a word."""
+    rng = np.random.default_rng(0)
+    photo = np.clip(cv2_blur(rng.random((48, 64, 3)).astype(np.float32)), 0, 1)
+    source = write_image(tmp_path / "holiday.jpg", photo)
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "-o", str(tmp_path / "a.png")])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {source}: this looks like a photo, not a line drawing: ")
+    assert "give a photo with --from-photo" in line and not (tmp_path / "a.png").exists()
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "--from-photo", "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 0, result.output
+    assert read_image(tmp_path / "b.png").color.shape == (48, 64, 3)
+    result = CliRunner().invoke(main, ["demo", "sketch", str(source), "--from-photo", "--edges"])
+    assert result.exit_code == 1 and "--edges and --from-photo conflict" in result.output
+    with pytest.raises(ConfigError, match=r"looks like a photo.*at most 30%"):
+        drawing_to_edges(photo)
+
+
+def cv2_blur(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 3.0)

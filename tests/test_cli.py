@@ -137,3 +137,20 @@ def test_benchmark_anomaly_calibration_out_is_checked_before_the_benchmark_runs(
     ])
     assert result.exit_code == 1
     assert f"--calibration-out {missing}: output folder {missing.parent} does not exist" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "toy", "--steps", "50", "--seed", "-1"],
+    ["demo", "generate", "--n", "1", "--seed", "99999999999999999999"],
+    ["demo", "crypto", "--seeds", "1", "--steps", "100", "--first-seed", "99999999999999999999"],
+    ["benchmark", "sr", "--seed", "-5"],
+    ["train", "teacher-pairs", "--seed", "4294967296"],
+])
+def test_a_seed_out_of_range_is_a_usage_error_before_any_work(args: list[str], tmp_path, monkeypatch) -> None:
+    """Was 'internal error: ValueError: Overflow when unpacking long long' (or 'expected non-negative integer')."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    flag = "--first-seed" if "--first-seed" in args else "--seed"
+    assert f"Invalid value for '{flag}'" in result.output and "0<=x<=4294967295" in result.output
+    assert "internal error" not in result.output and list(tmp_path.iterdir()) == []

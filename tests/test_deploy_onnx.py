@@ -213,3 +213,114 @@ def test_the_flow_predictor_is_refused_with_its_reason_before_anything_is_writte
     assert result.exit_code != 0 and "cannot be exported to ONNX" in result.output and "OpenCV" in result.output
     assert "internal error" not in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "flow.onnx").exists()
+
+
+def test_an_opset_this_torch_cannot_write_is_refused_before_the_model_loads(tmp_path: Path, monkeypatch) -> None:
+    import gansuite.deploy.onnx as onnx_module
+
+    monkeypatch.setattr(onnx_module, "load_exportable", lambda *a, **k: pytest.fail("loaded before --opset"))
+    result = CliRunner().invoke(main, ["export", "onnx", "--model", "x2", "-o", str(tmp_path / "a.onnx"),
+                                       "--opset", "99"])  # was 'internal error: RuntimeError' after loading
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: --opset 99: this torch (") and "exports opsets 17 to " in line
+    assert not (tmp_path / "a.onnx").exists()
+
+
+def test_a_predictor_or_an_onnx_file_in_the_wrong_engine_is_named_for_what_it_is(tmp_path: Path, monkeypatch) -> None:
+    from gansuite.tasks.predict.pretrained import shipped_weights_path
+
+    monkeypatch.setenv("GANSUITE_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(9, 11))
+    runner = CliRunner()
+    if shipped_weights_path("ped2").is_file():  # was 'internal error: FileNotFoundError: ped2'
+        result = runner.invoke(main, ["upscale", str(source), "--model", "ped2", "--engine", "onnxruntime"])
+        assert result.exit_code == 1 and "internal error" not in result.output, result.output
+        assert "--model ped2 is a next-frame predictor, not an upscaler" in result.output
+    _, predictor = _exported(tmp_path, "unet-rgb")
+    with pytest.raises(CheckpointError, match="a next-frame predictor exported by gansuite, not an upscaler"):
+        OnnxUpscaleModel(predictor)
+    _, upscaler = _exported(tmp_path, "compact-x4")
+    result = runner.invoke(main, ["upscale", str(source), "--model", str(upscaler), "--engine", "torch"])
+    assert result.exit_code == 1 and "add --engine onnxruntime" in result.output, result.output
+
+
+def test_a_third_party_model_file_exports_and_runs_in_onnxruntime_like_torch(tmp_path: Path, monkeypatch) -> None:
+    """`upscale --engine torch` runs spandrel files; export and the onnxruntime engine refused them misleadingly."""
+    pytest.importorskip("spandrel")
+    from test_model_files import compact_state
+
+    monkeypatch.setenv("GANSUITE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANSUITE_CACHE_DIR", str(tmp_path / "probe-cache"))
+    model = tmp_path / "tiny_compact_x2.pth"
+    torch.save(compact_state(scale=2, seed=1), model)
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "onnx", "--model", str(model), "-o", str(tmp_path / "c.onnx")])
+    assert result.exit_code == 0, result.output
+    assert float(result.output.split("= ")[1].split(" ")[0]) <= 1e-4
+    assert json.loads(read_onnx_metadata(tmp_path / "c.onnx")["gansuite_card"])["architecture"] == "RealESRGAN Compact"
+    source = tmp_path / "in" / "photo.png"
+    source.parent.mkdir()
+    cv2.imwrite(str(source), random_array(21, 27, channels=4, dtype=np.uint16))
+    for engine, tile, folder in (("onnxruntime", "16", "ort"), ("torch", "0", "torch")):
+        result = runner.invoke(main, ["upscale", str(source), "-o", str(tmp_path / folder), "--model", str(model),
+                                      "--engine", engine, "--tile", tile, "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+    onnx_out = cv2.imread(str(tmp_path / "ort" / "photo_x2.png"), cv2.IMREAD_UNCHANGED)
+    torch_out = cv2.imread(str(tmp_path / "torch" / "photo_x2.png"), cv2.IMREAD_UNCHANGED)
+    assert onnx_out.shape == (42, 54, 4) and onnx_out.dtype == np.uint16
+    assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 2
+
+
+class _WidthBakedIn(torch.nn.Module):
+    """x2 whose values depend on the width through a Python float: the trace fixes the traced width."""
+
+    scale, receptive_radius = 2, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(x, scale_factor=2.0) * (float(x.shape[-1]) / 29.0)
+
+
+def test_a_graph_that_traces_unfaithfully_is_refused_and_removed(tmp_path: Path) -> None:
+    from gansuite.deploy.onnx import ExportableModel
+
+    exportable = ExportableModel(module=_WidthBakedIn(), kind="upscale", name="baked", source=None)
+    with pytest.raises(CheckpointError, match=r"baked: the exported graph differs from torch by .* does not trace"):
+        export_onnx(exportable, tmp_path / "baked.onnx")
+    assert not (tmp_path / "baked.onnx").exists()
+
+
+def test_realism_for_a_predictor_and_a_file_that_is_no_weights_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--realism blends an upscaler with its GAN twin; ped2 is a next-frame"):
+        load_exportable("ped2", realism=0.5)  # was exported without a word about --realism
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), random_array(4, 4))
+    with pytest.raises(CheckpointError, match=r"photo\.png is not a readable safetensors file \(it starts with "
+                                              r"b'\\x89PNG.*give gansuite \.safetensors weights"):
+        load_exportable(image)  # was 'not a readable safetensors file (... header too large)'
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.safetensors: the file is empty \(0 bytes\), not model weights; "
+                                              r"give gansuite weights or an SR model file"):
+        load_exportable(empty)  # a .safetensors that is no gansuite file goes to the third-party reader
+
+
+class _Unexportable(torch.nn.Module):
+    """x2 with an op the ONNX exporter has no symbolic for (a third-party network may hold one)."""
+
+    scale, receptive_radius = 2, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.interpolate(torch.special.bessel_j0(x), scale_factor=2.0)
+
+
+def test_a_network_torch_cannot_export_is_one_line_naming_the_op(tmp_path: Path) -> None:
+    from gansuite.deploy.onnx import ExportableModel
+    from gansuite.errors import NotAvailableError
+
+    exportable = ExportableModel(module=_Unexportable(), kind="upscale", name="odd", source=None)
+    with pytest.raises(NotAvailableError, match=r"odd: torch cannot export this network to ONNX at opset 17 "
+                                                r"\(.*bessel_j0.*\); run it with PyTorch") as caught:
+        export_onnx(exportable, tmp_path / "odd.onnx")  # was 'internal error: UnsupportedOperatorError'
+    assert "\n" not in str(caught.value) and not (tmp_path / "odd.onnx").exists()

@@ -66,6 +66,8 @@ def test_realism_blends_towards_the_gan_twin_and_is_ignored_without_one(
     assert "realism 1" in blended.message
     plain = web.upscale_upload(source, "x2", 0.5, workdir=tmp_path)
     assert "x2 has none" in plain.message
+    twin = web.upscale_upload(source, "x4-gan", 0.5, workdir=tmp_path)  # said 'x4-gan has none' (it is the twin)
+    assert twin.message.endswith("(realism blends x4 towards x4-gan; pick x4 to use it)")
 
 
 def test_upscale_errors_are_gansuite_errors(shipped: dict[str, Path], tmp_path: Path) -> None:
@@ -99,7 +101,7 @@ def test_predict_shows_last_context_prediction_and_truth_and_the_anomaly_curve(
     assert out.video.is_file() and out.video.suffix == ".mp4"
     assert out.curve is not None and out.curve["frame"] == [4, 5, 6, 7, 8]
     assert min(out.curve["anomaly score"]) == 0.0 and max(out.curve["anomaly score"]) == 1.0
-    with pytest.raises(InputVideoError, match="at least 5"):
+    with pytest.raises(InputVideoError, match=r"at least 5 \(4 of context and one to predict\); upload a longer clip"):
         web.predict_upload(write_video(tmp_path / "short.mkv", frames[:4], 10.0), "ped2", workdir=tmp_path)
     with pytest.raises(InputVideoError, match=r"one\.mkv: 1 frame; model ped2 needs at least 5"):
         web.predict_upload(write_video(tmp_path / "one.mkv", frames[:1], 10.0), "ped2", workdir=tmp_path)
@@ -180,3 +182,53 @@ def test_serve_names_a_busy_port_and_an_unknown_host_in_one_line(monkeypatch: py
     result = _serve(monkeypatch, "--host", "::1", "--device", "cpu")  # was 'internal error: InvalidURL' after start
     assert result.exit_code == 1 and result.output.strip() == (
         "Error: --host ::1: IPv6 addresses are not supported by the web page; use 127.0.0.1 or 0.0.0.0")
+
+
+def test_an_upload_that_is_no_image_reaches_the_page_as_gansuite_s_one_line(
+    shipped: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gradio's own decoding (PIL) answered a non-image or empty upload with a multi-line validation dump."""
+    import asyncio
+
+    gr = pytest.importorskip("gradio")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    app = web.build_app(device="cpu")
+    handler = next(fn for fn in app.fns.values() if fn.name == "run_upscale")
+    for name, content in (("notes.png", b"not an image"), ("blank.png", b"")):
+        upload = tmp_path / name
+        upload.write_bytes(content)
+        payload = {"path": str(upload), "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+        with pytest.raises(gr.Error) as caught:
+            asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
+        assert name in caught.value.message and "\n" not in caught.value.message
+        assert "not a recognised image format" in caught.value.message or "file is empty" in caught.value.message
+    assert not list((tmp_path / "gradio").glob("gansuite-*"))  # a refused upload leaves no result folder
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(9, 11, channels=4, dtype=np.uint16))
+    payload = {"path": str(source), "orig_name": "photo.png", "meta": {"_type": "gradio.FileData"}}
+    out = asyncio.run(app.process_api(block_fn=handler, inputs=[payload, "x2", 0.0], state=None))
+    assert out["data"][2].startswith("11x9 → 22x18 with x2")
+    # the result is written inside Gradio's cache, whose files the page deletes after an hour and at shutdown
+    # (it was a folder of its own in /tmp for every request, never deleted)
+    download = Path(out["data"][1]["path"])
+    assert download.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()) and download.is_file()
+    assert app.delete_cache == (web.RESULT_LIFETIME_S // 6, web.RESULT_LIFETIME_S)
+
+
+def test_an_image_too_large_for_this_machine_is_refused_before_it_is_decoded(
+    shipped: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gansuite.io import image as image_io
+    from gansuite.tasks.upscale import preflight
+
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), random_array(30, 40))
+    monkeypatch.setattr(image_io, "read_image", lambda *a, **k: pytest.fail("decoded before the memory check"))
+    monkeypatch.setattr(preflight, "available_memory", lambda: 600 * 2**20)
+    with pytest.raises(InputImageError, match=r"photo\.png: 40x30 \(1,200 pixels\): its x4 output \(160x120\) needs "
+                       r"about .* GB of memory; about 0\.6 GB is available here.*GANSUITE_MAX_PIXELS in the "
+                       r"environment of `gansuite serve`"):
+        web.upscale_upload(source, "x4", workdir=tmp_path)
+    monkeypatch.setenv("GANSUITE_MAX_PIXELS", "1000")
+    with pytest.raises(InputImageError, match=r"over the 1,000-pixel limit set by GANSUITE_MAX_PIXELS"):
+        web.upscale_upload(source, "x2", workdir=tmp_path)

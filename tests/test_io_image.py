@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gansuite.errors import ConfigError, GansuiteError, InputImageError
+from gansuite.errors import ConfigError, GansuiteError, InputImageError, NotAvailableError
 from gansuite.io import (
     LoadedImage,
     OutputError,
@@ -485,3 +485,34 @@ def test_shared_benchmark_images(data_dir: Path) -> None:
     assert not color.grayscale and color.color.shape[2] == 3
     raw = cv2.imread(str(baby), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(encode_array(color.color, bit_depth=8), raw)
+
+
+def test_check_image_target_refuses_a_format_or_size_before_any_work(tmp_path: Path) -> None:
+    from gansuite.io import check_image_target
+
+    assert check_image_target(tmp_path / "a.PNG", height=10, width=1_000_000) == tmp_path / "a.PNG"
+    with pytest.raises(ConfigError, match=r"-o .*a\.gif: cannot write image format '\.gif'; accepted extensions"):
+        check_image_target(tmp_path / "a.gif")
+    with pytest.raises(ConfigError, match=r"--out .*a\.webp: the image would be 16384x2 pixels and \.webp images are "
+                                          r"at most 16,383 pixels a side; crop it or write \.png, \.tif"):
+        check_image_target(tmp_path / "a.webp", height=2, width=16384, option="--out", remedy="crop it")
+    with pytest.raises(ConfigError, match=r"1000001x1 pixels and \.png images are at most 1,000,000 pixels a side; "
+                                          r"make it smaller or write \.tif$"):
+        check_image_target(tmp_path / "a.png", height=1, width=1_000_001)
+
+
+def test_a_png_wider_than_libpng_allows_is_named_with_tif_as_the_way_out(tmp_path: Path) -> None:
+    """Was 'OpenCV could not encode .png (libpng error: Invalid IHDR data); try .png'."""
+    with pytest.raises(NotAvailableError, match=r"\.png images are at most 1000000 pixels a side.*try \.tif"):
+        write_image(tmp_path / "wide.png", np.zeros((1, 1_000_001), np.float32), grayscale=True)
+
+
+def test_composite_over_shows_a_transparent_image_on_its_background() -> None:
+    from gansuite.io import composite_over
+
+    color = np.zeros((2, 2, 3), np.float32)
+    alpha = np.array([[0.0, 1.0], [0.25, 0.5]], np.float32)
+    assert composite_over(color, None) is color
+    white = composite_over(color, alpha)
+    assert white.dtype == np.float32 and np.allclose(white[..., 0], [[1.0, 0.0], [0.75, 0.5]])
+    assert np.allclose(composite_over(color[..., 0], alpha, background=0.0), 0.0)

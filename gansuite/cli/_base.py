@@ -17,9 +17,13 @@ from gansuite.errors import GansuiteError
 # the shipped upscaler names the --model / --method help texts list (a test keeps it equal to the weights present)
 SHIPPED_UPSCALERS = "x4-real, x4-real-gan, x4, x4-gan, x2"
 
+SEED = click.IntRange(0, 2**32 - 1)
+"""The type of every --seed option: numpy's and torch's generators both take these (a larger or negative
+seed was an internal error deep in one of them, after the command had started)."""
+
 __all__ = [
-    "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "in_flags", "lpips_or_note",
-    "main", "parse_tile", "write_reports",
+    "SEED", "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "in_flags", "json_line",
+    "lpips_or_note", "main", "parse_tile", "write_reports",
 ]
 
 
@@ -182,6 +186,22 @@ def finite(value: Any) -> Any:
 
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
+
+def json_line(value: Any) -> str:
+    """`value` as one line of strict JSON: NaN and infinities anywhere inside become null (`finite`).
+
+    ``json.dumps`` writes them as ``NaN``/``Infinity``, which JSON parsers (jq, browsers) refuse.
+    """
+    import json
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: clean(entry) for key, entry in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(entry) for entry in item]
+        return finite(item)
+
+    return json.dumps(clean(value), allow_nan=False)
 
 
 # what an existing file must be for a report flag to replace it (a rerun replaces its own report)

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import SHIPPED_UPSCALERS, Group, check_report_paths, lpips_or_note, main, write_reports
+from gansuite.cli._base import (
+    SEED,
+    SHIPPED_UPSCALERS,
+    Group,
+    check_report_paths,
+    lpips_or_note,
+    main,
+    write_reports,
+)
 
 
 @main.group(cls=Group)
@@ -30,7 +38,7 @@ def benchmark() -> None:
 @click.option("--save-images", type=click.Path(file_okay=False, path_type=Path), help="Save every SR output here.")
 @click.option("--degradation", type=click.Choice(["bicubic", "real"]), default="bicubic", show_default=True,
               help="LR made by MATLAB bicubic (the papers' protocol) or a fixed seeded blur + noise + JPEG q60.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run (and of --degradation real).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the run (and of --degradation real).")
 def benchmark_sr(
     methods: tuple[str, ...], datasets: tuple[str, ...], scale: int, lr_dirs: tuple[str, ...], device: str,
     backbones: Path | None, no_lpips: bool, json_out: Path | None, markdown_out: Path | None,

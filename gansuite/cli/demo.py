@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import Group, main
+from gansuite.cli._base import SEED, Group, json_line, main
 
 
 @main.group(cls=Group)
@@ -18,7 +18,7 @@ def demo() -> None:
 
 @demo.command("toy")
 @click.option("--steps", type=click.IntRange(min=50), default=1500, show_default=True, help="Training steps per model.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the three spreads.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Save a scatter plot (PNG; .svg, .pdf, .jpg by extension).")
@@ -33,7 +33,7 @@ def demo_toy(steps: int, seed: int, as_json: bool, plot: Path | None, overwrite:
     if plot is not None:
         plot_toy_result(result, plot, overwrite=overwrite)
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(json_line(result.as_dict()))
         return
     click.echo("Points around y = 1.5·x + 0.5 with Gaussian noise; spread = std of y around the line.")
     click.echo(f"  data spread          {result.data_spread:.4f}")

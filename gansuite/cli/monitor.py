@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from gansuite.cli._base import given, main
+from gansuite.cli._base import given, json_line, main
 from gansuite.errors import count_of
 
 
@@ -149,7 +148,7 @@ def monitor_command(
                               f"{context} before it, so none would be scored; give at least {context + 1} frames")
     result = run_monitor(
         source, predictor, calibration, threshold=threshold, max_frames=max_frames, video=video, fps=fps or probed.fps,
-        emit=None if quiet else lambda record: click.echo(json.dumps(record)), keep_records=report is not None,
+        emit=None if quiet else lambda record: click.echo(json_line(record)), keep_records=report is not None,
         overwrite=overwrite,
     )
     if result.frames <= context:  # a video file shorter than the context (its length is known only once read)

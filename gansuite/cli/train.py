@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gansuite.cli._base import Group, main
+from gansuite.cli._base import SEED, Group, json_line, main
 
 
 @main.group(cls=Group)
@@ -86,7 +86,7 @@ def train_upscale(
         until=until, batch_size=batch_size, device=device, precision=precision, num_workers=workers, resume=resume,
         progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every, force_resume=force_resume,
     )
-    click.echo(json.dumps({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
+    click.echo(json_line({"step": result.final_step, "validation": result.validation, "run_dir": str(out)}))
 
 
 @train.command("teacher-pairs")
@@ -97,7 +97,7 @@ def train_upscale(
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Shard to write (.safetensors).")
 @click.option("--count", required=True, type=click.IntRange(min=1), help="Crops to write.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same crops and degradations.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Same seed, same crops and degradations.")
 @click.option("--holdout-every", default=10, show_default=True, type=click.IntRange(min=0),
               help="Leave out every n-th image of each folder (for validation); 0 keeps all.")
 def train_teacher_pairs(
@@ -111,7 +111,7 @@ def train_teacher_pairs(
     if out.exists():
         raise click.BadParameter(f"{out} exists; give a new file (shards are never overwritten)", param_hint="--out")
     write_teacher_pairs(teacher, data, out, count=count, seed=seed, holdout_every=holdout_every)
-    click.echo(json.dumps({"shard": str(out), "count": count, "seed": seed}))
+    click.echo(json_line({"shard": str(out), "count": count, "seed": seed}))
 
 
 def _predict_recipe_names() -> list[str]:
@@ -152,7 +152,7 @@ def train_predict(
         checkpoint_every=checkpoint_every, force_resume=force_resume,
         on_warning=_warn_once,
     )
-    click.echo(json.dumps({
+    click.echo(json_line({
         "step": result.final_step, "validation": result.validation, "run_dir": str(out),
         "weights": str(out / "generator_ema.safetensors"),
     }))

@@ -47,6 +47,7 @@ __all__ = [
     "read_weights_metadata",
     "restore_rng_state",
     "save_checkpoint",
+    "unreadable_weights_message",
 ]
 
 
@@ -212,7 +213,7 @@ def read_weights_metadata(path: str | os.PathLike[str]) -> tuple[NetworkSpec, di
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(_unreadable_weights_message(path, exc)) from exc
+        raise CheckpointError(unreadable_weights_message(path, exc)) from exc
     if "gansuite_spec" not in metadata:
         raise CheckpointError(f"{path} has no gansuite network spec: it was not exported by gansuite")
     spec = _parse_spec(_json_object(metadata["gansuite_spec"], path, "network spec (gansuite_spec)"), path)
@@ -220,20 +221,29 @@ def read_weights_metadata(path: str | os.PathLike[str]) -> tuple[NetworkSpec, di
     return spec, card
 
 
-def _unreadable_weights_message(path: Path, error: BaseException) -> str:
+def unreadable_weights_message(
+    path: Path, error: BaseException, *,
+    advice: str = "give gansuite .safetensors weights (a shipped model's, or `gansuite train export`'s)",
+) -> str:
     """Why `path` is no safetensors file; a `torch.save` file (zip or bare pickle, never unpickled here) is named
-    as such, with the command that turns a training checkpoint into weights."""
+    as such, with the command that turns a training checkpoint into weights; an empty file and other content
+    (an image, text) are named too, with `advice`."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(4)
+            head = handle.read(8)
     except OSError:
-        head = b""
-    if head == b"PK\x03\x04" or head[:1] == b"\x80":
+        head = None
+    if head is not None and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):
         return (
             f"{path} is a PyTorch (torch.save) file, not gansuite .safetensors weights; a gansuite training checkpoint "
             f"is exported with `gansuite train export {path} -o {path.stem}.safetensors`"
         )
-    return f"{path} is not a readable safetensors file ({error})"
+    if head == b"":
+        return f"{path}: the file is empty (0 bytes), not model weights; {advice}"
+    if head is not None and len(head) == 8 and int.from_bytes(head, "little") > path.stat().st_size:
+        # a safetensors file starts with its header's length; other content (an image, text) reads as a huge one
+        return f"{path} is not a readable safetensors file (it starts with {head!r}); {advice}"
+    return f"{path} is not a readable safetensors file ({error}); {advice}"
 
 
 _MAX_SPEC_NUMBER = 1 << 16

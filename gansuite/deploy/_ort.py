@@ -74,6 +74,11 @@ class OnnxUpscaleModel:
             raise CheckpointError(f"--model {self.path}: ONNX file does not exist")
         self.session = _session(self.path, threads=threads, providers=providers)
         metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        if metadata.get("gansuite_kind") == "predict":
+            raise CheckpointError(
+                f"{self.path}: a next-frame predictor exported by gansuite, not an upscaler; export an upscaler "
+                "(`gansuite export onnx --model x4`) or run the predictor with `gansuite predict-frames`"
+            )
         if metadata.get("gansuite_kind") != "upscale":
             raise CheckpointError(
                 f"{self.path}: not an upscaler exported by `gansuite export onnx` (metadata gansuite_kind is "

@@ -42,7 +42,7 @@ from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
 from gansuite.core.checkpoint import missing_file_error
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
-from gansuite.errors import CheckpointError, ConfigError, NotAvailableError
+from gansuite.errors import CheckpointError, ConfigError, GansuiteError, NotAvailableError
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -50,6 +50,7 @@ __all__ = [
     "OnnxUpscaleModel",
     "cache_dir",
     "cached_onnx_upscaler",
+    "check_opset",
     "export_onnx",
     "load_exportable",
     "onnx_upscaler",
@@ -58,6 +59,13 @@ __all__ = [
 
 DEFAULT_OPSET = 17
 """The lowest opset exported (the first with LayerNormalization; every op used here is older)."""
+
+MAX_ABS_DIFF = 1e-3
+"""The largest |onnxruntime − torch| (float32, inputs in [0, 1]) `export_onnx` accepts when it verifies;
+gansuite's networks agree to about 1e-6, a graph traced wrong (a size or batch baked in) by far more."""
+
+_THIRD_PARTY_SUFFIXES = (".safetensors", ".pth", ".ckpt", ".bin")
+"""Files handed to spandrel when they are not gansuite weights (``.pt`` is a predictor's training file)."""
 
 _IO_NAMES = {"upscale": ("low_res", "high_res"), "predict": ("context", "next_frame")}
 
@@ -105,16 +113,19 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
 
     Args:
         model: a shipped upscaler ("x4", "x4-gan", "x2"), a shipped predictor ("natural", "ped2",
-            ...), a gansuite ``.safetensors`` weights file, or a predictor's training ``.pt``.
+            ...), a gansuite ``.safetensors`` weights file, a predictor's training ``.pt``, or a
+            third-party SR model file (``.safetensors``, ``.pth``, ``.ckpt``, ``.bin``) that
+            spandrel recognises, as `upscale --engine torch` takes it.
         realism: upscalers with a GAN twin only: blend the weights as `Upscaler.from_pretrained`.
 
     Raises:
         CheckpointError: an unknown name, a missing or unreadable file, an ``.onnx`` file, or a
             network that is neither an upscaler nor a next-frame predictor.
-        ConfigError: `realism` for a model without a GAN twin.
+        ConfigError: `realism` for a model without a GAN twin, or for a predictor.
     """
     from gansuite.core.checkpoint import load_weights
     from gansuite.tasks.predict.pretrained import SHIPPED_MODELS, load_model
+    from gansuite.tasks.upscale.model_files import is_gansuite_weights, load_model_file
     from gansuite.tasks.upscale.pretrained import SHIPPED_WEIGHTS, shipped_weights_path
     from gansuite.tasks.upscale.upscaler import Upscaler
 
@@ -130,6 +141,8 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
         source = shipped_weights_path(text) if text in SHIPPED_WEIGHTS else Path(text)
         return ExportableModel(module=module, kind="upscale", name=Path(text).stem, source=source, card=card)
     if text in SHIPPED_MODELS or text.endswith(".pt"):
+        if realism is not None:  # it was ignored: the predictor was exported as it is
+            raise ConfigError(f"--realism blends an upscaler with its GAN twin; {text} is a next-frame predictor")
         loaded = load_model(text)
         return ExportableModel(module=loaded.module, kind="predict", name=loaded.name, source=loaded.path,
                                card=dict(loaded.card))
@@ -139,6 +152,11 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
     if not path.is_file():
         names = ", ".join([*sorted(SHIPPED_WEIGHTS), *SHIPPED_MODELS])
         raise CheckpointError(f"--model {text!r} is neither a shipped model ({names}) nor an existing file")
+    if not is_gansuite_weights(path) and path.suffix.lower() in _THIRD_PARTY_SUFFIXES:
+        # a third-party SR file (Real-ESRGAN, SwinIR, ...), as `upscale --engine torch` runs it (spandrel)
+        module = load_model_file(path)
+        card = {"architecture": getattr(module, "architecture", type(module).__name__), "source_file": path.name}
+        return ExportableModel(module=module, kind="upscale", name=path.stem, source=path, card=card)
     module = load_weights(path)
     card = dict(getattr(module, "card", {}))
     if hasattr(module, "scale") and hasattr(module, "receptive_radius"):
@@ -150,6 +168,22 @@ def load_exportable(model: str | os.PathLike[str], *, realism: float | None = No
         f"{path}: holds a {getattr(spec, 'name', type(module).__name__)!r} network, which is neither an upscaler "
         "nor a next-frame predictor; only those are exported"
     )
+
+
+def check_opset(opset: int) -> None:
+    """Refuse an opset this torch cannot write, before any model is loaded.
+
+    Raises:
+        ConfigError: naming ``--opset``, the value and the accepted range.
+    """
+    from torch.onnx import _constants
+
+    highest = int(getattr(_constants, "ONNX_MAX_OPSET", DEFAULT_OPSET))
+    if isinstance(opset, bool) or not isinstance(opset, int) or not DEFAULT_OPSET <= opset <= highest:
+        raise ConfigError(
+            f"--opset {opset}: this torch ({torch.__version__}) exports opsets {DEFAULT_OPSET} to {highest}; "
+            f"choose one in that range (default {DEFAULT_OPSET})"
+        )
 
 
 def _metadata(exportable: ExportableModel) -> dict[str, str]:
@@ -199,16 +233,19 @@ def export_onnx(
     Args:
         exportable: from `load_exportable`.
         path: the ``.onnx`` file to write (atomically).
-        opset: ONNX opset, >= 17.
+        opset: ONNX opset, 17 to the highest this torch writes (`check_opset`).
         verify: run the file in onnxruntime on a batch of 2 at an odd size (23x17) and compare it
-            with torch (the size differs from the one traced, so dynamic axes are exercised).
+            with torch (the size differs from the one traced, so dynamic axes are exercised); a
+            difference over `MAX_ABS_DIFF` removes the file and raises.
         overwrite: replace an existing file.
 
     Returns:
         An `ExportReport`.
 
     Raises:
-        ConfigError: opset below 17 or a file name not ending in ``.onnx``.
+        CheckpointError: with `verify`, onnxruntime fails on the file or differs from torch by more than
+            `MAX_ABS_DIFF` (the file is removed).
+        ConfigError: an opset outside 17..the highest this torch writes, or a file name not ending in ``.onnx``.
         OutputError, OutputExistsError: the file cannot be written.
         MissingExtraError: onnx (or, with `verify`, onnxruntime) is not installed.
         NotAvailableError: a network that cannot be traced to ONNX (its class sets
@@ -218,8 +255,7 @@ def export_onnx(
     if reason:
         raise NotAvailableError(f"{exportable.name}: cannot be exported to ONNX: {reason}; run it with PyTorch")
     onnx = require_extra("onnx", "onnx", feature="ONNX export")
-    if opset < DEFAULT_OPSET:
-        raise ConfigError(f"--opset {opset}: gansuite exports opset {DEFAULT_OPSET} or later")
+    check_opset(opset)
     target = Path(path)
     if target.suffix.lower() != ".onnx":
         raise ConfigError(f"-o {target}: an ONNX file name must end in .onnx")
@@ -232,11 +268,20 @@ def export_onnx(
     example = _example_input(exportable, 1, 37, 29)
     with atomic_path(target, overwrite=overwrite) as temp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation notes about the TorchScript exporter
-        torch.onnx.export(
-            module, (example,), str(temp), dynamo=False, opset_version=opset, input_names=[input_name],
-            output_names=[output_name], do_constant_folding=True,
-            dynamic_axes={input_name: {0: "batch", 2: "height", 3: "width"}, output_name: out_axes},
-        )
+        try:
+            torch.onnx.export(
+                module, (example,), str(temp), dynamo=False, opset_version=opset, input_names=[input_name],
+                output_names=[output_name], do_constant_folding=True,
+                dynamic_axes={input_name: {0: "batch", 2: "height", 3: "width"}, output_name: out_axes},
+            )
+        except (OSError, GansuiteError):
+            raise
+        except Exception as exc:  # the tracer's and exporter's own errors: an op or a Python construct it cannot record
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise NotAvailableError(
+                f"{exportable.name}: torch cannot export this network to ONNX at opset {opset} ({message[:300]}); "
+                "run it with PyTorch (--engine torch), or try a later --opset"
+            ) from exc
         graph = onnx.load(str(temp))
         graph.producer_name = "gansuite"
         graph.doc_string = (
@@ -261,8 +306,16 @@ def export_onnx(
     with torch.no_grad():
         expected = module(check).float().numpy()
     if produced.shape != expected.shape:
+        target.unlink(missing_ok=True)
         raise CheckpointError(f"{target}: ONNX output {produced.shape} differs from torch's {expected.shape}")
     difference = float(np.abs(produced - expected).max())
+    if not difference <= MAX_ABS_DIFF:  # NaN too
+        target.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"{exportable.name}: the exported graph differs from torch by {difference:.3g} (over {MAX_ABS_DIFF:g}) "
+            f"on a {tuple(check.shape)} input, so it does not trace to ONNX faithfully (a size or batch fixed at "
+            "export?); nothing was written; run it with PyTorch (--engine torch)"
+        )
     return ExportReport(path=target, kind=exportable.kind, opset=opset, input_shape=tuple(check.shape),
                         max_abs_diff=difference)
 
@@ -304,7 +357,8 @@ def cached_onnx_upscaler(
     if realism is not None and text in SHIPPED_WEIGHTS and f"{text}-gan" in SHIPPED_WEIGHTS:
         sources.append(shipped_weights_path(f"{text}-gan"))
     if not all(source.is_file() for source in sources):
-        load_exportable(text, realism=realism)  # raises the error that names what is missing
+        exportable = load_exportable(text, realism=realism)  # raises the error that names what is missing
+        _check_upscaler(exportable, text)
     digest = hashlib.sha256()
     for source in sources:
         digest.update(hashlib.sha256(source.read_bytes()).hexdigest().encode())
@@ -313,11 +367,20 @@ def cached_onnx_upscaler(
     if target.is_file():
         return target
     exportable = load_exportable(text, realism=realism)
-    if exportable.kind != "upscale":
-        raise ConfigError(f"--model {text} is a next-frame predictor, not an upscaler")
+    _check_upscaler(exportable, text)
     target.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(exportable, target, opset=opset, verify=False, overwrite=True)
+    # a third-party network is checked against torch once, as `export onnx` does: its trace may fix a size
+    export_onnx(exportable, target, opset=opset, verify=exportable.card.get("source_file") is not None,
+                overwrite=True)
     return target
+
+
+def _check_upscaler(exportable: ExportableModel, text: str) -> None:
+    if exportable.kind != "upscale":
+        raise ConfigError(
+            f"--model {text} is a next-frame predictor, not an upscaler; give an upscaler (x4, x2, a weights file) "
+            "or run it with `gansuite predict-frames`"
+        )
 
 
 def onnx_upscaler(

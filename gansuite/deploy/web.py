@@ -8,6 +8,10 @@ the last frames of the clip are the ground truth, so the result is a side-by-sid
 gallery (last context frame | prediction | true frame) and, for the surveillance model (ped2),
 the anomaly-score curve of the whole clip (1 − min-max normalised prediction PSNR, Liu et al. 2018).
 
+An upload is read by gansuite itself (Gradio's own decoding is skipped), and an image whose
+result would not fit in memory is refused from its header, by `gansuite upscale`'s rule. Results
+are written inside Gradio's cache and deleted with it (`RESULT_LIFETIME_S`).
+
 Errors reach the page as one readable line (a `gr.Error`), never a traceback: a
 `GansuiteError` with its own message, anything else as "internal error: ...", with the
 traceback only in the server's log. The handlers are plain functions (`upscale_upload`,
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +42,10 @@ __all__ = [
 
 MAX_CLIP_FRAMES = 240
 """Frames read from an uploaded clip (8 s at 30 fps)."""
+
+RESULT_LIFETIME_S = 3600
+"""How long the page keeps a result (download, previews, video) on disk: Gradio deletes its cached
+files older than this every 10 minutes, and all of them when the server stops."""
 
 MAX_CLIP_SIDE = 384
 """Frames of an uploaded clip are shrunk (area resize) to at most this long side as they are read,
@@ -139,20 +148,53 @@ def upscale_upload(
         raise ConfigError(f"realism must be between 0 and 1, got {realism}")
     has_twin = f"{model}-gan" in SHIPPED_WEIGHTS
     blend = round(float(realism), 3) if has_twin and realism > 0 else None
+    upscaler = _upscaler(model, blend, device)
+    _check_fits(Path(path), upscaler.outscale or upscaler.scale)  # before the pixels are decoded
     loaded = read_image(Path(path))
-    result = _upscaler(model, blend, device)(loaded)
+    result = upscaler(loaded)
     image = result.image
     folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="gansuite-serve-"))
     target = folder / f"{Path(path).stem}_{model}{'' if blend is None else f'_r{blend:g}'}.png"
     write_image(target, image.color, image.alpha, bit_depth=image.bit_depth, grayscale=image.grayscale)
     height, width = image.color.shape[:2]
     before = cv2.resize(loaded.color, (width, height), interpolation=cv2.INTER_CUBIC)
-    note = "" if has_twin or realism == 0 else f" (realism applies to models with a GAN twin; {model} has none)"
+    note = ""
+    if realism > 0 and not has_twin:
+        base = model.removesuffix("-gan")
+        note = (f" (realism blends {base} towards {model}; pick {base} to use it)" if base != model
+                and base in SHIPPED_WEIGHTS else f" (realism applies to models with a GAN twin; {model} has none)")
     message = (
         f"{loaded.width}x{loaded.height} → {width}x{height} with {model}"
         f"{'' if blend is None else f' at realism {blend:g}'} in {result.seconds:.2f} s{note}"
     )
     return UpscaleOutput(before=_to_uint8(before), after=_to_uint8(image.color), download=target, message=message)
+
+
+PREVIEW_BYTES_PER_OUTPUT_PIXEL = 28
+"""Host bytes per output pixel the page holds beside the result: the bicubic preview as float32
+(12), both previews as uint8 (6) and the PNG encoding of each for the slider (about 10)."""
+
+
+def _check_fits(path: Path, scale: float) -> None:
+    """Refuse an upload whose result (and previews) would not fit in this machine's memory, before decoding it.
+
+    The rule of `gansuite upscale` (`memory_problem`): `GANSUITE_MAX_PIXELS` in the server's
+    environment sets the limit, else 80% of the available memory does.
+
+    Raises:
+        InputImageError: naming the upload, its size, the memory needed and what is available.
+    """
+    from gansuite.io.image import probe_image
+    from gansuite.tasks.upscale.preflight import MAX_PIXELS_ENV, available_memory, memory_problem
+
+    limit = os.environ.get(MAX_PIXELS_ENV, "").replace("_", "")
+    problem = memory_problem(
+        probe_image(path), final_scale=scale, max_pixels=int(limit) if limit.isdigit() and int(limit) > 0 else None,
+        memory=available_memory(), extra_bytes_per_output_pixel=PREVIEW_BYTES_PER_OUTPUT_PIXEL,
+        raise_hint=f"{MAX_PIXELS_ENV} in the environment of `gansuite serve`",
+    )
+    if problem:
+        raise InputImageError(problem)
 
 
 def _shrink(frame: np.ndarray) -> np.ndarray:
@@ -205,7 +247,8 @@ def predict_upload(
     k = predictor.context_frames
     if len(frames) < k + 1:
         raise InputVideoError(
-            f"{Path(path).name}: {count_of(len(frames), 'frame')}; model {model} needs at least {k + 1}"
+            f"{Path(path).name}: {count_of(len(frames), 'frame')}; model {model} needs at least {k + 1} "
+            f"({k} of context and one to predict); upload a longer clip or pick a model with fewer context frames"
         )
     future = min(future, len(frames) - k)
     start = len(frames) - k - future
@@ -229,6 +272,13 @@ def predict_upload(
     )
     captions = [(frame, f"t+{step}") for step, frame in enumerate(side_by_side, start=1)]
     return PredictOutput(video=video, frames=captions, curve=curve, message=message)
+
+
+def _upload_path(upload: Any) -> str | None:
+    """The server path of an upload as the page sends it (unpreprocessed: a FileData dict), or None."""
+    if isinstance(upload, dict):
+        return upload.get("path") or None
+    return str(upload) if upload else None
 
 
 def _readable(fn: Callable[..., _T]) -> Callable[..., _T]:
@@ -265,19 +315,33 @@ def build_app(*, device: str = "auto") -> Any:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     upscalers, predictors = upscale_models(), predict_models()
+    # results are written inside Gradio's cache: served from there without a copy, and deleted with it
+    # (`RESULT_LIFETIME_S`); a folder of their own would keep every result until the disk is full
+    cache = Path(gr.utils.get_upload_folder())
 
-    def run_upscale(path: str | None, model: str, realism: float) -> tuple[Any, ...]:
-        out = upscale_upload(path, model, realism, device=device)
+    def in_result_folder(handler: Callable[[Path], _T]) -> _T:
+        cache.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="gansuite-", dir=cache))
+        try:
+            return handler(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # a refused upload leaves nothing behind
+            raise
+
+    def run_upscale(upload: Any, model: str, realism: float) -> tuple[Any, ...]:
+        out = in_result_folder(lambda folder: upscale_upload(
+            _upload_path(upload), model, float(realism), device=device, workdir=folder))
         return (out.before, out.after), str(out.download), out.message
 
     def run_predict(path: str | None, model: str, future: float) -> tuple[Any, ...]:
-        out = predict_upload(path, model, int(future), device=device)
+        out = in_result_folder(lambda folder: predict_upload(path, model, int(future), device=device, workdir=folder))
         plot = gr.update(visible=False, value=None)
         if out.curve is not None:
             plot = gr.update(visible=True, value=pd.DataFrame(out.curve))
         return str(out.video), out.frames, plot, out.message
 
-    with gr.Blocks(title="gansuite", analytics_enabled=False) as app:
+    with gr.Blocks(title="gansuite", analytics_enabled=False,
+                   delete_cache=(RESULT_LIFETIME_S // 6, RESULT_LIFETIME_S)) as app:
         gr.Markdown("# gansuite\nSuper-resolution and next-frame prediction, running on this machine.")
         with gr.Tab("Upscale"):
             with gr.Row():
@@ -293,7 +357,9 @@ def build_app(*, device: str = "auto") -> Any:
                                             max_height=720)
                     info = gr.Textbox(label="Result", interactive=False, elem_id="upscale-info")
                     download = gr.File(label="Download", elem_id="upscale-download")
-            button.click(_readable(run_upscale), [image, model, realism], [slider, download, info])
+            # preprocess=False: the upload reaches gansuite's reader as it is; Gradio's own decoding (PIL)
+            # would answer a non-image or an empty file with a multi-line validation dump
+            button.click(_readable(run_upscale), [image, model, realism], [slider, download, info], preprocess=False)
         with gr.Tab("Predict frames"):
             with gr.Row():
                 with gr.Column(scale=1):

@@ -15,11 +15,12 @@ from gansuite.core.atomic import (
 from gansuite.errors import OutputError, OutputExistsError
 from gansuite.io._quiet import native_stderr_captured
 from gansuite.io.animation import Animation, read_animation, write_animation
-from gansuite.io.content import bleed_transparent_colour, has_equal_channels
+from gansuite.io.content import bleed_transparent_colour, composite_over, has_equal_channels
 from gansuite.io.image import (
     DEFAULT_MAX_PIXELS,
     WRITE_FORMATS,
     LoadedImage,
+    check_image_target,
     decode_array,
     decode_bytes,
     encode_array,
@@ -76,8 +77,10 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "bleed_transparent_colour",
+    "check_image_target",
     "check_not_input",
     "check_output_path",
+    "composite_over",
     "decode_array",
     "decode_bytes",
     "encode_array",

@@ -24,8 +24,9 @@ _ALPHA_FORMATS = (".png", ".tif", ".tiff", ".webp")
 ALPHA_FORMATS = _ALPHA_FORMATS
 """Writable extensions that store an alpha channel."""
 
-FORMAT_MAX_SIDE: dict[str, int] = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
-"""The largest width or height each format stores (libwebp's 14-bit size fields; libjpeg's JPEG_MAX_DIMENSION)."""
+FORMAT_MAX_SIDE: dict[str, int] = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500, ".png": 1_000_000}
+"""The largest width or height each format stores (libwebp's 14-bit size fields; libjpeg's JPEG_MAX_DIMENSION;
+libpng's default user limit, PNG_USER_WIDTH_MAX/PNG_USER_HEIGHT_MAX, which OpenCV keeps)."""
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601, R, G, B
 
 
@@ -206,5 +207,6 @@ def encode(
     if not ok and limit is not None and max(array.shape[:2]) > limit:
         reason = f"{extension} images are at most {limit} pixels a side, this one is {array.shape[1]}x{array.shape[0]}"
     if not ok:
-        raise NotAvailableError(f"{name}: OpenCV could not encode {extension} ({reason}); try .png")
+        advice = "try .png" if extension != ".png" else "try .tif"
+        raise NotAvailableError(f"{name}: OpenCV could not encode {extension} ({reason}); {advice}")
     return buffer.tobytes()

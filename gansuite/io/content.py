@@ -8,6 +8,9 @@
   `bleed_transparent_colour` replaces the colour of every fully transparent pixel with that of
   its nearest visible pixel (the "alpha bleeding" game engines and texture tools apply before
   filtering), which changes nothing visible and removes the fringe.
+- A drawing exported with a transparent background is all one colour where it is transparent
+  (often black, the same as its strokes): `composite_over` shows it as it looks in an editor, on
+  a background of the caller's choice.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["bleed_transparent_colour", "has_equal_channels"]
+__all__ = ["bleed_transparent_colour", "composite_over", "has_equal_channels"]
 
 
 def has_equal_channels(color: np.ndarray) -> bool:
@@ -54,3 +57,22 @@ def bleed_transparent_colour(color: np.ndarray, alpha: np.ndarray) -> np.ndarray
     out = color.copy()
     out[transparent] = color[rows[nearest], cols[nearest]]
     return out
+
+
+def composite_over(color: np.ndarray, alpha: np.ndarray | None, background: float = 1.0) -> np.ndarray:
+    """The image as it looks over a plain background: color·alpha + background·(1 − alpha).
+
+    Args:
+        color: `(H, W, 3)` or `(H, W)` float32 in [0, 1].
+        alpha: `(H, W)` float in [0, 1] (0 fully transparent), or None (returns `color`).
+        background: the background's value in [0, 1] (1.0 white, 0.0 black).
+
+    Returns:
+        float32 in [0, 1], shaped like `color`.
+    """
+    if alpha is None:
+        return color
+    weight = np.asarray(alpha, dtype=np.float32)
+    if color.ndim == 3:
+        weight = weight[..., None]
+    return (color * weight + np.float32(background) * (1.0 - weight)).astype(np.float32)

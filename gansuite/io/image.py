@@ -34,7 +34,7 @@ from gansuite.core.atomic import atomic_write_bytes, check_output_path
 from gansuite.errors import ConfigError, InputImageError, OutputError
 from gansuite.io._decode import ACCEPTED_READ, ImageHeader, apply_orientation, check_regular_file, decode_pixels
 from gansuite.io._decode import probe_image as probe_image
-from gansuite.io._encode import WRITE_FORMATS, rgb_to_gray
+from gansuite.io._encode import FORMAT_MAX_SIDE, WRITE_FORMATS, rgb_to_gray
 
 # under the private names this module has always used (`gansuite.io.video` imports `_to_array`)
 from gansuite.io._encode import encode as _encode
@@ -50,6 +50,7 @@ __all__ = [
     "ImageHeader",
     "LoadedImage",
     "apply_orientation",
+    "check_image_target",
     "check_regular_file",
     "decode_array",
     "decode_bytes",
@@ -227,6 +228,42 @@ def encode_bytes(
             16383 pixels for WebP).
     """
     return _encode(extension, color, alpha, bit_depth, grayscale, quality, "image")
+
+
+def check_image_target(
+    path: str | os.PathLike[str], *, height: int | None = None, width: int | None = None, option: str = "-o",
+    remedy: str = "make it smaller",
+) -> Path:
+    """Refuse, before any work, an image file name whose format gansuite cannot write, or a size it cannot hold.
+
+    Args:
+        path: the image file to be written.
+        height, width: the image's size in pixels, when known.
+        option: the flag that named `path`, for the message.
+        remedy: how the caller's user makes the image smaller (e.g. "use a smaller --n").
+
+    Returns:
+        `path` as a `Path`.
+
+    Raises:
+        ConfigError: an extension outside `WRITE_FORMATS`, or a side over the format's limit
+            (WebP 16383, JPEG 65500, PNG 1,000,000 pixels).
+    """
+    target = Path(path)
+    extension = target.suffix.lower()
+    if extension not in WRITE_FORMATS:
+        raise ConfigError(
+            f"{option} {target}: cannot write image format {extension or '(no extension)'!r}; "
+            f"accepted extensions: {', '.join(WRITE_FORMATS)}"
+        )
+    limit = FORMAT_MAX_SIDE.get(extension)
+    if limit is not None and height is not None and width is not None and max(height, width) > limit:
+        others = ", ".join(ext for ext in (".png", ".tif") if ext != extension)
+        raise ConfigError(
+            f"{option} {target}: the image would be {width}x{height} pixels and {extension} images are at most "
+            f"{limit:,} pixels a side; {remedy} or write {others}"
+        )
+    return target
 
 
 def write_image(

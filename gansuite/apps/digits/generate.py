@@ -13,7 +13,7 @@ import gansuite.apps.digits.models  # noqa: F401  (registers "dcgan-digits" for 
 from gansuite.apps._weights import load_app_generator
 from gansuite.errors import ConfigError
 
-__all__ = ["DigitGenerator", "image_grid", "interpolation_strip"]
+__all__ = ["DigitGenerator", "grid_size", "image_grid", "interpolation_strip"]
 
 DEFAULT_MODEL = "digits_dcgan"
 
@@ -60,12 +60,20 @@ class DigitGenerator:
         return self.module((1 - weights) * ends[0] + weights * ends[1])
 
 
+def grid_size(
+    count: int, *, columns: int | None = None, height: int = 28, width: int = 28, padding: int = 2
+) -> tuple[int, int]:
+    """The (height, width) in pixels of `image_grid` for `count` images of height x width, known before sampling."""
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    return rows * (height + padding) + padding, columns * (width + padding) + padding
+
+
 def image_grid(images: torch.Tensor, *, columns: int | None = None, padding: int = 2) -> np.ndarray:
     """Tile (N, C, H, W) images in [0, 1] into one (rows·(H+p)+p, cols·(W+p)+p, C) float32 array (dark gaps)."""
     count, channels, height, width = images.shape
     columns = columns or math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    grid = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+    grid = np.zeros((*grid_size(count, columns=columns, height=height, width=width, padding=padding), channels),
                     dtype=np.float32)
     pixels = images.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()
     for index in range(count):

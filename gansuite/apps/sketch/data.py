@@ -19,10 +19,13 @@ from gansuite.core.sampling import SeededIndex, sample_rng
 from gansuite.errors import ConfigError
 from gansuite.io.image import read_image
 
-__all__ = ["IMAGE_SUFFIXES", "EdgePhotoCrops", "drawing_to_edges", "edges_of", "list_images"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_INK", "EdgePhotoCrops", "drawing_to_edges", "edges_of", "list_images"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 CANNY_THRESHOLDS = (100, 200)
+MAX_INK = 0.3
+"""The largest share of a drawing that may be ink: line drawings are mostly blank paper (a few
+percent), while a photo thresholded at mid-gray is about half "ink" by construction."""
 
 
 def edges_of(photo: np.ndarray) -> np.ndarray:
@@ -45,7 +48,8 @@ def drawing_to_edges(drawing: np.ndarray) -> np.ndarray:
             morphological skeleton.
 
     Raises:
-        ConfigError: an empty drawing (no strokes at all).
+        ConfigError: an empty drawing (no strokes at all), or an image over `MAX_INK` ink (a photo:
+            its edges are `edges_of`'s, ``gansuite demo sketch --from-photo``).
     """
     gray = drawing if drawing.ndim == 2 else cv2.cvtColor(drawing.astype(np.float32), cv2.COLOR_RGB2GRAY)
     if float(np.median(gray)) > 0.5:  # light paper, dark ink
@@ -53,6 +57,13 @@ def drawing_to_edges(drawing: np.ndarray) -> np.ndarray:
     strokes = (gray > 0.5).astype(np.uint8)
     if not strokes.any():
         raise ConfigError("the drawing has no strokes: draw dark lines on a light background (or light on dark)")
+    ink = float(strokes.mean())
+    if ink > MAX_INK:  # thinning half an image to skeletons gives a maze, not the lines of a drawing
+        raise ConfigError(
+            f"this looks like a photo, not a line drawing: {ink:.0%} of it is ink, where a drawing is mostly blank "
+            f"paper (at most {MAX_INK:.0%}); give a photo with --from-photo (its Canny edges are used, as in "
+            "training) or draw lines on plain paper"
+        )
     skeleton = np.zeros_like(strokes)
     element = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     remaining = strokes.copy()

@@ -57,5 +57,14 @@ class SketchToPhoto:
         return self.module(x)[0, :, :height, :width].permute(1, 2, 0).numpy()
 
     def from_drawing(self, drawing: np.ndarray) -> np.ndarray:
-        """A line drawing ((H, W) or (H, W, 3) float in [0, 1], dark on light or light on dark) → photo."""
+        """A line drawing ((H, W) or (H, W, 3) float in [0, 1], dark on light or light on dark) → photo.
+
+        Raises:
+            ConfigError: a side over 2048 pixels (before the strokes are traced), or no strokes.
+        """
+        if max(drawing.shape[:2]) > MAX_SIDE:
+            raise ConfigError(
+                f"a drawing must have sides <= {MAX_SIDE} pixels, got {drawing.shape[1]}x{drawing.shape[0]}; "
+                "downscale it"
+            )
         return self.from_edges(drawing_to_edges(drawing))

@@ -22,7 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from gansuite.core.checkpoint import describe_load_error, is_training_checkpoint, missing_file_error
+from gansuite.core.checkpoint import (
+    describe_load_error,
+    is_training_checkpoint,
+    missing_file_error,
+    unreadable_weights_message,
+)
 from gansuite.errors import CheckpointError, NotAvailableError
 from gansuite.tasks.upscale._memory import activation_bytes_per_pixel
 from gansuite.tasks.upscale.pretrained import load_upscale_weights
@@ -80,6 +85,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise missing_file_error(path, "model file")
     suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        raise CheckpointError(f"{path}: unsupported model file type '.onnx' for PyTorch; an ONNX file runs in "
+                              "onnxruntime: add --engine onnxruntime")
     if suffix not in _SUFFIXES:
         raise CheckpointError(f"{path}: unsupported model file type {suffix!r}; give one of {', '.join(_SUFFIXES)}")
     if suffix == ".safetensors":
@@ -89,7 +97,8 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as exc:
-            raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+            raise CheckpointError(unreadable_weights_message(
+                path, exc, advice="give gansuite weights or an SR model file (Real-ESRGAN, SwinIR, ...)")) from exc
     try:  # weights_only also refuses TorchScript archives (code)
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for disallowed globals, RuntimeError for corrupt files

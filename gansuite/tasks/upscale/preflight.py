@@ -33,7 +33,7 @@ from pathlib import Path
 from gansuite.core.atomic import output_folder_problem
 from gansuite.errors import ConfigError, GansuiteError, InputImageError
 from gansuite.io._encode import ALPHA_FORMATS, FORMAT_MAX_SIDE, is_opaque
-from gansuite.io.image import DEFAULT_MAX_PIXELS, probe_image, read_image
+from gansuite.io.image import DEFAULT_MAX_PIXELS, ImageHeader, probe_image, read_image
 
 __all__ = [
     "BYTES_PER_OUTPUT_PIXEL",
@@ -44,6 +44,7 @@ __all__ = [
     "available_memory",
     "estimate_memory",
     "looks_like_output",
+    "memory_problem",
     "output_folder_problem",
     "plan_batch",
     "target_folder_problem",
@@ -136,6 +137,62 @@ def estimate_memory(out_pixels: int, *, alpha: bool, frames: int = 1, tile_bytes
         tile_bytes: working memory of one tile in the network (the `Upscaler`'s tile budget).
     """
     return out_pixels * BYTES_PER_OUTPUT_PIXEL[alpha] * frames + tile_bytes
+
+
+def memory_problem(
+    header: ImageHeader,
+    *,
+    final_scale: float,
+    max_pixels: int | None,
+    memory: int | None,
+    tile_bytes: int = 512 * 2**20,
+    extra_bytes_per_output_pixel: int = 0,
+    raise_hint: str = f"--max-pixels or {MAX_PIXELS_ENV}",
+) -> str | None:
+    """Why an image is too large to upscale here, or None: the one rule `plan_batch` and the web page share.
+
+    Args:
+        header: from `probe_image` (an image whose header gives no size passes).
+        final_scale: the output size over the input size.
+        max_pixels: the caller's own limit on input pixels; None: what 80% of `memory` allows,
+            at most `DEFAULT_MAX_PIXELS`.
+        memory: bytes available (`available_memory`); None: unknown.
+        tile_bytes: the network's working memory for one tile.
+        extra_bytes_per_output_pixel: what the caller holds beside the result (the web page's previews).
+        raise_hint: how this caller raises the limit, for the message.
+    """
+    if header.height is None or header.width is None:
+        return None
+    source = header.path
+    out_height, out_width = round(header.height * final_scale), round(header.width * final_scale)
+    pixels = header.height * header.width
+    per_output_pixel = BYTES_PER_OUTPUT_PIXEL[header.alpha] + extra_bytes_per_output_pixel
+    needed = out_height * out_width * per_output_pixel * header.frames + tile_bytes
+    limit = max_pixels
+    if limit is None:
+        limit = DEFAULT_MAX_PIXELS
+        if memory is not None:
+            per_input_pixel = per_output_pixel * final_scale**2 * header.frames
+            usable = memory * _MEMORY_SHARE - tile_bytes  # what other programs free or take meanwhile
+            limit = min(limit, max(1, int(usable / per_input_pixel)))
+    if pixels <= limit:
+        return None
+    size = (
+        f"{source}: {header.width}x{header.height} ({pixels:,} pixels"
+        f"{f' x {header.frames} frames' if header.frames > 1 else ''})"
+    )
+    output = f"its x{final_scale:g} output ({out_width}x{out_height}) needs about {_gigabytes(needed)} of memory"
+    if max_pixels is not None:  # the user's own limit, not this machine's memory, refuses it
+        available = f"; about {_gigabytes(memory)} is available here" if memory is not None else ""
+        return (
+            f"{size} is over the {limit:,}-pixel limit set by {raise_hint}; raise it if "
+            f"memory allows ({output}{available}), or downscale the input"
+        )
+    available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""
+    return (
+        f"{size}: {output}; {available}so at most {limit:,} input pixels are taken; raise the limit with "
+        f"{raise_hint} if it fits, or downscale the input"
+    )
 
 
 def _gigabytes(count: int) -> str:
@@ -289,41 +346,15 @@ def plan_batch(
         if side_limit is not None and max(out_height, out_width) > side_limit:
             problems.append(
                 f"{source}: its x{final_scale:g} output is {out_width}x{out_height}, but {extension} images are at "
-                f"most {side_limit} pixels a side; use --ext png"
+                f"most {side_limit} pixels a side; "
+                + ("use --ext png" if extension != ".png" else "split the input or use a smaller --outscale")
             )
-        pixels = header.height * header.width
-        needed = estimate_memory(
-            out_height * out_width, alpha=header.alpha, frames=header.frames, tile_bytes=tile_bytes
-        )
-        limit = max_pixels
-        if limit is None:
-            limit = DEFAULT_MAX_PIXELS
-            if memory is not None:
-                per_input_pixel = BYTES_PER_OUTPUT_PIXEL[header.alpha] * final_scale**2 * header.frames
-                usable = memory * _MEMORY_SHARE - tile_bytes  # what other programs free or take meanwhile
-                limit = min(limit, max(1, int(usable / per_input_pixel)))
-        if pixels > limit:
-            size = (
-                f"{source}: {header.width}x{header.height} ({pixels:,} pixels"
-                f"{f' x {header.frames} frames' if header.frames > 1 else ''})"
-            )
-            output = (
-                f"its x{final_scale:g} output ({out_width}x{out_height}) needs about {_gigabytes(needed)} of memory"
-            )
-            if max_pixels is not None:  # the user's own limit, not this machine's memory, refuses it
-                available = f"; about {_gigabytes(memory)} is available here" if memory is not None else ""
-                message = (
-                    f"{size} is over the {limit:,}-pixel limit set by --max-pixels or {MAX_PIXELS_ENV}; raise it if "
-                    f"memory allows ({output}{available}), or downscale the input"
-                )
-            else:
-                available = f"about {_gigabytes(memory)} is available here, " if memory is not None else ""
-                message = (
-                    f"{size}: {output}; {available}so at most {limit:,} input pixels are taken; raise the limit with "
-                    f"--max-pixels or {MAX_PIXELS_ENV} if it fits, or downscale the input"
-                )
-            plan.failed.append((source, message))
+        problem = memory_problem(header, final_scale=final_scale, max_pixels=max_pixels, memory=memory,
+                                 tile_bytes=tile_bytes)
+        if problem:
+            plan.failed.append((source, problem))
             continue
+        pixels = header.height * header.width
         drop_alpha = False
         if extension not in ALPHA_FORMATS and header.kind in ("PNG", "WebP", "TIFF", "GIF", "BMP"):
             try:
