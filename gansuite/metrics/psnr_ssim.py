@@ -104,11 +104,19 @@ def _psnr(
     prediction: torch.Tensor, target: torch.Tensor, *, channel: Channel, crop_border: int, quantize: bool, what: str
 ) -> torch.Tensor:
     """`psnr`, with messages naming `what` (the public function called)."""
+    x, y = _prepared_pair(prediction, target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
+    mse = (x - y).pow(2).flatten(1).mean(dim=1)
+    return 10.0 * torch.log10(PEAK**2 / mse)
+
+
+def _prepared_pair(
+    prediction: torch.Tensor, target: torch.Tensor, *, channel: Channel, crop_border: int, quantize: bool, what: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both images checked as a pair, then cropped, quantised and reduced to `channel` for scoring."""
     check_pair(prediction, target, what)
     x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
     y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
-    mse = (x - y).pow(2).flatten(1).mean(dim=1)
-    return 10.0 * torch.log10(PEAK**2 / mse)
+    return x, y
 
 
 def _gaussian_window(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -158,9 +166,7 @@ def _ssim(
     prediction: torch.Tensor, target: torch.Tensor, *, channel: Channel, crop_border: int, quantize: bool, what: str
 ) -> torch.Tensor:
     """`ssim`, with messages naming `what` (the public function called)."""
-    check_pair(prediction, target, what)
-    x = _prepare(prediction, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
-    y = _prepare(target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
+    x, y = _prepared_pair(prediction, target, channel=channel, crop_border=crop_border, quantize=quantize, what=what)
     if min(x.shape[-2:]) < SSIM_WINDOW:
         raise ConfigError(
             f"{what}: the scored area {tuple(x.shape[-2:])} is smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} "
