@@ -11,7 +11,6 @@ model on gray frames sees them replicated.
 from __future__ import annotations
 
 import copy
-import numbers
 import os
 import time
 from collections import deque
@@ -28,7 +27,7 @@ from gansuite.core.arguments import check_setting_names
 from gansuite.core.pixel_range import check_unit_range
 from gansuite.errors import ConfigError, InputImageError, InputVideoError, count_of
 from gansuite.io.image import decode_array, encode_array, rgb_to_gray
-from gansuite.metrics import resolve_device
+from gansuite.tasks.predict._predictor_checks import check_device, check_float_frames, check_future, check_settings
 from gansuite.tasks.predict.data import target_shape
 from gansuite.tasks.predict.models import rollout
 from gansuite.tasks.predict.pretrained import load_model
@@ -61,65 +60,6 @@ class PredictionResult:
 
 _SETTINGS = ("device", "working_size", "max_short_side", "batch_size", "trained_frame_size")
 """The keyword settings `FramePredictor.from_pretrained` passes on to the constructor."""
-
-
-def _is_integer(value: object) -> bool:
-    """An int (or numpy integer), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _seen(value: object) -> str:
-    """How a message shows a value it refuses: its repr and its type."""
-    return f"{value!r} ({type(value).__name__})"
-
-
-def _check_future(future: object, where: str) -> int:
-    """`future` as an int, or a ConfigError naming it, the value seen and what is accepted."""
-    if isinstance(future, numbers.Integral) and not isinstance(future, bool) and int(future) >= 1:
-        return int(future)
-    raise ConfigError(
-        f"{where}: future must be a positive integer, the number of frames to predict; got {_seen(future)}: "
-        "pass e.g. future=1"
-    )
-
-
-def _check_device(device: object, where: str) -> torch.device:
-    """`device` resolved, or a ConfigError naming it (a wrong type here, an unknown or absent device in
-    `resolve_device`)."""
-    if not isinstance(device, str | torch.device):
-        raise ConfigError(
-            f"{where}: device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {_seen(device)}"
-        )
-    return resolve_device(device)
-
-
-def _check_size(name: str, value: object) -> tuple[int, int] | None:
-    """None, or a (height, width) of two positive integers; anything else is a ConfigError naming `name`."""
-    if value is None:
-        return None
-    if isinstance(value, tuple | list) and len(value) == 2 and all(_is_integer(v) and v >= 1 for v in value):
-        return int(value[0]), int(value[1])
-    raise ConfigError(
-        f"FramePredictor: {name} must be None or a (height, width) pair of positive integers, e.g. (256, 256); "
-        f"got {_seen(value)}"
-    )
-
-
-def _check_float_frames(values: np.ndarray | torch.Tensor, where: str) -> None:
-    """Refuses integer (uint8, uint16, ...) and bool frames: the float API takes floats in [0, 1]."""
-    if isinstance(values, torch.Tensor):
-        if values.is_floating_point():
-            return
-        fix = "convert 8-bit frames with x.float() / 255 (16-bit ones with / 65535)"
-    else:
-        if np.issubdtype(values.dtype, np.floating):
-            return
-        fix = (
-            "convert 8-bit RGB frames with x.astype(np.float32) / 255 (16-bit ones with / 65535), OpenCV BGR "
-            "frames with gansuite.io.decode_array(frame).color; or pass uint8/uint16 OpenCV frames to the "
-            "predictor itself, predictor(frames)"
-        )
-    raise ConfigError(f"{where} has dtype {values.dtype}; frames must be float in [0, 1]: {fix}")
 
 
 def _to_channels(frames: torch.Tensor, channels: int) -> torch.Tensor:
@@ -179,27 +119,11 @@ class FramePredictor:
     ) -> None:
         if not (hasattr(model, "context_frames") and hasattr(model, "channels")):
             raise ConfigError(f"{type(model).__name__} is not a next-frame predictor (no context_frames/channels)")
-        if not _is_integer(batch_size) or batch_size < 1:
-            raise ConfigError(
-                f"FramePredictor: batch_size must be a positive integer (windows per forward pass), got "
-                f"{_seen(batch_size)}"
-            )
-        if not isinstance(copy_model, bool):
-            raise ConfigError(f"FramePredictor: copy_model must be True or False, got {_seen(copy_model)}")
-        size = _check_size("working_size", working_size)
-        trained = _check_size("trained_frame_size", trained_frame_size)
-        if max_short_side is not None and (not _is_integer(max_short_side) or max_short_side < 1):
-            raise ConfigError(
-                "FramePredictor: max_short_side must be None or a positive integer (pixels), got "
-                f"{_seen(max_short_side)}"
-            )
-        if size is not None and max_short_side is not None:
-            raise ConfigError(
-                f"FramePredictor: give working_size or max_short_side, not both (got working_size={size}, "
-                f"max_short_side={max_short_side}): working_size is the exact size the model runs at, "
-                "max_short_side only caps the short side"
-            )
-        self.device = _check_device(device, "FramePredictor")
+        size, trained, max_short_side = check_settings(
+            working_size=working_size, max_short_side=max_short_side, batch_size=batch_size, copy_model=copy_model,
+            trained_frame_size=trained_frame_size,
+        )
+        self.device = check_device(device, "FramePredictor")
         self.model = self._place(copy.deepcopy(model) if copy_model else model)
         self.working_size = size
         self.max_short_side = None if max_short_side is None else int(max_short_side)
@@ -254,7 +178,7 @@ class FramePredictor:
             ConfigError: `device` not a str or `torch.device`, an unknown device, or CUDA asked for
                 but absent.
         """
-        self.device = _check_device(device, "FramePredictor.to")
+        self.device = check_device(device, "FramePredictor.to")
         self.model = self._place(self.model)
         return self
 
@@ -331,14 +255,14 @@ class FramePredictor:
                 with too few frames, or with values outside [0, 1] by more than 0.5/255 (0..255
                 frames must be divided by 255); `future` not a positive int.
         """
-        future = _check_future(future, "predict_batch")
+        future = check_future(future, "predict_batch")
         k = self.context_frames
         if not isinstance(context, torch.Tensor):
             raise ConfigError(
                 f"predict_batch: context must be a torch tensor (N, T, C, H, W), got {type(context).__name__}; "
                 "for a (T, H, W, C) numpy clip use predict_frames"
             )
-        _check_float_frames(context, "predict_batch: context")
+        check_float_frames(context, "predict_batch: context")
         if context.dim() != 5 or context.shape[2] not in (1, 3) or context.shape[1] < k or min(context.shape[-2:]) < 1:
             raise ConfigError(
                 f"predict_batch expects (N, >= {k}, 1 or 3, H >= 1, W >= 1) frames, got {tuple(context.shape)}"
@@ -384,7 +308,7 @@ class FramePredictor:
                 [0, 1] by more than 0.5/255 (0..255 frames must be divided by 255); `future` not a
                 positive int.
         """
-        future = _check_future(future, "predict_frames")
+        future = check_future(future, "predict_frames")
         if not isinstance(context, np.ndarray):
             hint = "for an (N, T, C, H, W) tensor use predict_batch" if isinstance(context, torch.Tensor) else (
                 "stack a list of (H, W, C) frames with np.stack(frames)"
@@ -392,7 +316,7 @@ class FramePredictor:
             raise ConfigError(
                 f"predict_frames: context must be a (T, H, W, C) numpy array, got {type(context).__name__}: {hint}"
             )
-        _check_float_frames(context, "predict_frames: context")
+        check_float_frames(context, "predict_frames: context")
         if context.ndim != 4 or context.shape[3] not in (1, 3) or min(context.shape[1:3], default=0) < 1:
             raise ConfigError(
                 f"predict_frames expects (T, H >= 1, W >= 1, 1 or 3) frames, got shape {context.shape}"
@@ -429,7 +353,7 @@ class FramePredictor:
             ConfigError: `future` not a positive int.
         """
         started = time.perf_counter()
-        future = _check_future(future, "FramePredictor")
+        future = check_future(future, "FramePredictor")
         k = self.context_frames
         need = f"give a sequence (list, tuple or iterable) of at least {k} frames, oldest first"
         if isinstance(frames, str | bytes | os.PathLike):
