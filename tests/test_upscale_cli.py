@@ -405,3 +405,12 @@ def test_a_per_video_error_names_the_flag_too(tmp_path: Path, model: Path) -> No
     assert result.exit_code == 1
     (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert "--pix-fmt 'yuv420p' needs an even width" in line and "omit --pix-fmt" in line, line
+
+
+def test_a_short_tile_overlap_is_one_warning_naming_the_flag(tmp_path: Path, model: Path) -> None:
+    source = _write(tmp_path / "photo.png", random_array(40, 40, 3))
+    result = _upscale(source, "--model", model, "--tile", "16", "--tile-overlap", "0", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and warned[0].startswith("warning: --tile-overlap 0 is below this model's receptive radius")
+    assert "leave --tile-overlap unset" in warned[0]

@@ -477,3 +477,21 @@ def test_a_folder_given_as_the_model_file_is_one_error_naming_it(tmp_path: Path)
             with pytest.raises(CheckpointError, match=rf"file {re.escape(str(path))} is a folder, not a file{held}; "
                                "give the (model|weights) file itself"):
                 load(path)  # type: ignore[operator]
+
+
+def test_an_overlap_below_the_receptive_radius_warns_only_when_the_image_is_tiled() -> None:
+    import warnings
+
+    from gansuite.tasks.upscale.upscaler import TileSeamWarning
+
+    model = MODELS[2]
+    image = random_array(40, 40, 3)
+    assert model.receptive_radius > 0
+    with pytest.warns(TileSeamWarning, match=rf"`tile_overlap` 0 is below this model's receptive radius "
+                                             rf"\({model.receptive_radius} px\): the 16-px tiles"):
+        Upscaler(model, device="cpu", tile=16, tile_overlap=0)(image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TileSeamWarning)
+        Upscaler(model, device="cpu", tile=16)(image)  # the radius: tiles agree, nothing to say
+        Upscaler(model, device="cpu", tile=64, tile_overlap=0)(image)  # one tile: no border to show
+        Upscaler(model, device="cpu", tile=16, tile_overlap=model.receptive_radius)(image)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -43,7 +44,11 @@ from gansuite.tasks.upscale.settings import (
     resolve_precision,
 )
 
-__all__ = ["UpscaleResult", "Upscaler", "interpolate_weights"]
+__all__ = ["TileSeamWarning", "UpscaleResult", "Upscaler", "interpolate_weights"]
+
+class TileSeamWarning(UserWarning):
+    """An image was tiled with less overlap than the model's receptive radius: tile borders may show."""
+
 
 LOADER_SETTINGS = ("device", "precision", "tile", "tile_overlap", "outscale")
 """The keyword settings `Upscaler.from_pretrained` and `from_file` pass on to the constructor."""
@@ -92,7 +97,8 @@ class Upscaler:
         tile_overlap: context pixels around each tile, an int >= 0; None uses the model's receptive radius,
             which makes tiled output equal the untiled one (for third-party files: the probed
             effective radius, beyond which one pixel moves the output by < 1/1024), with a
-            4-pixel blending band.
+            4-pixel blending band. Less than the radius is faster but may show tile borders: an
+            image that is cut into tiles then gives a `TileSeamWarning`.
         outscale: final scale after the network, a number in (0, 16] (a MATLAB-bicubic resize of
             the network's output), or None.
         copy_model: work on a copy of `model` (the default), so the caller's module is never
@@ -127,7 +133,8 @@ class Upscaler:
         outscale = check_outscale(outscale)
         self.scale = int(model.scale)
         self.tile = tile
-        self.tile_overlap = int(model.receptive_radius) if tile_overlap is None else tile_overlap
+        self.receptive_radius = int(model.receptive_radius)
+        self.tile_overlap = self.receptive_radius if tile_overlap is None else tile_overlap
         # With the model's own radius the tiles agree (exactly, or below the probe's tolerance), so a
         # 4-pixel blending band is enough; a shorter overlap given by the user gets the wide ramp.
         self.tile_feather = min(4, self.tile_overlap // 2) if tile_overlap is None else self.tile_overlap // 2
@@ -135,8 +142,8 @@ class Upscaler:
         if not isinstance(model, nn.Module):  # a runtime of its own (onnxruntime): host tensors, float32
             if self.device.type != "cpu" or self.dtype != torch.float32:
                 raise ConfigError(
-                    f"a {type(model).__name__} model takes float32 host tensors: use --device cpu "
-                    "and --precision fp32 (its runtime picks its own device)"
+                    f"a {type(model).__name__} model takes float32 host tensors: use `device` 'cpu' "
+                    "and `precision` 'fp32' (its runtime picks its own device)"
                 )
             self.model = model
             return
@@ -398,6 +405,12 @@ class Upscaler:
             tile=tile, retry=self.tile == "auto", overlap=self.tile_overlap, feather=self.tile_feather,
             device=self.device, on_tile=on_tile,
         )
+        if 0 < tile < max(height, width) and self.tile_overlap < self.receptive_radius:
+            warnings.warn(TileSeamWarning(
+                f"`tile_overlap` {self.tile_overlap} is below this model's receptive radius ({self.receptive_radius} "
+                f"px): the {tile}-px tiles it was cut into may show seams; leave `tile_overlap` unset (the radius) "
+                "or raise it"
+            ), stacklevel=3)
         if self.outscale is not None and self.outscale != self.scale:
             size = (round(height * self.outscale), round(width * self.outscale))
             out = imresize(out, size=size).clamp_(0, 1)
