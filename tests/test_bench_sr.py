@@ -177,6 +177,34 @@ def test_an_image_too_small_to_score_is_named_before_any_method_runs(
         run_sr_benchmark(["bicubic"], {"t": tiny_set}, scale=4, device="cpu", compute_lpips=False)
 
 
+def strict_json(text: str) -> dict:
+    """Parse as strict JSON parsers (jq, browsers) do: NaN and Infinity are refused."""
+    return json.loads(text, parse_constant=lambda constant: pytest.fail(f"{constant} in a JSON report"))
+
+
+def test_an_exact_output_is_capped_and_the_report_stays_strict_json(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    cv2.imwrite(str(flat / "grey.png"), np.full((40, 40, 3), 128, np.uint8))  # bicubic reproduces it exactly
+    wave = (128 + 100 * np.sin(np.arange(40) / 2.0)).astype(np.uint8)
+    cv2.imwrite(str(flat / "wave.png"), np.tile(wave[None, :, None], (40, 1, 3)))
+    report = run_sr_benchmark(["bicubic"], {"flat": flat}, scale=2, device="cpu", compute_lpips=False)
+    grey = next(image for image in report.results[0].images if image.image == "grey.png")
+    assert grey.psnr_y == 100.0  # not inf: one exact image would make the set's mean infinite
+    assert np.isfinite(report.results[0].psnr_y) and report.results[0].psnr_y < 100
+    data = strict_json(report.to_json(per_image=True))
+    assert "100 dB" in data["manifest"]["protocol"]["psnr_ceiling"]
+    assert "capped at 100 dB" in data["manifest"]["protocol"]["summary"]
+
+
+def test_report_json_writes_non_finite_numbers_as_null() -> None:
+    from gansuite.bench.manifest import report_json
+
+    assert strict_json(report_json({"a": [float("inf"), 1.5, (float("nan"),)], "b": float("-inf")})) == {
+        "a": [None, 1.5, [None]], "b": None
+    }
+
+
 def test_parse_named_paths() -> None:
     assert parse_named_paths(["Set5=a/b", "Set14=c"], "--dataset") == {"Set5": Path("a/b"), "Set14": Path("c")}
     with pytest.raises(ConfigError, match="--dataset 'Set5': expected NAME=PATH"):

@@ -68,6 +68,15 @@ def test_run_on_a_tiny_clip(tmp_path: Path) -> None:
     assert json.loads(report.to_json())["rows"][0]["method"] == "bicubic"
 
 
+def test_a_still_flat_clip_gives_finite_psnr_and_strict_json(tmp_path: Path) -> None:
+    frames = np.full((3, 32, 32, 3), 0.4, np.float32)  # bicubic reproduces every frame exactly
+    clip = write_video(tmp_path / "still.mkv", frames, 10)
+    report = run_video_sr_benchmark(["bicubic"], [clip], scale=2, max_frames=3, max_short_side=32, device="cpu")
+    assert report.rows[0].psnr_y == 100.0  # capped, as the protocol says, not inf
+    data = json.loads(report.to_json(), parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON"))
+    assert "capped at 100 dB" in data["manifest"]["protocol"]["psnr"]
+
+
 def test_cli(tmp_path: Path) -> None:
     frames = np.stack([np.roll(texture(32, 48, seed=3), shift=t, axis=0) for t in range(3)])
     clip = write_video(tmp_path / "tilt.mkv", frames, 10)

@@ -15,7 +15,6 @@ Liu et al. report 95.4% AUC on Ped2 (with an optical-flow loss this head leaves 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import equal_error_rate, frame_auc
@@ -64,7 +63,7 @@ class AnomalyReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """The result row, the per-clip table and the protocol."""

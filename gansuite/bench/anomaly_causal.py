@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
-from gansuite.bench.manifest import build_manifest, file_sha256, portable
+from gansuite.bench.manifest import build_manifest, file_sha256, portable, report_json
 from gansuite.core.atomic import atomic_write
 from gansuite.errors import ConfigError, InputVideoError, count_of
 from gansuite.metrics import equal_error_rate, frame_auc
@@ -213,16 +213,7 @@ class CausalAnomalyReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text (NaN written as null)."""
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and not np.isfinite(value):
-                return None
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, list | tuple):
-                return [clean(v) for v in value]
-            return value
-
-        return json.dumps(clean(self.to_dict()), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """The side-by-side table, the alert table and the protocol."""

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, resolve_device
@@ -79,7 +79,7 @@ class PredictBenchmarkReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def mean(self, dataset: str, method: str, field: str) -> float | None:
         """`field` of (dataset, method) averaged over the steps; None when not computed."""

@@ -46,6 +46,7 @@ from gansuite.io import probe_image
 from gansuite.io.image import read_image, write_image
 from gansuite.io.imresize import imresize_array
 from gansuite.metrics import LPIPSMetric, jpeg_grid_strength, psnr, quantize_8bit, resolve_device, ssim
+from gansuite.metrics.video import PSNR_CEILING
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -211,7 +212,8 @@ def _protocol(
     return {
         "summary": (
             f"x{scale}; PSNR/SSIM on Y (BT.601, MATLAB rgb2ycbcr) of 8-bit images ({gray_text}), "
-            f"{crop_border}-pixel border crop, range 255, SSIM 11x11 Gaussian sigma 1.5; {lpips_text}; "
+            f"{crop_border}-pixel border crop, range 255, each image's PSNR capped at {PSNR_CEILING:g} dB, "
+            f"SSIM 11x11 Gaussian sigma 1.5; {lpips_text}; "
             f"{lr_text} {made_text}; JPEG-grid strength on the output's Y (1.0 = no grid); "
             "s/MP = model seconds per output megapixel."
         ),
@@ -229,6 +231,8 @@ def _protocol(
         else "scored on their gray values against the BT.601 luma of the output (MATLAB scripts skip rgb2ycbcr)",
         "crop_border": crop_border,
         "data_range": 255,
+        "psnr_ceiling": f"each image's PSNR capped at {PSNR_CEILING:g} dB: an exact output (MSE 0) would make the "
+        "set's mean infinite",
         "ssim": {"window": "11x11 Gaussian", "sigma": 1.5, "k1": 0.01, "k2": 0.03, "filtering": "valid"},
         "lpips": None
         if lpips_metric is None
@@ -251,7 +255,7 @@ def _score(
     grid = float(jpeg_grid_strength(sr, method.scale)[0]) if min(sr.shape[-2:]) > 8 * method.scale else None
     score = ImageScore(
         image=pair.path.name,
-        psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0]),
+        psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0].clamp(max=PSNR_CEILING)),
         ssim_y=float(ssim(pred, true, channel=channel, crop_border=crop)[0]),
         lpips_alex=None if lpips_metric is None else float(lpips_metric(sr, pair.high_res)[0]),
         seconds=seconds,
