@@ -177,6 +177,26 @@ def test_an_image_too_small_to_score_is_named_before_any_method_runs(
         run_sr_benchmark(["bicubic"], {"t": tiny_set}, scale=4, device="cpu", compute_lpips=False)
 
 
+def test_lr_folder_and_bit_depth_problems_are_named_before_any_method_runs(
+    tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gansuite.bench.sr.resolve_method", lambda *a, **k: pytest.fail("a method was resolved first"))
+    kwargs = {"scale": 2, "device": "cpu", "compute_lpips": False}
+    lr_dir = tmp_path / "lr"
+    lr_dir.mkdir()
+    cv2.imwrite(str(lr_dir / "ax2.png"), np.zeros((20, 18, 3), np.uint8))  # a.png's right LR; b.png's is missing
+    with pytest.raises(InputImageError, match=r"--lr-dir .*lr: no LR image for 'b'"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set}, lr_dirs={"t": lr_dir}, **kwargs)
+    cv2.imwrite(str(lr_dir / "bx2.png"), np.zeros((20, 17, 3), np.uint8))  # one column short
+    with pytest.raises(InputImageError, match=r"LR image of b\.png is 17x20, .* is 36x40, which needs 18x20"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set}, lr_dirs={"t": lr_dir}, **kwargs)
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    cv2.imwrite(str(deep / "z16.png"), np.full((40, 40, 3), 30000, np.uint16))
+    with pytest.raises(InputImageError, match=r"--dataset d16: .*z16\.png is a 16-bit image; .* convert it to 8 bit"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set, "d16": deep}, **kwargs)  # the first set would be scored first
+
+
 def strict_json(text: str) -> dict:
     """Parse as strict JSON parsers (jq, browsers) do: NaN and Infinity are refused."""
     return json.loads(text, parse_constant=lambda constant: pytest.fail(f"{constant} in a JSON report"))
