@@ -39,7 +39,14 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
+from gansuite.bench.anomaly import (
+    PUBLISHED_PED2_AUC,
+    _check_labels_fit,
+    _clip_labels,
+    _flat_labels,
+    _labels_name,
+    _read_clip,
+)
 from gansuite.bench.manifest import build_manifest, file_sha256, portable, report_json
 from gansuite.core.atomic import atomic_write
 from gansuite.errors import ConfigError, InputVideoError, count_of
@@ -295,14 +302,15 @@ def run_causal_anomaly_benchmark(
     )
     flat = _flat_labels(labels)
     k = predictor.context_frames
-    normal_clips, test_clips = find_clips([calibration_dir]), find_clips([frames_dir])
-    normal, _ = clips_evidence(predictor, normal_clips, config, cache_dir=cache_dir, progress=progress)
-    tests, lengths = clips_evidence(predictor, test_clips, config, cache_dir=cache_dir, progress=progress)
-    aligned, per_clip_labels = _clip_labels(flat, lengths, k)
-    data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
-    model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     if not variants:
         raise ConfigError("give at least one scoring variant")
+    normal_clips, test_clips = find_clips([calibration_dir]), find_clips([frames_dir])
+    _check_labels_fit(test_clips, flat, k, _labels_name(labels))  # before the calibration clips are scored
+    normal, _ = clips_evidence(predictor, normal_clips, config, cache_dir=cache_dir, progress=progress)
+    tests, lengths = clips_evidence(predictor, test_clips, config, cache_dir=cache_dir, progress=progress)
+    aligned, per_clip_labels = _clip_labels(flat, lengths, k, _labels_name(labels))
+    data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
+    model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     rows, calibrations = [], []
     for variant in variants:
         calibration = calibrate(normal, false_alarm_rate=false_alarm_rate, evidence_config=config,

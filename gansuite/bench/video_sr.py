@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 import torch
 
+from gansuite.bench._clip_checks import check_clip_lengths
 from gansuite.bench._sr_methods import SRMethod, resolve_method
 from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
@@ -197,6 +198,7 @@ def run_video_sr_benchmark(
         raise ConfigError(f"--max-frames must be >= 2 and --max-short-side >= {8 * scale}")
     if temporal_blend is not None:
         check_blend_strength(temporal_blend)  # before any frame is computed
+    check_clip_lengths([Path(c) for c in clips], 2, "--clip", "measuring flicker", "give clips of 2 frames or more")
     torch_device = resolve_device(device)
     torch.manual_seed(0)
     resolved = [resolve_method(m, scale, torch_device) for m in methods]
