@@ -77,6 +77,16 @@ def test_unknown_arch_and_bad_arguments_name_the_flag() -> None:
         resolve_speed_models(models=["missing.safetensors"])
 
 
+def test_a_third_party_model_file_is_refused_naming_the_flag_and_where_its_speed_is(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    peer = tmp_path / "RealESRGAN_x4plus.safetensors"
+    save_file({"conv_first.weight": torch.zeros(4, 3, 3, 3)}, str(peer))  # basicsr key names, no gansuite spec
+    with pytest.raises(CheckpointError, match=r"--model: .*RealESRGAN_x4plus\.safetensors .*not exported by "
+                       r"gansuite; .* s/MP column of `gansuite benchmark sr --method "):
+        resolve_speed_models(models=[str(peer)])
+
+
 def test_no_shipped_weights_and_no_models_says_what_to_give(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(_speed_models, "shipped_weights_path", lambda name: tmp_path / f"{name}.safetensors")
     with pytest.raises(ConfigError, match="--arch"):

@@ -177,6 +177,54 @@ def test_an_image_too_small_to_score_is_named_before_any_method_runs(
         run_sr_benchmark(["bicubic"], {"t": tiny_set}, scale=4, device="cpu", compute_lpips=False)
 
 
+def test_lr_folder_and_bit_depth_problems_are_named_before_any_method_runs(
+    tiny_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gansuite.bench.sr.resolve_method", lambda *a, **k: pytest.fail("a method was resolved first"))
+    kwargs = {"scale": 2, "device": "cpu", "compute_lpips": False}
+    lr_dir = tmp_path / "lr"
+    lr_dir.mkdir()
+    cv2.imwrite(str(lr_dir / "ax2.png"), np.zeros((20, 18, 3), np.uint8))  # a.png's right LR; b.png's is missing
+    with pytest.raises(InputImageError, match=r"--lr-dir .*lr: no LR image for 'b'"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set}, lr_dirs={"t": lr_dir}, **kwargs)
+    cv2.imwrite(str(lr_dir / "bx2.png"), np.zeros((20, 17, 3), np.uint8))  # one column short
+    with pytest.raises(InputImageError, match=r"LR image of b\.png is 17x20, .* is 36x40, which needs 18x20"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set}, lr_dirs={"t": lr_dir}, **kwargs)
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    cv2.imwrite(str(deep / "z16.png"), np.full((40, 40, 3), 30000, np.uint16))
+    with pytest.raises(InputImageError, match=r"--dataset d16: .*z16\.png is a 16-bit image; .* convert it to 8 bit"):
+        run_sr_benchmark(["bicubic"], {"t": tiny_set, "d16": deep}, **kwargs)  # the first set would be scored first
+
+
+def strict_json(text: str) -> dict:
+    """Parse as strict JSON parsers (jq, browsers) do: NaN and Infinity are refused."""
+    return json.loads(text, parse_constant=lambda constant: pytest.fail(f"{constant} in a JSON report"))
+
+
+def test_an_exact_output_is_capped_and_the_report_stays_strict_json(tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    cv2.imwrite(str(flat / "grey.png"), np.full((40, 40, 3), 128, np.uint8))  # bicubic reproduces it exactly
+    wave = (128 + 100 * np.sin(np.arange(40) / 2.0)).astype(np.uint8)
+    cv2.imwrite(str(flat / "wave.png"), np.tile(wave[None, :, None], (40, 1, 3)))
+    report = run_sr_benchmark(["bicubic"], {"flat": flat}, scale=2, device="cpu", compute_lpips=False)
+    grey = next(image for image in report.results[0].images if image.image == "grey.png")
+    assert grey.psnr_y == 100.0  # not inf: one exact image would make the set's mean infinite
+    assert np.isfinite(report.results[0].psnr_y) and report.results[0].psnr_y < 100
+    data = strict_json(report.to_json(per_image=True))
+    assert "100 dB" in data["manifest"]["protocol"]["psnr_ceiling"]
+    assert "capped at 100 dB" in data["manifest"]["protocol"]["summary"]
+
+
+def test_report_json_writes_non_finite_numbers_as_null() -> None:
+    from gansuite.bench.manifest import report_json
+
+    assert strict_json(report_json({"a": [float("inf"), 1.5, (float("nan"),)], "b": float("-inf")})) == {
+        "a": [None, 1.5, [None]], "b": None
+    }
+
+
 def test_parse_named_paths() -> None:
     assert parse_named_paths(["Set5=a/b", "Set14=c"], "--dataset") == {"Set5": Path("a/b"), "Set14": Path("c")}
     with pytest.raises(ConfigError, match="--dataset 'Set5': expected NAME=PATH"):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from gansuite.bench.video_sr import run_video_sr_benchmark, warping_error
 from gansuite.cli import main
+from gansuite.errors import ConfigError
 from gansuite.io.video import write_video
 from gansuite.tasks.upscale.temporal import flow_remap
 
@@ -66,6 +67,27 @@ def test_run_on_a_tiny_clip(tmp_path: Path) -> None:
     assert report.manifest["models"]["tiny_x2"]["sha256"]
     assert "| pan.mkv | bicubic | 4 |" in report.to_markdown() and "E_warp of the error" in report.to_markdown()
     assert json.loads(report.to_json())["rows"][0]["method"] == "bicubic"
+
+
+def test_a_still_flat_clip_gives_finite_psnr_and_strict_json(tmp_path: Path) -> None:
+    frames = np.full((3, 32, 32, 3), 0.4, np.float32)  # bicubic reproduces every frame exactly
+    clip = write_video(tmp_path / "still.mkv", frames, 10)
+    report = run_video_sr_benchmark(["bicubic"], [clip], scale=2, max_frames=3, max_short_side=32, device="cpu")
+    assert report.rows[0].psnr_y == 100.0  # capped, as the protocol says, not inf
+    data = json.loads(report.to_json(), parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON"))
+    assert "capped at 100 dB" in data["manifest"]["protocol"]["psnr"]
+
+
+def test_a_one_frame_clip_is_refused_before_any_method_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gansuite.bench.video_sr.resolve_method", lambda *a: pytest.fail("a method was resolved first"))
+    good = write_video(tmp_path / "good.mkv", np.stack([texture(32, 32, seed=t) for t in range(3)]), 10)
+    single = tmp_path / "single"
+    single.mkdir()
+    import cv2
+
+    cv2.imwrite(str(single / "000.png"), np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(ConfigError, match=r"--clip .*single: 1 frame, but measuring flicker needs 2"):
+        run_video_sr_benchmark(["bicubic"], [good, single], scale=2, max_short_side=32, device="cpu")
 
 
 def test_cli(tmp_path: Path) -> None:

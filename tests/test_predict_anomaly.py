@@ -121,6 +121,24 @@ def test_cli_benchmark_anomaly(test_set: tuple[Path, np.ndarray], tmp_path: Path
     assert result.exit_code == 1 and "81 labels but the clips hold 82 frames" in result.output
 
 
+def test_labels_that_cannot_fit_are_refused_before_any_clip_is_scored(
+    test_set: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, labels = test_set
+    predictor = FramePredictor(copy_last_model(context=2, channels=1), device="cpu")
+    monkeypatch.setattr("gansuite.bench.anomaly.score_clip", lambda *a: pytest.fail("a clip was scored first"))
+    monkeypatch.setattr("gansuite.bench.anomaly_causal.clips_evidence", lambda *a, **k: pytest.fail("scored first"))
+    with pytest.raises(ConfigError, match=r"--labels \(array\): 81 labels but the clips hold 82 frames"):
+        run_anomaly_benchmark(root, labels[:, :-1], model=predictor)
+    np.save(tmp_path / "normal.npy", np.zeros_like(labels))
+    with pytest.raises(ConfigError, match=r"--labels .*normal\.npy: all 76 labels of the scored frames are 0"):
+        run_anomaly_benchmark(root, tmp_path / "normal.npy", model=predictor)
+    from gansuite.bench.anomaly_causal import run_causal_anomaly_benchmark
+
+    with pytest.raises(ConfigError, match=r"81 labels but the clips hold 82 frames"):  # before calibration too
+        run_causal_anomaly_benchmark(root, labels[:, :-1], root, model=predictor)
+
+
 def test_a_frame_without_pixels_is_refused_naming_it() -> None:
     scorer = StreamingAnomalyScorer(FramePredictor(copy_last_model(2, 1), device="cpu"))
     for frame in (np.zeros((0, 5, 1), np.float32), np.zeros((4, 0), np.float64)):

@@ -9,6 +9,7 @@ import pytest
 from _predict_helpers import (
     export_tiny,
     one_thread,  # noqa: F401  (autouse: tiny convolutions on one thread)
+    write_clip_folder,
     write_clip_video,
     write_mnist,
 )
@@ -88,3 +89,18 @@ def test_several_clips_add_window_weighted_pooled_rows(tmp_path: Path) -> None:
     assert (a.count, b.count, pooled.count) == (7, 3, 10)
     assert pooled.psnr == pytest.approx((7 * a.psnr + 3 * b.psnr) / 10)
     assert rows[("all clips", "tiny", 2)].count == 10
+
+
+def test_a_clip_too_short_for_a_window_is_refused_before_anything_is_scored(
+    mnist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gansuite.bench.predict._score_batch", lambda *a: pytest.fail("a window was scored first"))
+    long_clip = write_clip_video(tmp_path / "long.mkv", frames=12, height=32, width=40)
+    short_folder = write_clip_folder(tmp_path / "short", frames=5, height=32, width=40)
+    with pytest.raises(ConfigError, match=r"--clips .*short: 5 frames, but a window of 4 context \+ 2 future frames "
+                       r"needs 6; lower --future"):
+        run_predict_benchmark([], mnist=mnist, sequences=2, clips=[long_clip, short_folder], future=2, device="cpu")
+    short_video = write_clip_video(tmp_path / "short.mkv", frames=5, height=32, width=40)
+    model = export_tiny(tmp_path / "six.safetensors", context=6, channels=3)
+    with pytest.raises(ConfigError, match=r"short\.mkv: 5 frames, but a window of 6 context \(--model six's\)"):
+        run_predict_benchmark([model], clips=[long_clip, short_video], future=1, device="cpu")

@@ -131,7 +131,14 @@ def resolve_speed_models(models: Sequence[str] = (), archs: Sequence[str] = ()) 
                 f"--model {value!r}: {what}; give a shipped name ({', '.join(SHIPPED_WEIGHTS)}) whose weights are "
                 "installed, or a gansuite .safetensors file"
             )
-        spec, _ = read_weights_metadata(path)
+        try:
+            spec, _ = read_weights_metadata(path)
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"--model: {exc}; benchmark speed times gansuite generators (a shipped name, a gansuite "
+                "weights file, or --arch SPEC); a third-party model's seconds per megapixel are in the s/MP column "
+                f"of `gansuite benchmark sr --method {value}`"
+            ) from None
         resolved.append(_checked(SpeedModel(value if value in SHIPPED_WEIGHTS else path.stem, spec, path), "--model"))
     for text in archs:
         try:

@@ -6,9 +6,10 @@ and writes them as JSON or markdown tables; see `gansuite.bench.speed` for the p
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from gansuite.bench.manifest import report_json
 
 __all__ = ["InferenceSpeed", "SpeedReport", "TrainingSpeed", "format_value"]
 
@@ -80,7 +81,7 @@ class SpeedReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text (see `to_dict`)."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """Markdown tables (inference, then training) with the protocol and devices under them."""

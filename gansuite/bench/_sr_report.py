@@ -6,12 +6,13 @@ hashes) and writes them as JSON or a markdown table; see `gansuite.bench.sr` for
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from gansuite.bench.manifest import report_json
 
 __all__ = ["ImageScore", "SRBenchmarkReport", "SRBenchmarkResult"]
 
@@ -87,7 +88,7 @@ class SRBenchmarkReport:
 
     def to_json(self, *, per_image: bool = False, indent: int = 2) -> str:
         """The report as JSON text (see `to_dict`)."""
-        return json.dumps(self.to_dict(per_image=per_image), indent=indent, allow_nan=True) + "\n"
+        return report_json(self.to_dict(per_image=per_image), indent=indent)
 
     def to_markdown(self) -> str:
         """A markdown table of the results, with the protocol and device under it."""

@@ -15,7 +15,6 @@ Liu et al. report 95.4% AUC on Ped2 (with an optical-flow loss this head leaves 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -25,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
-from gansuite.io.video import iter_video_frames
+from gansuite.io.video import iter_video_frames, probe_video
 from gansuite.metrics import equal_error_rate, frame_auc
 from gansuite.tasks.predict.anomaly import align_frame_labels, anomaly_scores, score_clip
 from gansuite.tasks.predict.data import find_clips, resize_frame
@@ -64,7 +63,7 @@ class AnomalyReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """The result row, the per-clip table and the protocol."""
@@ -116,11 +115,41 @@ def _flat_labels(labels: str | os.PathLike[str] | np.ndarray) -> np.ndarray:
     return load_frame_labels(labels) if not isinstance(labels, np.ndarray) else np.asarray(labels).ravel()
 
 
-def _clip_labels(flat: np.ndarray, lengths: Sequence[int], k: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The labels of the scored frames (each clip's first k dropped, `align_frame_labels`): all clips, and per clip."""
-    aligned = align_frame_labels(flat, lengths, k)
+def _labels_name(labels: str | os.PathLike[str] | np.ndarray) -> str:
+    return "--labels (array)" if isinstance(labels, np.ndarray) else f"--labels {labels}"
+
+
+def _clip_labels(
+    flat: np.ndarray, lengths: Sequence[int], k: int, name: str = "--labels"
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The labels of the scored frames (each clip's first k dropped, `align_frame_labels`): all clips, and per clip.
+
+    Raises:
+        ConfigError: the labels do not fit the clips (`align_frame_labels`), or the scored frames'
+            labels are all of one class (no ROC); the message starts with `name`.
+    """
+    try:
+        aligned = align_frame_labels(flat, lengths, k)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if aligned.size and aligned.min() == aligned.max():
+        raise ConfigError(
+            f"{name}: all {aligned.size} labels of the scored frames are {int(aligned[0])} (the first {k} of each "
+            "clip are not scored): frame-level AUC needs normal and anomalous frames; give a test set with both"
+        )
     offsets = np.cumsum([0, *[n - k for n in lengths]])
     return aligned, [aligned[offsets[i] : offsets[i + 1]] for i in range(len(lengths))]
+
+
+def _check_labels_fit(clips: Sequence[Path], flat: np.ndarray, k: int, name: str = "--labels") -> None:
+    """Refuse, before any clip is scored, labels that cannot fit frame-folder clips (`_clip_labels`).
+
+    A folder's frames are counted without decoding them; a video file's count is known only once
+    it is decoded, so with video clips the same check runs after scoring.
+    """
+    counts = [probe_video(clip).frame_count if clip.is_dir() else None for clip in clips]
+    if clips and all(count is not None for count in counts):
+        _clip_labels(flat, [int(count) for count in counts if count is not None], k, name)
 
 
 def _read_clip(clip: Path, predictor: FramePredictor) -> np.ndarray:
@@ -167,6 +196,7 @@ def run_anomaly_benchmark(
     flat = _flat_labels(labels)
     clips = find_clips([frames_dir])
     k = predictor.context_frames
+    _check_labels_fit(clips, flat, k, _labels_name(labels))
     psnrs: list[np.ndarray] = []
     lengths: list[int] = []
     sizes: set[tuple[int, int]] = set()
@@ -179,7 +209,7 @@ def run_anomaly_benchmark(
         lengths.append(frames.shape[0])
         if progress is not None:
             progress(f"{clip.name}: {frames.shape[0]} frames, mean PSNR {psnrs[-1].mean():.2f} dB")
-    aligned, clip_labels = _clip_labels(flat, lengths, k)
+    aligned, clip_labels = _clip_labels(flat, lengths, k, _labels_name(labels))
     scores = anomaly_scores(psnrs)
     per_clip = tuple(
         {"name": clip.name, "frames": n, "scored": n - k, "anomalous": int(truth.sum()),

@@ -39,8 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels, _read_clip
-from gansuite.bench.manifest import build_manifest, file_sha256, portable
+from gansuite.bench.anomaly import (
+    PUBLISHED_PED2_AUC,
+    _check_labels_fit,
+    _clip_labels,
+    _flat_labels,
+    _labels_name,
+    _read_clip,
+)
+from gansuite.bench.manifest import build_manifest, file_sha256, portable, report_json
 from gansuite.core.atomic import atomic_write
 from gansuite.errors import ConfigError, InputVideoError, count_of
 from gansuite.metrics import equal_error_rate, frame_auc
@@ -213,16 +220,7 @@ class CausalAnomalyReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text (NaN written as null)."""
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and not np.isfinite(value):
-                return None
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, list | tuple):
-                return [clean(v) for v in value]
-            return value
-
-        return json.dumps(clean(self.to_dict()), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """The side-by-side table, the alert table and the protocol."""
@@ -304,14 +302,15 @@ def run_causal_anomaly_benchmark(
     )
     flat = _flat_labels(labels)
     k = predictor.context_frames
-    normal_clips, test_clips = find_clips([calibration_dir]), find_clips([frames_dir])
-    normal, _ = clips_evidence(predictor, normal_clips, config, cache_dir=cache_dir, progress=progress)
-    tests, lengths = clips_evidence(predictor, test_clips, config, cache_dir=cache_dir, progress=progress)
-    aligned, per_clip_labels = _clip_labels(flat, lengths, k)
-    data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
-    model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     if not variants:
         raise ConfigError("give at least one scoring variant")
+    normal_clips, test_clips = find_clips([calibration_dir]), find_clips([frames_dir])
+    _check_labels_fit(test_clips, flat, k, _labels_name(labels))  # before the calibration clips are scored
+    normal, _ = clips_evidence(predictor, normal_clips, config, cache_dir=cache_dir, progress=progress)
+    tests, lengths = clips_evidence(predictor, test_clips, config, cache_dir=cache_dir, progress=progress)
+    aligned, per_clip_labels = _clip_labels(flat, lengths, k, _labels_name(labels))
+    data_name = portable(str(Path(calibration_dir).resolve()))  # $GANSUITE_DATA/..., not this machine's path
+    model_name = predictor.name or (str(predictor.source) if predictor.source else "model")
     rows, calibrations = [], []
     for variant in variants:
         calibration = calibrate(normal, false_alarm_rate=false_alarm_rate, evidence_config=config,

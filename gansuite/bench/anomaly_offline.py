@@ -23,7 +23,6 @@ not something a live camera can do: the live monitor's number is the causal cali
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ import numpy as np
 from gansuite.bench.anomaly import PUBLISHED_PED2_AUC, _clip_labels, _flat_labels
 from gansuite.bench.anomaly_causal import _metrics, clips_evidence
 from gansuite.bench.anomaly_synthetic import synthetic_validation_set
-from gansuite.bench.manifest import build_manifest, portable
+from gansuite.bench.manifest import build_manifest, portable, report_json
 from gansuite.errors import ConfigError
 from gansuite.metrics import frame_auc
 from gansuite.tasks.predict.calibration import AnomalyCalibration, CausalConfig, calibrate
@@ -167,9 +166,9 @@ class OfflineSelectionReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps({"chosen": self.rows[self.chosen], "test": self.test, "unsmoothed": self.unsmoothed,
+        return report_json({"chosen": self.rows[self.chosen], "test": self.test, "unsmoothed": self.unsmoothed,
                            "validation": list(self.rows), "synthetic_events": self.events,
-                           "manifest": self.manifest}, indent=indent) + "\n"
+                           "manifest": self.manifest}, indent=indent)
 
     def to_markdown(self) -> str:
         """The choice, its test result beside the unsmoothed one and the published figure, and the validation table."""

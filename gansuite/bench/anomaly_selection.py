@@ -25,7 +25,6 @@ synthetic-anomaly settings and seed.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ import numpy as np
 
 from gansuite.bench.anomaly_causal import CausalAnomalyReport, Variant, run_causal_anomaly_benchmark
 from gansuite.bench.anomaly_synthetic import synthetic_validation_set
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
 from gansuite.metrics import frame_auc
 from gansuite.tasks.predict.calibration import CausalConfig, calibrate, causal_scores
@@ -197,7 +196,7 @@ class SelectionReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
         """The choice, its test result, and the validation table (best first)."""

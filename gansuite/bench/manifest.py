@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib.metadata
+import json
+import math
 import os
 import platform
 from collections.abc import Mapping
@@ -18,7 +20,10 @@ from typing import Any
 
 import torch
 
-__all__ = ["MANIFEST_PACKAGES", "build_manifest", "device_description", "file_sha256", "package_versions", "portable"]
+__all__ = [
+    "MANIFEST_PACKAGES", "build_manifest", "device_description", "file_sha256", "package_versions", "portable",
+    "report_json",
+]
 
 # distribution name → key in the manifest
 MANIFEST_PACKAGES = {
@@ -145,3 +150,22 @@ def portable(value: Any) -> Any:
             if value == root or value.startswith(root + os.sep):
                 return label + value[len(root) :]
     return value
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(entry) for key, entry in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(entry) for entry in value]
+    return value
+
+
+def report_json(value: Any, *, indent: int = 2) -> str:
+    """A report as strict JSON text: NaN and infinities anywhere inside written as null.
+
+    ``json.dumps`` writes them as ``NaN``/``Infinity``, which strict parsers (jq, browsers,
+    ``JSON.parse``) refuse, so one such number would make the whole report unreadable.
+    """
+    return json.dumps(_finite(value), indent=indent, allow_nan=False) + "\n"

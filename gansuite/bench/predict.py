@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench._clip_checks import check_clip_lengths
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, resolve_device
@@ -79,7 +80,7 @@ class PredictBenchmarkReport:
 
     def to_json(self, *, indent: int = 2) -> str:
         """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        return report_json(self.to_dict(), indent=indent)
 
     def mean(self, dataset: str, method: str, field: str) -> float | None:
         """`field` of (dataset, method) averaged over the steps; None when not computed."""
@@ -268,12 +269,19 @@ def run_predict_benchmark(
             raise ConfigError(f"--model: two models are named {predictor.name!r}; rename one of the files")
         predictors[predictor.name] = predictor
     rows: list[HorizonRow] = []
+    context = max([p.context_frames for p in predictors.values()], default=4)
+    if clips:  # a clip too short for one window is refused before anything is scored
+        longest = max(predictors.values(), key=lambda p: p.context_frames, default=None)
+        whose = f" (--model {longest.name}'s)" if longest is not None else ""
+        check_clip_lengths(
+            find_clips(clips), context + future, "--clips", f"a window of {context} context{whose} + {future} future "
+            "frames", "lower --future or drop the clip",
+        )
     if mnist is not None:
         too_long = [name for name, p in predictors.items() if p.context_frames > 10]
         if too_long:
             raise ConfigError(f"--model {too_long}: Moving MNIST gives 10 context frames, these models need more")
         rows += _moving_mnist(predictors, Path(mnist), sequences, batch_size, progress)
-    context = max([p.context_frames for p in predictors.values()], default=4)
     if clips:
         rows += _clips(
             predictors, clips, context=context, future=future, stride=stride, max_short_side=max_short_side,

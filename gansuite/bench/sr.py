@@ -46,6 +46,7 @@ from gansuite.io import probe_image
 from gansuite.io.image import read_image, write_image
 from gansuite.io.imresize import imresize_array
 from gansuite.metrics import LPIPSMetric, jpeg_grid_strength, psnr, quantize_8bit, resolve_device, ssim
+from gansuite.metrics.video import PSNR_CEILING
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -100,29 +101,62 @@ def _list_images(folder: Path, what: str) -> list[Path]:
 _SSIM_WINDOW = 11  # the protocol's 11x11 Gaussian window needs at least this many scored pixels a side
 
 
-def _check_image_sizes(datasets: Mapping[str, str | os.PathLike[str]], scale: int, crop: int) -> None:
-    """Refuse, before any method runs, an HR image too small to be scored: cropped to a multiple of `scale`
-    and of its `crop`-pixel border, it must still hold the SSIM window. Only headers are read."""
+def _check_inputs(
+    datasets: Mapping[str, str | os.PathLike[str]], lr_dirs: Mapping[str, Path], scale: int, crop: int
+) -> None:
+    """Refuse, before any method runs, what would otherwise stop the run after some images were scored:
+
+    an HR image too small to score (cropped to a multiple of `scale` and of its `crop`-pixel border,
+    it must still hold the SSIM window; from the header), an image that is not 8-bit, and with an LR
+    folder, an HR image without its LR image or with one of the wrong size. Every image is decoded
+    once here and again when it is scored.
+    """
     for dataset, hr_dir in datasets.items():
-        for path in _list_images(Path(hr_dir), f"--dataset {dataset}"):
+        flag = f"--dataset {dataset}"
+        lr_dir = lr_dirs.get(dataset)
+        for path in _list_images(Path(hr_dir), flag):
             header = probe_image(path)
-            if header.height is None or header.width is None:
-                continue
-            side = min(header.height - header.height % scale, header.width - header.width % scale) - 2 * crop
-            if side < _SSIM_WINDOW:
-                raise InputImageError(
-                    f"--dataset {dataset}: {path.name} is {header.width}x{header.height}, too small to score at "
-                    f"x{scale}: after the {crop}-pixel border crop {max(side, 0)} pixels a side are left, under the "
-                    f"{_SSIM_WINDOW}x{_SSIM_WINDOW} SSIM window; remove it from {hr_dir}"
-                )
+            if header.height is not None and header.width is not None:
+                _check_scorable(flag, path, header.height, header.width, scale, crop, hr_dir)
+            high, _ = _read_rgb8(path, flag)
+            _check_scorable(flag, path, high.shape[0], high.shape[1], scale, crop, hr_dir)
+            if lr_dir is not None:
+                low, _ = _read_rgb8(_find_low_res(lr_dir, path.stem, scale), f"--lr-dir {lr_dir}")
+                _check_low_res_size(lr_dir, path, low.shape[:2], high.shape[:2], scale)
 
 
-def _read_rgb8(path: Path) -> tuple[np.ndarray, bool]:
+def _check_scorable(
+    flag: str, path: Path, height: int, width: int, scale: int, crop: int, hr_dir: str | os.PathLike[str]
+) -> None:
+    side = min(height - height % scale, width - width % scale) - 2 * crop
+    if side < _SSIM_WINDOW:
+        raise InputImageError(
+            f"{flag}: {path.name} is {width}x{height}, too small to score at x{scale}: after the {crop}-pixel "
+            f"border crop {max(side, 0)} pixels a side are left, under the {_SSIM_WINDOW}x{_SSIM_WINDOW} SSIM "
+            f"window; remove it from {hr_dir}"
+        )
+
+
+def _check_low_res_size(
+    lr_dir: Path, hr_path: Path, low_shape: tuple[int, ...], high_shape: tuple[int, ...], scale: int
+) -> None:
+    """The LR image must be the HR image cropped to a multiple of `scale`, divided by `scale`."""
+    cropped = (high_shape[0] - high_shape[0] % scale, high_shape[1] - high_shape[1] % scale)
+    if (low_shape[0] * scale, low_shape[1] * scale) != cropped:
+        raise InputImageError(
+            f"--lr-dir {lr_dir}: LR image of {hr_path.name} is {low_shape[1]}x{low_shape[0]}, but the HR image "
+            f"cropped to a multiple of {scale} is {cropped[1]}x{cropped[0]}, which needs "
+            f"{cropped[1] // scale}x{cropped[0] // scale}; wrong scale folder or --scale?"
+        )
+
+
+def _read_rgb8(path: Path, flag: str) -> tuple[np.ndarray, bool]:
     """(H, W, 3) uint8 RGB (gray replicated to 3 channels, alpha ignored) and whether it was gray."""
     image = read_image(path)
     if image.bit_depth != 8:
         raise InputImageError(
-            f"{path}: {image.bit_depth}-bit image; the SR protocol scores 8-bit images: convert it to 8 bit"
+            f"{flag}: {path} is a {image.bit_depth}-bit image; the SR protocol scores 8-bit images (PSNR range "
+            "255): convert it to 8 bit"
         )
     return np.rint(image.color * 255.0).astype(np.uint8), image.grayscale
 
@@ -169,19 +203,16 @@ class _ImagePair:
 def _load_pair(
     hr_path: Path, scale: int, lr_dir: Path | None, device: torch.device, degradation: str, seed: int
 ) -> _ImagePair:
-    high, grayscale = _read_rgb8(hr_path)
+    """Read one HR image and make or read its LR input (`_check_inputs` has vetted both)."""
+    high, grayscale = _read_rgb8(hr_path, "--dataset")
+    if lr_dir is not None:
+        low, _ = _read_rgb8(_find_low_res(lr_dir, hr_path.stem, scale), f"--lr-dir {lr_dir}")
+        _check_low_res_size(lr_dir, hr_path, low.shape[:2], high.shape[:2], scale)
     high = high[: high.shape[0] - high.shape[0] % scale, : high.shape[1] - high.shape[1] % scale]
     if lr_dir is None and degradation == "real":
         low = real_degradation(high, scale, seed=seed, name=hr_path.name)
     elif lr_dir is None:
         low = imresize_array(high, scale=1.0 / scale)
-    else:
-        low, _ = _read_rgb8(_find_low_res(lr_dir, hr_path.stem, scale))
-        if low.shape[0] * scale != high.shape[0] or low.shape[1] * scale != high.shape[1]:
-            raise InputImageError(
-                f"--lr-dir {lr_dir}: LR image of {hr_path.name} is {low.shape[1]}x{low.shape[0]}, but the HR "
-                f"image cropped to a multiple of {scale} is {high.shape[1]}x{high.shape[0]}; wrong scale folder?"
-            )
     return _ImagePair(hr_path, _to_tensor(high, device), _to_tensor(low, device), grayscale)
 
 
@@ -211,7 +242,8 @@ def _protocol(
     return {
         "summary": (
             f"x{scale}; PSNR/SSIM on Y (BT.601, MATLAB rgb2ycbcr) of 8-bit images ({gray_text}), "
-            f"{crop_border}-pixel border crop, range 255, SSIM 11x11 Gaussian sigma 1.5; {lpips_text}; "
+            f"{crop_border}-pixel border crop, range 255, each image's PSNR capped at {PSNR_CEILING:g} dB, "
+            f"SSIM 11x11 Gaussian sigma 1.5; {lpips_text}; "
             f"{lr_text} {made_text}; JPEG-grid strength on the output's Y (1.0 = no grid); "
             "s/MP = model seconds per output megapixel."
         ),
@@ -229,6 +261,8 @@ def _protocol(
         else "scored on their gray values against the BT.601 luma of the output (MATLAB scripts skip rgb2ycbcr)",
         "crop_border": crop_border,
         "data_range": 255,
+        "psnr_ceiling": f"each image's PSNR capped at {PSNR_CEILING:g} dB: an exact output (MSE 0) would make the "
+        "set's mean infinite",
         "ssim": {"window": "11x11 Gaussian", "sigma": 1.5, "k1": 0.01, "k2": 0.03, "filtering": "valid"},
         "lpips": None
         if lpips_metric is None
@@ -251,7 +285,7 @@ def _score(
     grid = float(jpeg_grid_strength(sr, method.scale)[0]) if min(sr.shape[-2:]) > 8 * method.scale else None
     score = ImageScore(
         image=pair.path.name,
-        psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0]),
+        psnr_y=float(psnr(pred, true, channel=channel, crop_border=crop)[0].clamp(max=PSNR_CEILING)),
         ssim_y=float(ssim(pred, true, channel=channel, crop_border=crop)[0]),
         lpips_alex=None if lpips_metric is None else float(lpips_metric(sr, pair.high_res)[0]),
         seconds=seconds,
@@ -323,7 +357,7 @@ def run_sr_benchmark(
     if degradation not in DEGRADATIONS:
         raise ConfigError(f"--degradation {degradation!r} is not one of {', '.join(DEGRADATIONS)}")
     crop = scale if crop_border is None else crop_border
-    _check_image_sizes(datasets, scale, crop)
+    _check_inputs(datasets, lr_dirs, scale, crop)
     torch_device = resolve_device(device)
     torch.manual_seed(seed)
     resolved = [resolve_method(spec, scale, torch_device) for spec in methods]

@@ -29,7 +29,6 @@ agree, ``O_t`` elsewhere; it adds a "<method>+blend" row.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -41,12 +40,14 @@ import cv2
 import numpy as np
 import torch
 
+from gansuite.bench._clip_checks import check_clip_lengths
 from gansuite.bench._sr_methods import SRMethod, resolve_method
-from gansuite.bench.manifest import build_manifest
+from gansuite.bench.manifest import build_manifest, report_json
 from gansuite.errors import ConfigError
 from gansuite.io.imresize import imresize
 from gansuite.io.video import iter_video_frames
 from gansuite.metrics import LPIPSMetric, psnr, quantize_8bit, resolve_device
+from gansuite.metrics.video import PSNR_CEILING
 from gansuite.tasks.upscale.temporal import TemporalBlend, check_blend_strength, flow_remap, gray8
 
 __all__ = ["VideoSRReport", "VideoSRRow", "run_video_sr_benchmark", "warping_error"]
@@ -77,9 +78,7 @@ class VideoSRReport:
 
     def to_json(self) -> str:
         """The rows and the manifest as JSON."""
-        return json.dumps(
-            {"scale": self.scale, "rows": [asdict(r) for r in self.rows], "manifest": self.manifest}, indent=2
-        )
+        return report_json({"scale": self.scale, "rows": [asdict(r) for r in self.rows], "manifest": self.manifest})
 
     def to_markdown(self) -> str:
         """A table: clip, method, PSNR-Y, LPIPS, E_warp ×10³ and the ground truth's, s/frame."""
@@ -155,7 +154,7 @@ def _scores(
 ) -> tuple[float, float | None]:
     out = torch.from_numpy(np.stack(outputs)).permute(0, 3, 1, 2)
     ref = torch.from_numpy(np.stack(truth)).permute(0, 3, 1, 2)
-    psnr_y = float(psnr(out, ref, channel="y", crop_border=scale).mean())
+    psnr_y = float(psnr(out, ref, channel="y", crop_border=scale).clamp(max=PSNR_CEILING).mean())
     lpips_value = None
     if lpips is not None:
         lpips_value = float(lpips(out.to(device), ref.to(device)).mean())
@@ -199,6 +198,7 @@ def run_video_sr_benchmark(
         raise ConfigError(f"--max-frames must be >= 2 and --max-short-side >= {8 * scale}")
     if temporal_blend is not None:
         check_blend_strength(temporal_blend)  # before any frame is computed
+    check_clip_lengths([Path(c) for c in clips], 2, "--clip", "measuring flicker", "give clips of 2 frames or more")
     torch_device = resolve_device(device)
     torch.manual_seed(0)
     resolved = [resolve_method(m, scale, torch_device) for m in methods]
@@ -271,7 +271,8 @@ def run_video_sr_benchmark(
             "ground_truth": f"first {max_frames} frames, MATLAB bicubic (antialiased) to short side <= "
             f"{max_short_side}, cropped to a multiple of {scale}",
             "low_res": "MATLAB imresize(hr, 1/scale, 'bicubic'), 8-bit",
-            "psnr": f"BT.601 Y (MATLAB rgb2ycbcr), crop {scale}, 8-bit, mean over frames",
+            "psnr": f"BT.601 Y (MATLAB rgb2ycbcr), crop {scale}, 8-bit, each frame's capped at {PSNR_CEILING:g} dB, "
+            "mean over frames",
             "lpips": "v0.1 alex on RGB, mean over frames" if lpips is not None else "not computed",
             "flicker": "E_warp (Lai et al. ECCV 2018): masked MSE of O_t vs O_{t-1} warped by DIS (medium) backward "
             "flow on the ground truth; mask = forward-backward consistency (Ruder et al. 2016)",
