@@ -105,6 +105,18 @@ def test_cli_demo_sketch_turns_a_drawing_into_a_photo(shipped: SketchToPhoto, tm
     assert missing.exit_code != 0 and "none.png" in missing.output
 
 
+def test_cli_demo_sketch_default_output_is_not_the_sample_photo(tmp_path, monkeypatch) -> None:
+    """`demo photo` writes photo.png (the README's set-up); `demo sketch` without -o must not aim there."""
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5, np.float32))
+    drawing = np.ones((16, 16, 3), np.float32)
+    drawing[6:9, 2:14] = 0.0
+    write_image(tmp_path / "drawing.png", drawing)
+    result = CliRunner().invoke(main, ["demo", "sketch", "drawing.png"])
+    assert result.exit_code == 0, result.output
+    assert "sketch.png" in result.output and read_image(tmp_path / "sketch.png").color.shape == (16, 16, 3)
+
+
 def test_cli_demo_sketch_never_writes_over_its_drawing(tmp_path) -> None:
     drawing = np.ones((16, 16, 3), np.float32)
     drawing[6:9, 2:14] = 0.0

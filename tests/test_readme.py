@@ -2,15 +2,18 @@
 
 The inputs the snippets name are made here: ``photo.png`` (a 24x20 RGB image) and ``clip.mp4``
 (12 frames of a moving square, 64x48). Each snippet runs in a fresh namespace with the folder
-as the working directory; the shipped weights come with the package.
+as the working directory; the shipped weights come with the package. Every `gansuite ...` line of
+the ```bash blocks is parsed by the real CLI: its subcommands, flags and choice values must exist.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
+import click
 import cv2
 import numpy as np
 import pytest
@@ -67,3 +70,45 @@ def test_the_set_up_outputs_are_ignored_by_git() -> None:
     ignored = (README.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
     for name in (written.name, f"{written.stem}_x4{written.suffix}"):  # the sample and its x4 output
         assert f"/{name}" in ignored or name in ignored
+
+
+def _readme_command_lines() -> list[list[str]]:
+    """The arguments of every `gansuite ...` command in the README's ```bash blocks (also after `-m gansuite`)."""
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M):
+        for line in block.replace("\\\n", " ").splitlines():
+            code = line.split(" #")[0].strip()
+            if code.startswith("#"):
+                continue
+            for part in code.split("&&"):
+                words = shlex.split(part)
+                if "gansuite" not in words:
+                    continue
+                at = words.index("gansuite")
+                if at > 0 and words[at - 1] != "-m":  # e.g. `python -m venv` or a path, not the command
+                    continue
+                arguments = words[at + 1 :]
+                commands.append(arguments[: arguments.index(">")] if ">" in arguments else arguments)
+    return commands
+
+
+def test_every_readme_command_names_real_subcommands_flags_and_choices() -> None:
+    """Each command line of the README parses: its subcommand, its flags and their Choice/range values exist."""
+    from gansuite.cli import main
+
+    commands = _readme_command_lines()
+    assert len(commands) >= 25
+    for arguments in commands:
+        command: click.Command = main
+        context = click.Context(main, info_name="gansuite")
+        rest = list(arguments)
+        while isinstance(command, click.Group):
+            sub = command.get_command(context, rest[0])
+            assert sub is not None, f"README: gansuite {' '.join(arguments)}: no command {rest[0]!r}"
+            context, command, rest = click.Context(sub, info_name=rest[0], parent=context), sub, rest[1:]
+        values, _, _ = command.make_parser(context).parse_args(rest)  # raises NoSuchOption on a wrong flag
+        for param in command.params:
+            value = values.get(param.name)
+            if value is not None and isinstance(param.type, (click.Choice, click.IntRange, click.FloatRange)):
+                for one in value if isinstance(value, list) else [value]:
+                    param.type.convert(one, param, context)  # raises BadParameter on a value the CLI refuses

@@ -65,7 +65,7 @@ def demo_generate(count: int, output: Path, seed: int, interpolate: int | None, 
 
 @demo.command("sketch")
 @click.argument("drawing", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="photo.png",
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="sketch.png",
               show_default=True, help="Photo to write.")
 @click.option("--edges", "as_edges", is_flag=True,
               help="DRAWING is already an edge map (white 1-pixel lines on black, e.g. Canny), used as is.")
