@@ -59,7 +59,7 @@ def compact_state(scale: int = 4, features: int = 8, convs: int = 2, seed: int =
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
-    monkeypatch.setenv("GANSUITE_CACHE_DIR", str(cache))
+    monkeypatch.setenv("GANSUITE_CACHE", str(cache))
     monkeypatch.setattr(receptive_field, "_MEMORY", {})
     return cache
 
@@ -245,3 +245,17 @@ def test_an_explicit_scale_is_checked_against_a_loaded_file(compact_file: Path, 
         "model (or no --model), or add --outscale 2 to resize this model's output"
     ]
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["photo.png"]
+
+
+def test_one_variable_places_both_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gansuite.deploy.onnx import cache_dir as onnx_cache
+
+    monkeypatch.setenv("GANSUITE_CACHE", str(tmp_path / "mine"))
+    assert receptive_field.cache_dir() == tmp_path / "mine"  # the probe cache used to read only GANSUITE_CACHE_DIR
+    assert onnx_cache() == tmp_path / "mine" / "onnx"
+    monkeypatch.delenv("GANSUITE_CACHE")
+    monkeypatch.setenv("GANSUITE_CACHE_DIR", str(tmp_path / "older"))  # the probe cache's earlier name
+    assert receptive_field.cache_dir() == tmp_path / "older" and onnx_cache() == tmp_path / "older" / "onnx"
+    monkeypatch.delenv("GANSUITE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_cache() == tmp_path / "xdg" / "gansuite" / "onnx"

@@ -44,7 +44,7 @@ def test_the_readme_has_the_library_snippets() -> None:
 def test_readme_snippet_runs(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     _inputs(tmp_path)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("GANSUITE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANSUITE_CACHE", str(tmp_path / "cache"))
     before = set(os.listdir(tmp_path))
     namespace = {"__name__": "__readme__"}
     exec(compile(SNIPPETS[index], f"README.md snippet {index}", "exec"), namespace)

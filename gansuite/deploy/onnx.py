@@ -39,6 +39,7 @@ import torch
 
 from gansuite._extras import require_extra
 from gansuite.core.atomic import atomic_path, check_output_path
+from gansuite.core.user_cache import cache_root
 from gansuite.deploy._exportable import ExportableModel, load_exportable
 from gansuite.deploy._ort import OnnxUpscaleModel, _session, read_onnx_metadata
 from gansuite.errors import CheckpointError, ConfigError, GansuiteError, NotAvailableError
@@ -236,11 +237,8 @@ def export_onnx(
 
 
 def cache_dir() -> Path:
-    """Where exported ONNX files are cached: ``GANSUITE_CACHE``, else ``$XDG_CACHE_HOME/gansuite``, else ~/.cache."""
-    if os.environ.get("GANSUITE_CACHE"):
-        return Path(os.environ["GANSUITE_CACHE"]) / "onnx"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gansuite" / "onnx"
+    """Where exported ONNX files are cached: ``onnx/`` in gansuite's user cache (`gansuite.core.user_cache`)."""
+    return cache_root() / "onnx"
 
 
 def cached_onnx_upscaler(

@@ -18,8 +18,8 @@ radii near the theoretical one, since the absolute values of a deep network's re
 cancel in that bound as its signed values do in practice.)
 
 Measured once per model file and cached in memory and in a small JSON file in the user cache
-directory (``$GANSUITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/gansuite``, else
-``~/.cache/gansuite``), keyed by the file's SHA-256 and the probe's settings.
+directory (``$GANSUITE_CACHE``, else ``$XDG_CACHE_HOME/gansuite``, else ``~/.cache/gansuite``;
+`gansuite.core.user_cache`), keyed by the file's SHA-256 and the probe's settings.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gansuite.core.user_cache import cache_root
 from gansuite.errors import ConfigError
 
 __all__ = ["PROBE_VERSION", "ProbeResult", "cache_dir", "cached_receptive_radius", "probe_receptive_radius"]
@@ -144,11 +145,8 @@ def _batched(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
 
 
 def cache_dir() -> Path:
-    """The user cache directory for probe results (not created here)."""
-    if os.environ.get("GANSUITE_CACHE_DIR"):
-        return Path(os.environ["GANSUITE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gansuite"
+    """The user cache directory for probe results (not created here): `gansuite.core.user_cache.cache_root`."""
+    return cache_root()
 
 
 def _file_digest(path: Path) -> str:
