@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib.metadata
-import json
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -19,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from gansuite.core.strict_json import strict_json
 
 __all__ = [
     "MANIFEST_PACKAGES", "build_manifest", "device_description", "file_sha256", "package_versions", "portable",
@@ -152,20 +152,10 @@ def portable(value: Any) -> Any:
     return value
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _finite(entry) for key, entry in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(entry) for entry in value]
-    return value
-
-
 def report_json(value: Any, *, indent: int = 2) -> str:
     """A report as strict JSON text: NaN and infinities anywhere inside written as null.
 
     ``json.dumps`` writes them as ``NaN``/``Infinity``, which strict parsers (jq, browsers,
     ``JSON.parse``) refuse, so one such number would make the whole report unreadable.
     """
-    return json.dumps(_finite(value), indent=indent, allow_nan=False) + "\n"
+    return strict_json(value, indent=indent) + "\n"

@@ -22,7 +22,7 @@ SEED = click.IntRange(0, 2**32 - 1)
 seed was an internal error deep in one of them, after the command had started)."""
 
 __all__ = [
-    "SEED", "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "finite", "given", "in_flags", "json_line",
+    "SEED", "SHIPPED_UPSCALERS", "Group", "as_flags", "check_report_paths", "given", "in_flags", "json_line",
     "lpips_or_note", "main", "parse_tile", "write_reports",
 ]
 
@@ -180,28 +180,11 @@ def lpips_or_note(
         return None
 
 
-def finite(value: Any) -> Any:
-    """JSON has no infinity or NaN (identical frames give an infinite PSNR): write null."""
-    import math
-
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 def json_line(value: Any) -> str:
-    """`value` as one line of strict JSON: NaN and infinities anywhere inside become null (`finite`).
+    """`value` as one line of strict JSON: NaN and infinities anywhere inside become null."""
+    from gansuite.core.strict_json import strict_json
 
-    ``json.dumps`` writes them as ``NaN``/``Infinity``, which JSON parsers (jq, browsers) refuse.
-    """
-    import json
-
-    def clean(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {key: clean(entry) for key, entry in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [clean(entry) for entry in item]
-        return finite(item)
-
-    return json.dumps(clean(value), allow_nan=False)
+    return strict_json(value)
 
 
 # what an existing file must be for a report flag to replace it (a rerun replaces its own report)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gansuite.cli._base import finite, json_line, lpips_or_note, main
+from gansuite.cli._base import json_line, lpips_or_note, main
 from gansuite.errors import count_of
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _print_report(report: ClipPredictionReport, model: str, as_json: bool) -> No
         }
         if report.per_horizon is not None:
             payload.update(_windows_json(report))
-            payload["per_horizon"] = [{k: finite(v) for k, v in row.items()} for row in report.per_horizon]
+            payload["per_horizon"] = report.per_horizon
         click.echo(json_line(payload))
         return
     size = f"{report.size[0]}x{report.size[1]} at {report.fps:g} fps"
