@@ -66,10 +66,7 @@ def warn_unused_video_options() -> None:
     """One warning line on stderr naming the video-only options given to a command with no video input."""
     from gansuite.cli._base import given
 
-    flags = [flag for name, flag in VIDEO_OPTIONS.items() if given(name)]
-    if flags:
-        verb = "applies" if len(flags) == 1 else "apply"
-        click.echo(f"warning: {', '.join(flags)} {verb} to video inputs only; ignored for images", err=True)
+    _warn_unused([flag for name, flag in VIDEO_OPTIONS.items() if given(name)], "video inputs", "images")
 
 
 def warn_unused_image_options() -> None:
@@ -82,9 +79,14 @@ def warn_unused_image_options() -> None:
     context = click.get_current_context()
     flags = [flag for name, flag in IMAGE_OPTIONS.items()
              if context.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    _warn_unused(flags, "image inputs", "videos")
+
+
+def _warn_unused(flags: list[str], used_by: str, ignored_for: str) -> None:
+    """'warning: --a, --b apply to <used_by> only; ignored for <ignored_for>' on stderr, when `flags` are given."""
     if flags:
         verb = "applies" if len(flags) == 1 else "apply"
-        click.echo(f"warning: {', '.join(flags)} {verb} to image inputs only; ignored for videos", err=True)
+        click.echo(f"warning: {', '.join(flags)} {verb} to {used_by} only; ignored for {ignored_for}", err=True)
 
 
 def upscale_video_inputs(
