@@ -304,9 +304,8 @@ class FramePredictor:
             InputVideoError: fewer than k frames.
             ConfigError: `context` not a numpy array, of an integer or bool dtype (uint8 frames must
                 be converted, x.astype(np.float32) / 255), of the wrong layout (H or W of 0
-                included), or with values outside
-                [0, 1] by more than 0.5/255 (0..255 frames must be divided by 255); `future` not a
-                positive int.
+                included), or with values outside [0, 1] by more than 0.5/255 (0..255 frames must
+                be divided by 255); `future` not a positive int.
         """
         future = check_future(future, "predict_frames")
         if not isinstance(context, np.ndarray):

@@ -127,7 +127,14 @@ def available_memory() -> int | None:
     return min(values) if values else None
 
 
-def estimate_memory(out_pixels: int, *, alpha: bool, frames: int = 1, tile_bytes: int = 512 * 2**20) -> int:
+def estimate_memory(
+    out_pixels: int,
+    *,
+    alpha: bool,
+    frames: int = 1,
+    tile_bytes: int = 512 * 2**20,
+    extra_bytes_per_output_pixel: int = 0,
+) -> int:
     """Peak host bytes to upscale and write one image with `out_pixels` output pixels.
 
     Args:
@@ -135,8 +142,9 @@ def estimate_memory(out_pixels: int, *, alpha: bool, frames: int = 1, tile_bytes
         alpha: whether the image has an alpha channel (upscaled too).
         frames: frames of an animation (all are held until it is written).
         tile_bytes: working memory of one tile in the network (the `Upscaler`'s tile budget).
+        extra_bytes_per_output_pixel: what the caller holds beside the result (the web page's previews).
     """
-    return out_pixels * BYTES_PER_OUTPUT_PIXEL[alpha] * frames + tile_bytes
+    return out_pixels * (BYTES_PER_OUTPUT_PIXEL[alpha] + extra_bytes_per_output_pixel) * frames + tile_bytes
 
 
 def memory_problem(
@@ -167,7 +175,8 @@ def memory_problem(
     out_height, out_width = round(header.height * final_scale), round(header.width * final_scale)
     pixels = header.height * header.width
     per_output_pixel = BYTES_PER_OUTPUT_PIXEL[header.alpha] + extra_bytes_per_output_pixel
-    needed = out_height * out_width * per_output_pixel * header.frames + tile_bytes
+    needed = estimate_memory(out_height * out_width, alpha=header.alpha, frames=header.frames, tile_bytes=tile_bytes,
+                             extra_bytes_per_output_pixel=extra_bytes_per_output_pixel)
     limit = max_pixels
     if limit is None:
         limit = DEFAULT_MAX_PIXELS

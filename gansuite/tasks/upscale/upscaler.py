@@ -46,6 +46,7 @@ from gansuite.tasks.upscale.settings import (
 
 __all__ = ["TileSeamWarning", "UpscaleResult", "Upscaler", "interpolate_weights"]
 
+
 class TileSeamWarning(UserWarning):
     """An image was tiled with less overlap than the model's receptive radius: tile borders may show."""
 
