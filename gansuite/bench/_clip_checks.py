@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gansuite.errors import ConfigError
+from gansuite.errors import ConfigError, count_of
 from gansuite.io.video import iter_video_frames, probe_video
 
 __all__ = ["check_clip_lengths", "frames_up_to"]
@@ -41,5 +41,4 @@ def check_clip_lengths(clips: Sequence[Path], needed: int, flag: str, why: str, 
     for clip in clips:
         frames = frames_up_to(clip, needed)
         if frames < needed:
-            plural = "" if frames == 1 else "s"
-            raise ConfigError(f"{flag} {clip}: {frames} frame{plural}, but {why} needs {needed}; {remedy}")
+            raise ConfigError(f"{flag} {clip}: {count_of(frames, 'frame')}, but {why} needs {needed}; {remedy}")
