@@ -42,7 +42,6 @@ from gansuite.bench._sr_methods import BicubicMethod, MethodResolver, SRMethod, 
 from gansuite.bench._sr_report import ImageScore, SRBenchmarkReport, SRBenchmarkResult
 from gansuite.bench.manifest import build_manifest
 from gansuite.errors import ConfigError, GansuiteError, InputImageError
-from gansuite.io import probe_image
 from gansuite.io.image import read_image, write_image
 from gansuite.io.imresize import imresize_array
 from gansuite.metrics import LPIPSMetric, jpeg_grid_strength, psnr, quantize_8bit, resolve_device, ssim
@@ -107,7 +106,7 @@ def _check_inputs(
     """Refuse, before any method runs, what would otherwise stop the run after some images were scored:
 
     an HR image too small to score (cropped to a multiple of `scale` and of its `crop`-pixel border,
-    it must still hold the SSIM window; from the header), an image that is not 8-bit, and with an LR
+    it must still hold the SSIM window), an image that is not 8-bit, and with an LR
     folder, an HR image without its LR image or with one of the wrong size. Every image is decoded
     once here and again when it is scored.
     """
@@ -115,9 +114,6 @@ def _check_inputs(
         flag = f"--dataset {dataset}"
         lr_dir = lr_dirs.get(dataset)
         for path in _list_images(Path(hr_dir), flag):
-            header = probe_image(path)
-            if header.height is not None and header.width is not None:
-                _check_scorable(flag, path, header.height, header.width, scale, crop, hr_dir)
             high, _ = _read_rgb8(path, flag)
             _check_scorable(flag, path, high.shape[0], high.shape[1], scale, crop, hr_dir)
             if lr_dir is not None:
